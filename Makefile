@@ -1,0 +1,39 @@
+# Quick start: `make demo`, `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit smoke bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vba demo
+
+test: lint unit smoke
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Install the wheel (not editable) into a fresh venv and run the demo from elsewhere,
+# so that missing package data is caught.
+smoke: $(STAMP)
+	rm -rf $(VENV)/smoke && $(PYTHON) -m venv $(VENV)/smoke
+	$(VENV)/smoke/bin/python -m pip install --quiet .
+	cd /tmp && $(CURDIR)/$(VENV)/smoke/bin/vba demo > /dev/null && echo "smoke: vba demo ran from an installed wheel"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/clearing.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

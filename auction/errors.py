@@ -1,0 +1,47 @@
+"""Errors that name the place, the value and the rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input: where it is, what it holds, which rule it breaks.
+
+    ``row`` counts data rows from 1 (the header is not a row); it is ``None`` for a
+    problem of a whole file or of a JSON document. ``bid_id`` is set when the problem
+    belongs to one bid, so that a lenient clearing can reject just that bid.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: object
+    rule: str
+    bid_id: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return f"{where}: {self.rule}{shown}"
+
+
+class DomainError(ValueError):
+    """A rule of the domain was broken; carries every problem found, never just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ArchiveError(DomainError):
+    """An auction archive cannot be read or breaks a rule of spec/archive.md."""
+
+
+class InfeasibleAllocation(DomainError):
+    """The fixed allocations of designated optimisers cannot be served by the fleet."""
