@@ -44,9 +44,13 @@ class AuctionConfig(BaseModel):
             raise ValueError(f"time_zone {self.time_zone!r} is not a known IANA zone") from exc
         d2 = self.delivery_day - timedelta(days=2)
         if self.gate_close is None:
-            object.__setattr__(self, "gate_close", datetime(d2.year, d2.month, d2.day, 15, tzinfo=tz))
+            object.__setattr__(
+                self, "gate_close", datetime(d2.year, d2.month, d2.day, 15, tzinfo=tz)
+            )
         if self.publish_at is None:
-            object.__setattr__(self, "publish_at", datetime(d2.year, d2.month, d2.day, 17, tzinfo=tz))
+            object.__setattr__(
+                self, "publish_at", datetime(d2.year, d2.month, d2.day, 17, tzinfo=tz)
+            )
         if self.gate_open is not None and self.gate_close is not None:
             if self.gate_open >= self.gate_close:
                 raise ValueError("gate_open must be before gate_close")

@@ -1,0 +1,166 @@
+"""``vba``: the operator's door to the engine (demo, clear, verify)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+from auction.archive import read_archive
+from auction.errors import ArchiveError, DomainError
+from auction.model import Archive
+from auction.sample import sample_dir
+from clearing import ClearingResult, clear, write_results
+from clearing.report import product_table, utilisation
+from clearing.verify import format_report, verify
+
+MAX_PROBLEMS_SHOWN = 50
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_FINDINGS = 4
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vba`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    console = Console(highlight=False)
+    try:
+        code: int = args.run(args, console)
+    except ArchiveError as exc:
+        _print_problems("the auction archive has problems", exc)
+        return EXIT_BAD_INPUT
+    except DomainError as exc:
+        _print_problems("the input breaks a rule", exc)
+        return EXIT_BAD_INPUT
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vba", description="Virtual battery auctions: clear, verify and explore."
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="clear the bundled sample auction and show what happened")
+    demo.add_argument("--out", type=Path, help="where to write the results (default: a temp dir)")
+    demo.set_defaults(run=_demo)
+
+    clear_cmd = sub.add_parser("clear", help="clear an auction archive and write its results")
+    clear_cmd.add_argument("auction_dir", type=Path, metavar="AUCTION_DIR")
+    clear_cmd.add_argument("--out", type=Path, required=True, metavar="OUT")
+    clear_cmd.add_argument("--time-limit", type=float, help="seconds (default: auction.json)")
+    clear_cmd.set_defaults(run=_clear)
+
+    verify_cmd = sub.add_parser("verify", help="re-check a result independently of the clearing")
+    verify_cmd.add_argument("auction_dir", type=Path, metavar="AUCTION_DIR")
+    verify_cmd.add_argument("out", type=Path, metavar="OUT")
+    verify_cmd.add_argument(
+        "--optimality",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="re-solve with a separate formulation (auto: small auctions only)",
+    )
+    verify_cmd.set_defaults(run=_verify)
+    return parser
+
+
+def _clear(args: argparse.Namespace, console: Console) -> int:
+    archive = read_archive(args.auction_dir)
+    result = clear(archive, time_limit_s=args.time_limit)
+    write_results(result, args.out)
+    _print_summary(console, archive, result)
+    console.print(f"results written to {args.out}")
+    if result.status == "infeasible":
+        console.print(f"[bold red]error:[/] {result.message}")
+        return EXIT_INFEASIBLE
+    return 0
+
+
+def _verify(args: argparse.Namespace, console: Console) -> int:
+    archive = read_archive(args.auction_dir)
+    optimality = {"auto": None, "always": True, "never": False}[args.optimality]
+    report = verify(archive, args.out, optimality=optimality)
+    console.print(format_report(report), markup=False)
+    return 0 if report.ok else EXIT_FINDINGS
+
+
+def _demo(args: argparse.Namespace, console: Console) -> int:
+    source = sample_dir()
+    archive = read_archive(source)
+    cfg = archive.config
+    zone = archive.fleet.filter(archive.fleet["tso_zone"] == cfg.tso_zone)
+    console.rule(f"vba demo: auction {cfg.auction_id}, delivery day {cfg.delivery_day}")
+    console.print(
+        f"Fleet: {archive.fleet.height} batteries, {zone.height} in zone {cfg.tso_zone} "
+        f"({zone['p_discharge_mw'].sum():.0f} MW, {zone['e_max_mwh'].sum():.0f} MWh); "
+        f"{archive.availability.height} outages or derates."
+    )
+    console.print(
+        f"Book: {archive.products.height} products, {archive.bids.height} sealed bids from "
+        f"{archive.bids['org_id'].n_unique()} organisations, "
+        f"{archive.allocations.height} fixed allocation(s) for designated optimisers."
+    )
+    result = clear(archive)
+    out = args.out or Path(tempfile.mkdtemp(prefix="vba-demo-"))
+    write_results(result, out)
+    _print_summary(console, archive, result)
+    report = verify(archive, out, optimality=True)
+    console.print(format_report(report).splitlines()[-1], markup=False)
+    console.print(f"Results in {out}: awards.csv, virtual_assets.csv, blocks.csv, backing.csv.")
+    console.print(f"Replay it yourself: vba clear {source} --out OUT && vba verify {source} OUT")
+    return 0 if report.ok and result.status == "optimal" else EXIT_FINDINGS
+
+
+def _print_summary(console: Console, archive: Archive, result: ClearingResult) -> None:
+    table = Table(title=f"Clearing of {result.auction_id}", title_justify="left")
+    for name, justify in [
+        ("product", "left"), ("window (local)", "left"), ("bids", "right"),
+        ("offered MW", "right"), ("awarded MW", "right"), ("revenue EUR", "right"),
+        ("lowest accepted EUR/MW", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    tz = archive.config.time_zone
+    for row in product_table(archive, result).iter_rows(named=True):
+        start = row["start"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
+        end = row["end"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
+        awarded = f"{row['awarded_kw'] / 1000:,.1f}"
+        if row["allocated_kw"]:
+            awarded += f" (+{row['allocated_kw'] / 1000:g} fixed)"
+        lowest = "-" if row["lowest_cents"] is None else f"{row['lowest_cents'] / 100:,.2f}"
+        table.add_row(
+            row["product_id"], f"{start}-{end}", str(row["bids"]),
+            f"{row['offered_kw'] / 1000:,.1f}", awarded,
+            f"{row['revenue_units'] / 100_000:,.2f}", lowest,
+        )
+    console.print(table)
+    use = utilisation(archive, result)
+    console.print(
+        f"Revenue {result.objective_eur:,.2f} EUR from {result.n_accepted} of {result.n_bids} "
+        f"bids; fleet discharge power sold: mean {use['mean']:.0%}, peak {use['peak']:.0%}."
+    )
+    console.print(
+        f"Status {result.status}, gap {result.mip_gap:.2e}, model "
+        f"{result.solver.get('n_cols')} columns x {result.solver.get('n_rows')} rows "
+        f"({result.solver.get('n_integer')} integer); build {result.build_s:.2f} s, "
+        f"solve {result.solve_s:.2f} s (tie-break {result.solver.get('tiebreak')})."
+    )
+
+
+def _print_problems(headline: str, exc: DomainError) -> None:
+    err = Console(stderr=True, highlight=False)
+    err.print(f"[bold red]error:[/] {headline} ({len(exc.problems)}):")
+    for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
+        err.print(f"  {problem}", markup=False)
+    if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+        err.print(f"  ... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

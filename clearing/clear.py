@@ -1,0 +1,212 @@
+"""One clearing, end to end: frames in, ``ClearingResult`` out. Pure: no I/O."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import numpy as np
+import polars as pl
+
+from auction.model import Archive
+from auction.units import PAYMENT_UNITS_PER_EUR, to_kw
+from clearing.assets import allocation_kw, backing, blocks, virtual_assets
+from clearing.digest import input_sha256
+from clearing.eligibility import prepare_bids
+from clearing.fill import fill_awards
+from clearing.model import MilpArrays, build_model
+from clearing.result import ClearingResult
+from clearing.solve import Solution, solve
+
+
+def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingResult:
+    """Clear the auction: revenue-optimal awards, then time priority among equal revenue.
+
+    Stage 1 maximises pay-as-bid revenue to within one cent. Stage 2 (only when stage 1 is
+    proven optimal) keeps revenue at that optimum and prefers volume for earlier bids;
+    its result is kept only if its exact revenue is not lower, so stage 2 can never cost
+    money. Bids are modelled in a canonical order, so row order never matters.
+    """
+    t_build = time.perf_counter()
+    limit = archive.config.time_limit_s if time_limit_s is None else time_limit_s
+    bids = prepare_bids(archive.bids, archive.products)
+    arrays = build_model(archive, bids)
+    build_s = time.perf_counter() - t_build
+
+    first = solve(arrays, limit)
+    solver = {
+        "options": first.options,
+        "n_cols": int(arrays.c.size),
+        "n_rows": int(arrays.row_lb.size),
+        "n_integer": int(arrays.integrality.sum()),
+        "tiebreak": "skipped",
+    }
+    if first.status == "infeasible":
+        return _infeasible(archive, bids, build_s, first, solver)
+
+    awards = _price(fill_awards(bids, arrays, first.values))
+    values, solve_s = first.values, first.solve_s
+    if first.status == "optimal" and _has_choice(arrays):
+        second = _tiebreak(arrays, first, limit - first.solve_s)
+        solve_s += second.solve_s
+        solver["tiebreak"] = second.status
+        if second.status == "optimal":
+            candidate = _price(fill_awards(bids, arrays, second.values))
+            if candidate["payment_units"].sum() >= awards["payment_units"].sum():
+                awards, values = candidate, second.values
+    return _result(archive, bids, arrays, awards, values, first, build_s, solve_s, solver)
+
+
+def _has_choice(arrays: MilpArrays) -> bool:
+    """Whether any integer decision could differ at equal revenue (else stage 2 is moot)."""
+    return bool(arrays.integrality.any() and arrays.priority.any())
+
+
+def _tiebreak(arrays: MilpArrays, first: Solution, time_left_s: float) -> Solution:
+    """Among solutions within half a revenue quantum of the optimum, most prioritised volume.
+
+    Revenue moves in steps of at least one cent times one increment (in kW), so a floor
+    that far below the optimum admits only revenue-optimal solutions.
+    """
+    inc_kw = arrays.products["inc_kw"].min()
+    quantum_eur = 0.01 * (float(inc_kw) / 1000 if inc_kw else 1.0)
+    floor = first.objective - 0.4 * quantum_eur
+    return solve(
+        arrays,
+        max(time_left_s, 1.0),
+        objective=arrays.priority,
+        extra_row=(arrays.c, floor),
+        start=first.values,
+    )
+
+
+def _price(awards: pl.DataFrame) -> pl.DataFrame:
+    """Status, payment (kW × cents, exact) and the reason a bid got less than it asked."""
+    frame = awards.with_columns(
+        payment_units=pl.col("awarded_kw") * pl.col("price_cents"),
+        status=pl.when(pl.col("awarded_kw") == 0)
+        .then(pl.lit("rejected"))
+        .when(pl.col("awarded_kw") < pl.col("q_kw"))
+        .then(pl.lit("partial"))
+        .otherwise(pl.lit("accepted")),
+    )
+    won = frame.filter(pl.col("awarded_kw") > 0)
+    lowest = won.group_by("product_id").agg(lowest_cents=pl.col("price_cents").min())
+    parent_won = won.select(linked_to="bid_id", parent_won=pl.lit(True))
+    group_won = (
+        won.filter(pl.col("exclusive_group").is_not_null())
+        .group_by("org_id", "exclusive_group")
+        .agg(group_winner=pl.col("bid_id").first())
+    )
+    frame = (
+        frame.join(lowest, on="product_id", how="left", maintain_order="left")
+        .join(parent_won, on="linked_to", how="left", maintain_order="left")
+        .join(group_won, on=["org_id", "exclusive_group"], how="left", maintain_order="left")
+    )
+    rejected = pl.col("awarded_kw") == 0
+    reason = (
+        pl.when(pl.col("reason").is_not_null())
+        .then(pl.col("reason"))
+        .when(pl.col("status") == "accepted")
+        .then(pl.lit(None, pl.String))
+        .when(rejected & pl.col("linked_to").is_not_null() & pl.col("parent_won").is_null())
+        .then(pl.lit("parent_rejected"))
+        .when(rejected & pl.col("group_winner").is_not_null())
+        .then(pl.lit("exclusive_group"))
+        .when(
+            rejected
+            & (pl.col("min_kw") > pl.col("inc_kw"))
+            & (pl.col("price_cents") >= pl.col("lowest_cents"))
+        )
+        .then(pl.lit("min_quantity"))
+        .otherwise(pl.lit("outbid"))
+    )
+    return frame.with_columns(reason=reason).drop("lowest_cents", "parent_won", "group_winner")
+
+
+def _result(
+    archive: Archive,
+    bids: pl.DataFrame,
+    arrays: MilpArrays,
+    awards: pl.DataFrame,
+    values: np.ndarray,
+    first: Solution,
+    build_s: float,
+    solve_s: float,
+    solver: dict[str, object],
+) -> ClearingResult:
+    totals = arrays.products.join(
+        awards.group_by("product_id").agg(bid_kw=pl.col("awarded_kw").sum()),
+        on="product_id",
+        how="left",
+    ).select("product_id", x_kw=pl.col("bid_kw").fill_null(0) + pl.col("alloc_kw"))
+    alloc = allocation_kw(arrays.backing, values, totals)
+    vas = virtual_assets(archive, awards)
+    blk = blocks(archive, vas)
+    units = int(awards["payment_units"].sum())
+    return ClearingResult(
+        auction_id=archive.config.auction_id,
+        time_zone=archive.config.time_zone,
+        status=first.status,
+        objective_eur=Decimal(units) / PAYMENT_UNITS_PER_EUR,
+        mip_gap=first.mip_gap if np.isfinite(first.mip_gap) else 0.0,
+        build_s=build_s,
+        solve_s=solve_s,
+        input_sha256=input_sha256(archive),
+        awards=awards,
+        allocation=alloc,
+        virtual_assets=vas.rename({"kw": "awarded_kw"}),
+        blocks=blk,
+        backing=backing(blk, alloc),
+        solver=solver,
+    )
+
+
+def _infeasible(
+    archive: Archive, bids: pl.DataFrame, build_s: float, first: Solution, solver: dict[str, object]
+) -> ClearingResult:
+    """No award at all, and a message naming the fixed allocations the fleet cannot carry."""
+    alloc = archive.allocations.with_columns(kw=to_kw(pl.col("quantity_mw")))
+    listed = ", ".join(
+        f"{r['org_id']} {r['quantity_mw']:g} MW of {r['product_id']}"
+        for r in alloc.iter_rows(named=True)
+    )
+    message = (
+        "infeasible: the fleet in zone "
+        f"{archive.config.tso_zone} cannot carry the fixed allocations ({listed}) "
+        "in every MTU of their windows; reduce them or add capacity"
+    )
+    awards = _price(bids.with_columns(awarded_kw=pl.lit(0, pl.Int64)))
+    empty_vas = virtual_assets(archive, awards).clear()
+    empty_blocks = blocks(archive, empty_vas)
+    return ClearingResult(
+        auction_id=archive.config.auction_id,
+        time_zone=archive.config.time_zone,
+        status="infeasible",
+        objective_eur=Decimal(0),
+        mip_gap=0.0,
+        build_s=build_s,
+        solve_s=first.solve_s,
+        input_sha256=input_sha256(archive),
+        awards=awards,
+        allocation=pl.DataFrame(
+            schema={
+                "product_id": pl.String,
+                "market": pl.String,
+                "asset_id": pl.String,
+                "kw": pl.Int64,
+            }
+        ),
+        virtual_assets=empty_vas.rename({"kw": "awarded_kw"}),
+        blocks=empty_blocks,
+        backing=pl.DataFrame(
+            schema={
+                "block_id": pl.String,
+                "asset_id": pl.String,
+                "power_kw": pl.Int64,
+                "energy_kwh": pl.Int64,
+            }
+        ),
+        solver=solver,
+        message=message,
+    )

@@ -1,0 +1,426 @@
+"""The clearing MILP as arrays (spec/clearing.md), testable without a solver.
+
+Columns, in this order:
+
+- ``T_p``   integer, increments of product ``p`` awarded to bids (``X_p = inc_p·T_p + A_p``);
+- ``z_l``   continuous MW of a price level ``l``: the simple bids of one product at one price;
+- ``x_b``   continuous MW of a bid that needs a binary (minimum, exclusive group, link);
+- ``y_b``   binary, that bid is accepted;
+- ``w_pmk`` continuous MW of product ``p``'s market-``m`` block backed by asset ``k``.
+
+Only ``T_p`` and ``y_b`` are integer. Inside a product, for a given total and a given set
+of accepted bids, revenue is maximised by filling bids in merit order, so the per-bid
+integrality is restored afterwards (``clearing.fill``) at the same revenue. That keeps the
+number of integers at products + binaries instead of one (or two) per bid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from auction.book import MARKET_FACTOR, MARKETS
+from auction.model import Archive
+from auction.timegrid import day_bounds
+from auction.units import to_kw
+
+INF = np.inf
+
+
+@dataclass(frozen=True)
+class MilpArrays:
+    """max c·v  s.t.  row_lb <= A v <= row_ub,  lb <= v <= ub,  v_i integer where integrality."""
+
+    c: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    integrality: np.ndarray
+    A: sp.csc_matrix
+    row_lb: np.ndarray
+    row_ub: np.ndarray
+    # Stage-2 objective: time priority of the volume, used only among revenue-optimal solutions.
+    priority: np.ndarray
+    # Index maps from model columns back to the domain.
+    products: pl.DataFrame  # product_id, inc_kw, alloc_kw, col (of T_p)
+    levels: pl.DataFrame  # product_id, price_cents, col
+    complex_bids: pl.DataFrame  # bid_id, x_col, y_col
+    backing: pl.DataFrame  # product_id, market, asset_id, col
+    # Where the fleet part starts: columns from ``first_w`` on are ``w``; rows from
+    # ``first_coupling`` on are coupling, then capacity rows.
+    first_w: int
+    first_coupling: int
+
+
+@dataclass
+class _Rows:
+    """COO triplets and bounds, appended family by family."""
+
+    rows: list[np.ndarray]
+    cols: list[np.ndarray]
+    vals: list[np.ndarray]
+    lbs: list[np.ndarray]
+    ubs: list[np.ndarray]
+    n: int = 0
+
+    def add(
+        self, row: np.ndarray, col: np.ndarray, val: np.ndarray, lb: np.ndarray, ub: np.ndarray
+    ) -> None:
+        """Append a family whose rows are numbered 0..len(lb)-1 locally."""
+        self.rows.append(row + self.n)
+        self.cols.append(col)
+        self.vals.append(val.astype(np.float64))
+        self.lbs.append(lb.astype(np.float64))
+        self.ubs.append(ub.astype(np.float64))
+        self.n += len(lb)
+
+
+def build_model(archive: Archive, bids: pl.DataFrame) -> MilpArrays:
+    """Build the clearing MILP from the archive and the prepared bids (``prepare_bids``)."""
+    eligible = bids.filter(pl.col("eligible"))
+    products = _product_totals(archive, eligible)
+    n_p = products.height
+
+    # --- columns -------------------------------------------------------------------------
+    levels = (
+        eligible.filter(~pl.col("needs_binary"))
+        .group_by("product_id", "price_cents")
+        .agg(q_kw=pl.col("q_kw").sum(), first_rank=pl.col("rank").min())
+        .sort(["product_id", "price_cents"], descending=[False, True])
+    )
+    complex_bids = eligible.filter(pl.col("needs_binary"))
+    n_l, n_c = levels.height, complex_bids.height
+    t0, l0, x0, y0, w0 = 0, n_p, n_p + n_l, n_p + n_l + n_c, n_p + n_l + 2 * n_c
+    backing = _backing_columns(archive, products).with_columns(
+        col=pl.int_range(pl.len(), dtype=pl.Int64) + w0
+    )
+    n_cols = w0 + backing.height
+
+    inc_mw = products["inc_kw"].to_numpy() / 1000
+    c = np.zeros(n_cols)
+    c[l0:x0] = levels["price_cents"].to_numpy() / 100
+    c[x0:y0] = complex_bids["price_cents"].to_numpy() / 100
+    lb = np.zeros(n_cols)
+    ub = np.full(n_cols, INF)
+    ub[t0:l0] = products["t_max"].to_numpy()
+    ub[l0:x0] = levels["q_kw"].to_numpy() / 1000
+    ub[x0:y0] = complex_bids["q_kw"].to_numpy() / 1000
+    ub[y0:w0] = 1.0
+    integrality = np.zeros(n_cols, dtype=np.int32)
+    integrality[t0:l0] = 1
+    integrality[y0:w0] = 1
+
+    n_ranks = max(bids.height, 1)
+    priority = np.zeros(n_cols)
+    priority[l0:x0] = 1.0 - levels["first_rank"].to_numpy() / n_ranks
+    priority[x0:y0] = 1.0 - complex_bids["rank"].to_numpy() / n_ranks
+
+    # --- rows ----------------------------------------------------------------------------
+    rows = _Rows([], [], [], [], [])
+    p_index = {pid: i for i, pid in enumerate(products["product_id"])}
+    lvl_p = levels["product_id"].replace_strict(p_index, return_dtype=pl.Int64).to_numpy()
+    cx_p = complex_bids["product_id"].replace_strict(p_index, return_dtype=pl.Int64).to_numpy()
+    _rows_total(rows, n_p, inc_mw, lvl_p, cx_p, l0, x0, t0)
+    _rows_min_quantity(rows, complex_bids, x0, y0)
+    _rows_exclusive(rows, complex_bids, y0)
+    _rows_link(rows, complex_bids, y0)
+    first_coupling = rows.n
+    _rows_coupling(rows, products, backing, inc_mw, p_index, t0)
+    _rows_capacity(rows, archive, products, backing, p_index)
+
+    A = sp.csc_matrix(
+        (np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
+        shape=(rows.n, n_cols),
+    )
+    A.sum_duplicates()
+    return MilpArrays(
+        c=c,
+        lb=lb,
+        ub=ub,
+        integrality=integrality,
+        A=A,
+        row_lb=np.concatenate(rows.lbs),
+        row_ub=np.concatenate(rows.ubs),
+        priority=priority,
+        products=products.select("product_id", "inc_kw", "alloc_kw", col=pl.int_range(n_p)),
+        levels=levels.select(
+            "product_id", "price_cents", col=pl.int_range(n_l, dtype=pl.Int64) + l0
+        ),
+        complex_bids=complex_bids.select(
+            "bid_id",
+            x_col=pl.int_range(n_c, dtype=pl.Int64) + x0,
+            y_col=pl.int_range(n_c, dtype=pl.Int64) + y0,
+        ),
+        backing=backing.select("product_id", "market", "asset_id", "col"),
+        first_w=w0,
+        first_coupling=first_coupling,
+    )
+
+
+def _product_totals(archive: Archive, eligible: pl.DataFrame) -> pl.DataFrame:
+    """Products in canonical order with increment, fixed allocation and the bound of ``T_p``."""
+    demand = eligible.group_by("product_id").agg(demand_kw=pl.col("q_kw").sum())
+    alloc = archive.allocations.group_by("product_id").agg(
+        alloc_kw=to_kw(pl.col("quantity_mw")).sum()
+    )
+    frame = (
+        archive.products.sort("product_id")
+        .join(demand, on="product_id", how="left")
+        .join(alloc, on="product_id", how="left")
+        .with_columns(
+            inc_kw=to_kw(pl.col("increment_mw")),
+            demand_kw=pl.col("demand_kw").fill_null(0),
+            alloc_kw=pl.col("alloc_kw").fill_null(0),
+            max_kw=to_kw(pl.col("max_mw")),
+        )
+    )
+    room = pl.min_horizontal(
+        pl.col("demand_kw"), (pl.col("max_kw") - pl.col("alloc_kw")).fill_null(pl.col("demand_kw"))
+    ).clip(lower_bound=0)
+    return frame.with_columns(t_max=(room // pl.col("inc_kw")).cast(pl.Float64))
+
+
+def _backing_columns(archive: Archive, products: pl.DataFrame) -> pl.DataFrame:
+    """One ``w`` column per (product, market with factor > 0, asset that may back it).
+
+    Products that can never be awarded (no eligible demand, no allocation) get none.
+    An asset may back a market when it lies in the auction's zone and, for reserves,
+    is prequalified.
+    """
+    fleet = archive.fleet.filter(pl.col("tso_zone") == archive.config.tso_zone).sort("asset_id")
+    live = products.filter((pl.col("t_max") > 0) | (pl.col("alloc_kw") > 0))
+    parts = []
+    for market in MARKETS:
+        assets = fleet if market == "wholesale" else fleet.filter(pl.col(market))
+        used = live.filter(pl.col(MARKET_FACTOR[market]) > 0).select("product_id")
+        parts.append(
+            used.join(assets.select("asset_id"), how="cross").with_columns(market=pl.lit(market))
+        )
+    order = {m: i for i, m in enumerate(MARKETS)}
+    frame = pl.concat(parts).select("product_id", "market", "asset_id")
+    return frame.sort(
+        "product_id", pl.col("market").replace_strict(order, return_dtype=pl.Int8), "asset_id"
+    )
+
+
+def _rows_total(
+    rows: _Rows,
+    n_p: int,
+    inc_mw: np.ndarray,
+    lvl_p: np.ndarray,
+    cx_p: np.ndarray,
+    l0: int,
+    x0: int,
+    t0: int,
+) -> None:
+    """Σ_l z_l + Σ_b x_b − inc_p·T_p = 0 for every product: bid volume in whole increments."""
+    row = np.concatenate([lvl_p, cx_p, np.arange(n_p)])
+    col = np.concatenate(
+        [l0 + np.arange(len(lvl_p)), x0 + np.arange(len(cx_p)), t0 + np.arange(n_p)]
+    )
+    val = np.concatenate([np.ones(len(lvl_p) + len(cx_p)), -inc_mw])
+    rows.add(row, col, val, np.zeros(n_p), np.zeros(n_p))
+
+
+def _rows_min_quantity(rows: _Rows, cx: pl.DataFrame, x0: int, y0: int) -> None:
+    """min_b·y_b <= x_b <= q_b·y_b, with min at least one increment so that y_b = 1 ⇔ x_b > 0."""
+    n = cx.height
+    idx = np.arange(n)
+    lo = np.maximum(cx["min_kw"].to_numpy(), cx["inc_kw"].to_numpy()) / 1000
+    q = cx["q_kw"].to_numpy() / 1000
+    # Row 2i: x − min·y >= 0;  row 2i+1: x − q·y <= 0.
+    row = np.concatenate([2 * idx, 2 * idx, 2 * idx + 1, 2 * idx + 1])
+    col = np.concatenate([x0 + idx, y0 + idx, x0 + idx, y0 + idx])
+    val = np.concatenate([np.ones(n), -lo, np.ones(n), -q])
+    row_lb = np.empty(2 * n)
+    row_ub = np.empty(2 * n)
+    row_lb[0::2], row_ub[0::2] = 0.0, INF
+    row_lb[1::2], row_ub[1::2] = -INF, 0.0
+    rows.add(row, col, val, row_lb, row_ub)
+
+
+def _rows_exclusive(rows: _Rows, cx: pl.DataFrame, y0: int) -> None:
+    """Σ_{b∈g} y_b <= 1 for every exclusive group g of one organisation."""
+    members = cx.with_row_index("i").filter(pl.col("exclusive_group").is_not_null())
+    groups = members.with_columns(
+        g=pl.struct("org_id", "exclusive_group").rank("dense").cast(pl.Int64) - 1
+    )
+    n_g = int(groups["g"].max()) + 1 if groups.height else 0
+    rows.add(
+        groups["g"].to_numpy(),
+        y0 + groups["i"].to_numpy().astype(np.int64),
+        np.ones(groups.height),
+        np.full(n_g, -INF),
+        np.ones(n_g),
+    )
+
+
+def _rows_link(rows: _Rows, cx: pl.DataFrame, y0: int) -> None:
+    """y_child − y_parent <= 0: a linked bid is accepted only with its parent."""
+    indexed = cx.with_row_index("i").select("i", "bid_id", "linked_to")
+    links = indexed.filter(pl.col("linked_to").is_not_null()).join(
+        indexed.select(parent="bid_id", j="i"), left_on="linked_to", right_on="parent"
+    )
+    n = links.height
+    child = y0 + links["i"].to_numpy().astype(np.int64)
+    parent = y0 + links["j"].to_numpy().astype(np.int64)
+    rows.add(
+        np.concatenate([np.arange(n), np.arange(n)]),
+        np.concatenate([child, parent]),
+        np.concatenate([np.ones(n), -np.ones(n)]),
+        np.full(n, -INF),
+        np.zeros(n),
+    )
+
+
+def _rows_coupling(
+    rows: _Rows,
+    products: pl.DataFrame,
+    backing: pl.DataFrame,
+    inc_mw: np.ndarray,
+    p_index: dict[str, int],
+    t0: int,
+) -> None:
+    """Σ_k w_pmk − inc_p·T_p = A_p for every product and market with factor > 0."""
+    pairs = backing.select("product_id", "market").unique(maintain_order=True)
+    pair_row = pairs.with_row_index("r")
+    entries = backing.join(pair_row, on=["product_id", "market"], how="left")
+    pair_p = pairs["product_id"].replace_strict(p_index, return_dtype=pl.Int64).to_numpy()
+    n = pairs.height
+    alloc_mw = products["alloc_kw"].to_numpy()[pair_p] / 1000
+    rows.add(
+        np.concatenate([entries["r"].to_numpy().astype(np.int64), np.arange(n)]),
+        np.concatenate([entries["col"].to_numpy(), t0 + pair_p]),
+        np.concatenate([np.ones(entries.height), -inc_mw[pair_p]]),
+        alloc_mw,
+        alloc_mw,
+    )
+
+
+def _rows_capacity(
+    rows: _Rows,
+    archive: Archive,
+    products: pl.DataFrame,
+    backing: pl.DataFrame,
+    p_index: dict[str, int],
+) -> None:
+    """Discharge, charge and energy capacity of every asset in every time segment.
+
+    A segment is a stretch of MTUs between two product window edges: the set of products
+    is the same in every MTU of it, so one row per segment is the row of its tightest MTU
+    (the lowest availability). See spec/clearing.md for the three inequalities.
+    """
+    if backing.height == 0:
+        return
+    cfg = archive.config
+    day_start, day_end = day_bounds(cfg.delivery_day, cfg.time_zone)
+    mtu_us = cfg.mtu_minutes * 60 * 1_000_000
+    n_mtu = int((day_end - day_start).total_seconds() * 1_000_000) // mtu_us
+
+    def mtu_of(col: str) -> pl.Expr:
+        return ((pl.col(col) - pl.lit(day_start)).dt.total_microseconds() // mtu_us).cast(pl.Int64)
+
+    windows = products.select(s=mtu_of("start"), e=mtu_of("end"))
+    p_start, p_end = windows["s"].to_numpy(), windows["e"].to_numpy()
+    edges = np.unique(np.concatenate([p_start, p_end]))
+    seg_start, seg_end = edges[:-1], edges[1:]
+    # active[p, s]: product p delivers during segment s.
+    active = (p_start[:, None] <= seg_start[None, :]) & (p_end[:, None] >= seg_end[None, :])
+    n_s = len(seg_start)
+
+    fleet = archive.fleet.filter(pl.col("tso_zone") == cfg.tso_zone).sort("asset_id")
+    k_index = {aid: i for i, aid in enumerate(fleet["asset_id"])}
+    avail = _availability_matrix(archive, k_index, day_start, mtu_us, n_mtu)
+    seg_avail = np.minimum.reduceat(avail, seg_start, axis=1)  # (K, S)
+
+    # Coefficient of w_pmk in each of the three rows, by product and market.
+    factor = {m: products[MARKET_FACTOR[m]].to_numpy() for m in MARKETS}
+    wh = products["wholesale_h"].to_numpy()
+    kinds = {
+        "discharge": {
+            "wholesale": factor["wholesale"],
+            "fcr": factor["fcr"],
+            "afrr_pos": factor["afrr_pos"],
+        },
+        "charge": {
+            "wholesale": factor["wholesale"],
+            "fcr": factor["fcr"],
+            "afrr_neg": factor["afrr_neg"],
+        },
+        "energy": {
+            "wholesale": wh * factor["wholesale"],
+            "fcr": 2 * cfg.fcr_energy_h * factor["fcr"],
+            "afrr_pos": cfg.afrr_energy_h * factor["afrr_pos"],
+            "afrr_neg": cfg.afrr_energy_h * factor["afrr_neg"],
+        },
+    }
+    w_p = backing["product_id"].replace_strict(p_index, return_dtype=pl.Int64).to_numpy()
+    w_k = backing["asset_id"].replace_strict(k_index, return_dtype=pl.Int64).to_numpy()
+    w_m = backing["market"].to_numpy()
+    w_col = backing["col"].to_numpy()
+
+    # Expand every w column over the segments its product is active in (ragged -> flat).
+    act_p, act_s = np.nonzero(active)
+    first = np.searchsorted(act_p, np.arange(len(p_start)))
+    count = active.sum(axis=1)[w_p]
+    rep = np.repeat(np.arange(len(w_col)), count)
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
+    e_s = act_s[first[w_p][rep] + offset]
+    e_k, e_p, e_m, e_col = w_k[rep], w_p[rep], w_m[rep], w_col[rep]
+
+    caps = {
+        "discharge": fleet["p_discharge_mw"].to_numpy(),
+        "charge": fleet["p_charge_mw"].to_numpy(),
+        "energy": (fleet["e_max_mwh"] - fleet["e_min_mwh"]).to_numpy(),
+    }
+    r_parts, c_parts, v_parts = [], [], []
+    for kind_no, (kind, coef_by_market) in enumerate(kinds.items()):
+        coef = np.zeros(len(e_col))
+        for market, per_product in coef_by_market.items():
+            sel = e_m == market
+            coef[sel] = per_product[e_p[sel]]
+        keep = coef > 0
+        r_parts.append((e_k[keep] * n_s + e_s[keep]) * 3 + kind_no)
+        c_parts.append(e_col[keep])
+        v_parts.append(coef[keep])
+    full_rows = np.concatenate(r_parts)
+    used, local = np.unique(full_rows, return_inverse=True)
+    k_of, s_of, kind_of = used // 3 // n_s, used // 3 % n_s, used % 3
+    cap = np.stack([caps["discharge"], caps["charge"], caps["energy"]])[kind_of, k_of]
+    rhs = seg_avail[k_of, s_of] * cap
+    rows.add(
+        local.astype(np.int64),
+        np.concatenate(c_parts),
+        np.concatenate(v_parts),
+        np.full(len(used), -INF),
+        rhs,
+    )
+
+
+def _availability_matrix(
+    archive: Archive, k_index: dict[str, int], day_start: object, mtu_us: int, n_mtu: int
+) -> np.ndarray:
+    """a_k(t) for every asset of the zone and MTU: overlapping rows multiply; a row that
+    covers part of an MTU derates the whole MTU (the capacity must hold all through it)."""
+    avail = np.ones((len(k_index), n_mtu))
+    rows = archive.availability.filter(pl.col("asset_id").is_in(list(k_index)))
+    if rows.height == 0:
+        return avail
+    offset_us = lambda col: (pl.col(col) - pl.lit(day_start)).dt.total_microseconds()  # noqa: E731
+    cells = (
+        rows.with_columns(
+            k=pl.col("asset_id").replace_strict(k_index, return_dtype=pl.Int64),
+            t0=(offset_us("start") // mtu_us).clip(0, n_mtu),
+            # ceil division: the MTU in which the row ends is affected if it ends inside it
+            t1=(-(-offset_us("end") // mtu_us)).clip(0, n_mtu),
+        )
+        .filter(pl.col("t1") > pl.col("t0"))
+        .with_columns(t=pl.int_ranges("t0", "t1"))
+        .explode("t")
+        .group_by("k", "t")
+        .agg(pl.col("available_fraction").product())
+    )
+    avail[cells["k"].to_numpy(), cells["t"].to_numpy()] = cells["available_fraction"].to_numpy()
+    return avail

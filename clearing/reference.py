@@ -1,0 +1,550 @@
+"""The checker's own clearing model: the straightforward MILP of spec/clearing.md.
+
+This module shares no code with ``clearing.model`` or ``clearing.solve``: it is written
+from the spec alone and solved with ``scipy.optimize.milp``, so that an error in the
+production model is not repeated here. It is deliberately plain: one integer and one
+binary per eligible bid, one continuous ``w`` per (product, market, asset) and one
+capacity row per asset, MTU and kind, with no merging of MTUs. It also serves as the
+baseline formulation of the benchmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from auction.book import MARKET_FACTOR, MARKETS
+from auction.errors import InfeasibleAllocation, Problem
+from auction.model import Archive
+from auction.timegrid import mtu_starts
+from auction.units import CENTS_PER_EUR, KW_PER_MW
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+KINDS = ("discharge", "charge", "energy")
+# Which markets load which capacity, in the order of MARKETS (spec/clearing.md).
+_KIND_MARKETS = np.array(
+    [
+        [True, True, True, False],  # discharge: wholesale, fcr, afrr_pos
+        [True, True, False, True],  # charge: wholesale, fcr, afrr_neg
+        [True, True, True, True],  # energy: all four
+    ]
+)
+# scipy's milp status codes.
+_MILP_OPTIMAL, _MILP_LIMIT, _MILP_INFEASIBLE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """The physical side of an auction as arrays: products x markets x assets x MTUs.
+
+    ``coef[c, p, m]`` is the capacity of kind ``KINDS[c]`` one MW of product ``p`` in
+    market ``m`` takes; ``capacity[c, k, t]`` what asset ``k`` offers in MTU ``t``.
+    """
+
+    product_ids: list[str]
+    asset_ids: list[str]
+    mtus: npt.NDArray[np.datetime64]
+    factors: FloatArray  # (P, M) block MW per MW of product
+    coef: FloatArray  # (3, P, M)
+    active: BoolArray  # (P, T) product window holds the MTU
+    may_back: BoolArray  # (K, M) asset in zone and prequalified
+    capacity: FloatArray  # (3, K, T)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceSolution:
+    """What the reference model found: status, revenue and awards in kW."""
+
+    status: Literal["optimal", "time_limit", "infeasible"]
+    objective_eur: float | None
+    awarded_kw: dict[str, int]
+
+
+def build_grid(archive: Archive) -> Grid:
+    """Arrays of products, assets, MTUs, availability and capacity coefficients."""
+    config = archive.config
+    mtus = mtu_starts(config.delivery_day, config.mtu_minutes, config.time_zone)
+    products, fleet = archive.products, archive.fleet
+    factors = products.select(MARKET_FACTOR[m] for m in MARKETS).to_numpy().astype(np.float64)
+    return Grid(
+        product_ids=products["product_id"].to_list(),
+        asset_ids=fleet["asset_id"].to_list(),
+        mtus=mtus,
+        factors=factors,
+        coef=capacity_coefficients(archive, factors),
+        active=_window_mask(products, mtus),
+        may_back=_may_back(archive),
+        capacity=_capacity(archive, mtus),
+    )
+
+
+def capacity_coefficients(archive: Archive, factors: FloatArray) -> FloatArray:
+    """``coef[c, p, m]``: the three capacity rows of spec/clearing.md per MW of product.
+
+    discharge and charge take ``f_{p,m}`` of the markets that move power that way;
+    energy takes ``wholesale_h·f_ws``, ``2·fcr_energy_h·f_fcr`` and ``afrr_energy_h·f_afrr``.
+    """
+    config = archive.config
+    wholesale_h = archive.products["wholesale_h"].fill_null(0.0).to_numpy().astype(np.float64)
+    hours = np.stack(
+        [
+            wholesale_h,
+            np.full_like(wholesale_h, 2.0 * config.fcr_energy_h),
+            np.full_like(wholesale_h, config.afrr_energy_h),
+            np.full_like(wholesale_h, config.afrr_energy_h),
+        ],
+        axis=1,
+    )
+    power = np.where(_KIND_MARKETS[:2, None, :], factors[None, :, :], 0.0)
+    return np.concatenate([power, (hours * factors)[None]], axis=0)
+
+
+def _utc64(series: pl.Series) -> npt.NDArray[np.datetime64]:
+    """UTC timestamps as naive ``datetime64[us]``, the dtype of ``mtu_starts``."""
+    return series.dt.convert_time_zone("UTC").dt.replace_time_zone(None).to_numpy()
+
+
+def _window_mask(products: pl.DataFrame, mtus: npt.NDArray[np.datetime64]) -> BoolArray:
+    """``active[p, t]``: MTU ``t`` lies in product ``p``'s delivery window."""
+    start = _utc64(products["start"])[:, None]
+    end = _utc64(products["end"])[:, None]
+    mask: BoolArray = (start <= mtus[None, :]) & (mtus[None, :] < end)
+    return mask
+
+
+def _may_back(archive: Archive) -> BoolArray:
+    """``may_back[k, m]``: asset in the auction's zone and prequalified (wholesale needs none)."""
+    fleet = archive.fleet
+    in_zone = (fleet["tso_zone"] == archive.config.tso_zone).fill_null(False).to_numpy()
+    prequalified = [np.ones(fleet.height, dtype=bool)] + [
+        fleet[m].fill_null(False).to_numpy().astype(bool) for m in MARKETS[1:]
+    ]
+    mask: BoolArray = np.stack(prequalified, axis=1) & in_zone[:, None]
+    return mask
+
+
+def availability_matrix(archive: Archive, mtus: npt.NDArray[np.datetime64]) -> FloatArray:
+    """``a[k, t]``: product of the fractions of every availability row overlapping MTU ``t``.
+
+    A row covering only part of an MTU counts for the whole MTU: capacity must hold at
+    every instant, so the worst part of the MTU decides.
+    """
+    asset_ids = archive.fleet["asset_id"].to_list()
+    a = np.ones((len(asset_ids), mtus.size))
+    rows = archive.availability.filter(pl.col("asset_id").is_in(asset_ids))
+    if rows.height == 0:
+        return a
+    step = np.timedelta64(archive.config.mtu_minutes, "m")
+    start = _utc64(rows["start"])[:, None]
+    end = _utc64(rows["end"])[:, None]
+    overlaps = (start < mtus[None, :] + step) & (end > mtus[None, :])
+    fraction = rows["available_fraction"].to_numpy().astype(np.float64)[:, None]
+    position = {asset: i for i, asset in enumerate(asset_ids)}
+    index = np.array([position[asset] for asset in rows["asset_id"].to_list()])
+    np.multiply.at(a, index, np.where(overlaps, fraction, 1.0))
+    return a
+
+
+def _capacity(archive: Archive, mtus: npt.NDArray[np.datetime64]) -> FloatArray:
+    """``capacity[c, k, t] = a_k(t)·(p_discharge, p_charge, e_max - e_min)``."""
+    fleet = archive.fleet
+    limits = np.stack(
+        [
+            fleet["p_discharge_mw"].to_numpy(),
+            fleet["p_charge_mw"].to_numpy(),
+            (fleet["e_max_mwh"] - fleet["e_min_mwh"]).to_numpy(),
+        ]
+    ).astype(np.float64)
+    return limits[:, :, None] * availability_matrix(archive, mtus)[None, :, :]
+
+
+def eligible_bids(archive: Archive) -> BoolArray:
+    """Per bid row: valid, priced at or above the reserve, and its parent eligible.
+
+    A bid is valid here when its product exists, its quantity is a positive multiple of
+    the increment and its minimum does not exceed it. Links are followed to a fixed
+    point, so a chain hanging from an ineligible bid is ineligible throughout.
+    """
+    bids = _bid_units(archive)
+    base = (
+        bids["known"]
+        & (bids["q_kw"] > 0)
+        & (bids["inc_kw"] > 0)
+        & (bids["q_kw"] % np.maximum(bids["inc_kw"], 1) == 0)
+        & (bids["min_kw"] <= bids["q_kw"])
+        & (bids["price_cents"] >= bids["reserve_cents"])
+    )
+    ids = archive.bids["bid_id"].to_list()
+    orgs = archive.bids["org_id"].to_list()
+    position = {bid: i for i, bid in enumerate(ids)}
+    parents = archive.bids["linked_to"].to_list()
+    parent_index = np.array([position.get(p, -1) if p is not None else -2 for p in parents])
+    same_org = np.array(
+        [p < 0 or orgs[p] == orgs[i] for i, p in enumerate(parent_index.tolist())], dtype=bool
+    )
+    eligible: BoolArray = np.asarray(base & same_org & (parent_index != -1), dtype=bool)
+    linked = parent_index >= 0
+    for _ in range(len(ids)):
+        # Each pass pushes ineligibility one link further down the chains.
+        updated = eligible.copy()
+        updated[linked] &= eligible[parent_index[linked]]
+        if np.array_equal(updated, eligible):
+            break
+        eligible = updated
+    return eligible
+
+
+def _bid_units(archive: Archive) -> dict[str, npt.NDArray[np.int64] | BoolArray]:
+    """Per bid row: integer kW, cents and its product's index (``known`` if it exists)."""
+    products = archive.products
+    frame = archive.bids.join(
+        products.with_row_index("p_index").select(
+            "product_id",
+            pl.col("p_index").cast(pl.Int64),
+            product_min_mw="min_mw",
+            increment_mw="increment_mw",
+            reserve_price="reserve_price_eur_per_mw",
+        ),
+        on="product_id",
+        how="left",
+        maintain_order="left",
+    )
+
+    def ints(expr: pl.Expr, scale: int) -> IntArray:
+        values = frame.select((expr * scale).round(0).fill_null(0).cast(pl.Int64)).to_series()
+        return np.asarray(values.to_numpy(), dtype=np.int64)
+
+    own_min = pl.col("min_quantity_mw").fill_null(pl.col("product_min_mw"))
+    return {
+        "known": frame["p_index"].is_not_null().to_numpy(),
+        "p_index": ints(pl.col("p_index"), 1),
+        "q_kw": ints(pl.col("quantity_mw"), KW_PER_MW),
+        # The product minimum binds every bid, whatever its own minimum says.
+        "min_kw": ints(pl.max_horizontal(own_min, pl.col("product_min_mw")), KW_PER_MW),
+        "inc_kw": ints(pl.col("increment_mw"), KW_PER_MW),
+        "price_cents": ints(pl.col("price_eur_per_mw"), CENTS_PER_EUR),
+        "reserve_cents": ints(pl.col("reserve_price"), CENTS_PER_EUR),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A block of constraint rows in coordinate form, rows numbered from 0."""
+
+    row: IntArray
+    col: IntArray
+    val: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+
+
+def _rows(
+    row: npt.ArrayLike, col: npt.ArrayLike, val: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike
+) -> _Rows:
+    return _Rows(
+        np.asarray(row, dtype=np.int64),
+        np.asarray(col, dtype=np.int64),
+        np.asarray(val, dtype=np.float64),
+        np.asarray(lo, dtype=np.float64),
+        np.asarray(hi, dtype=np.float64),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceMilp:
+    """The reference model as arrays: minimise ``c·v`` s.t. ``lo ≤ A v ≤ hi``, bounds, integrality.
+
+    Variables are ``[n_b (eligible bids), y_b (eligible bids), w_{p,m,k}]``.
+    """
+
+    c: FloatArray
+    integrality: IntArray
+    lb: FloatArray
+    ub: FloatArray
+    a: sp.csr_matrix
+    lo: FloatArray
+    hi: FloatArray
+    bid_ids: list[str]
+    inc_kw: IntArray
+    price_cents: IntArray
+
+
+def build_reference(archive: Archive) -> ReferenceMilp:
+    """Assemble the reference MILP from the archive's frames."""
+    grid = build_grid(archive)
+    units = _bid_units(archive)
+    keep = np.flatnonzero(eligible_bids(archive))
+    bid_p = np.asarray(units["p_index"][keep], dtype=np.int64)
+    inc_mw = units["inc_kw"][keep] / KW_PER_MW
+    n_bids = keep.size
+    w_p, w_m, w_k = _w_index(grid)
+    fixed = _fixed_mw(archive, grid)
+    blocks = [
+        _rows_quantity(units, keep, inc_mw),
+        _rows_exclusive(archive, keep),
+        _rows_link(archive, keep),
+        _rows_supply(archive, bid_p, inc_mw, fixed),
+        _rows_coupling(grid, bid_p, inc_mw, fixed, (w_p, w_m), 2 * n_bids),
+        _rows_capacity(grid, (w_p, w_m, w_k), 2 * n_bids),
+    ]
+    a, lo, hi = _stack(blocks, 2 * n_bids + w_p.size)
+    price_cents = np.asarray(units["price_cents"][keep], dtype=np.int64)
+    n_max = units["q_kw"][keep] // np.maximum(units["inc_kw"][keep], 1)
+    objective = -(price_cents / CENTS_PER_EUR) * inc_mw
+    return ReferenceMilp(
+        c=np.concatenate([objective, np.zeros(n_bids + w_p.size)]),
+        integrality=np.concatenate(
+            [np.ones(2 * n_bids, dtype=np.int64), np.zeros(w_p.size, dtype=np.int64)]
+        ),
+        lb=np.zeros(2 * n_bids + w_p.size),
+        ub=np.concatenate([n_max.astype(np.float64), np.ones(n_bids), np.full(w_p.size, np.inf)]),
+        a=a,
+        lo=lo,
+        hi=hi,
+        bid_ids=[archive.bids["bid_id"][int(i)] for i in keep],
+        inc_kw=np.asarray(units["inc_kw"][keep], dtype=np.int64),
+        price_cents=price_cents,
+    )
+
+
+def _w_index(grid: Grid) -> tuple[IntArray, IntArray, IntArray]:
+    """(p, m, k) of every ``w`` variable: factor > 0 and the asset may back the market."""
+    usable = (grid.factors > 0)[:, :, None] & grid.may_back.T[None, :, :]
+    p, m, k = np.nonzero(usable)
+    return p.astype(np.int64), m.astype(np.int64), k.astype(np.int64)
+
+
+def _fixed_mw(archive: Archive, grid: Grid) -> FloatArray:
+    """``A_p``: MW of fixed allocations per product."""
+    totals = archive.allocations.group_by("product_id").agg(pl.col("quantity_mw").sum())
+    by_product = dict(
+        zip(totals["product_id"].to_list(), totals["quantity_mw"].to_list(), strict=True)
+    )
+    return np.array([by_product.get(p, 0.0) for p in grid.product_ids], dtype=np.float64)
+
+
+def _rows_quantity(
+    units: dict[str, npt.NDArray[np.int64] | BoolArray], keep: IntArray, inc_mw: FloatArray
+) -> _Rows:
+    """``min_b·y_b ≤ inc·n_b ≤ q_b·y_b``, as ``inc·n - q·y ≤ 0`` and ``inc·n - min·y ≥ 0``."""
+    n = keep.size
+    i = np.arange(n)
+    q_mw = units["q_kw"][keep] / KW_PER_MW
+    min_mw = units["min_kw"][keep] / KW_PER_MW
+    return _rows(
+        row=np.concatenate([i, i, n + i, n + i]),
+        col=np.concatenate([i, n + i, i, n + i]),
+        val=np.concatenate([inc_mw, -q_mw, inc_mw, -min_mw]),
+        lo=np.concatenate([np.full(n, -np.inf), np.zeros(n)]),
+        hi=np.concatenate([np.zeros(n), np.full(n, np.inf)]),
+    )
+
+
+def _rows_exclusive(archive: Archive, keep: IntArray) -> _Rows:
+    """``Σ_{b∈g} y_b ≤ 1`` for every (org, exclusive group) with two or more eligible bids."""
+    kept = pl.DataFrame({"i": keep, "j": np.arange(keep.size, dtype=np.int64)})
+    bids = archive.bids.with_row_index("i").with_columns(pl.col("i").cast(pl.Int64))
+    groups = (
+        bids.join(kept, on="i", how="inner")
+        .filter(pl.col("exclusive_group").is_not_null())
+        .group_by("org_id", "exclusive_group")
+        .agg(pl.col("j"))
+        .filter(pl.col("j").list.len() > 1)
+        .sort("org_id", "exclusive_group")
+        .with_row_index("g")
+        .explode("j")
+    )
+    g = groups["g"].to_numpy()
+    n_groups = int(g.max()) + 1 if g.size else 0
+    return _rows(
+        row=g,
+        col=keep.size + groups["j"].to_numpy(),
+        val=np.ones(g.size),
+        lo=np.full(n_groups, -np.inf),
+        hi=np.ones(n_groups),
+    )
+
+
+def _rows_link(archive: Archive, keep: IntArray) -> _Rows:
+    """``y_child - y_parent ≤ 0``; both are eligible, else the child was dropped already."""
+    ids = [archive.bids["bid_id"][int(i)] for i in keep]
+    position = {bid: j for j, bid in enumerate(ids)}
+    parents = [archive.bids["linked_to"][int(i)] for i in keep]
+    pairs = np.array(
+        [(j, position[p]) for j, p in enumerate(parents) if p is not None], dtype=np.int64
+    ).reshape(-1, 2)
+    r = np.arange(pairs.shape[0])
+    n = keep.size
+    return _rows(
+        row=np.concatenate([r, r]),
+        col=n + np.concatenate([pairs[:, 0], pairs[:, 1]]),
+        val=np.concatenate([np.ones(r.size), -np.ones(r.size)]),
+        lo=np.full(r.size, -np.inf),
+        hi=np.zeros(r.size),
+    )
+
+
+def _rows_supply(archive: Archive, bid_p: IntArray, inc_mw: FloatArray, fixed: FloatArray) -> _Rows:
+    """``Σ_{b∈p} inc·n_b ≤ max_mw_p - A_p`` for products with a cap."""
+    max_mw = archive.products["max_mw"].to_numpy().astype(np.float64)
+    capped = np.flatnonzero(~np.isnan(max_mw))
+    row_of = np.full(max_mw.size, -1)
+    row_of[capped] = np.arange(capped.size)
+    in_capped = row_of[bid_p] >= 0
+    return _rows(
+        row=row_of[bid_p][in_capped],
+        col=np.flatnonzero(in_capped),
+        val=inc_mw[in_capped],
+        lo=np.full(capped.size, -np.inf),
+        hi=max_mw[capped] - fixed[capped],
+    )
+
+
+def _rows_coupling(
+    grid: Grid,
+    bid_p: IntArray,
+    inc_mw: FloatArray,
+    fixed: FloatArray,
+    w_pm: tuple[IntArray, IntArray],
+    w_offset: int,
+) -> _Rows:
+    """``Σ_k w_{p,m,k} - Σ_{b∈p} inc·n_b = A_p`` for every (p, m) with ``f_{p,m} > 0``."""
+    n_markets = len(MARKETS)
+    pm = np.flatnonzero(grid.factors.ravel() > 0)  # p * M + m of every coupled pair
+    row_of = np.full(grid.factors.size, -1)
+    row_of[pm] = np.arange(pm.size)
+    w_p, w_m = w_pm
+    # Each bid enters the row of every coupled market of its product.
+    bid_rows = row_of.reshape(-1, n_markets)[bid_p]  # (B, M)
+    b, m = np.nonzero(bid_rows >= 0)
+    rhs = fixed[pm // n_markets]
+    return _rows(
+        row=np.concatenate([row_of[w_p * n_markets + w_m], bid_rows[b, m]]),
+        col=np.concatenate([w_offset + np.arange(w_p.size), b]),
+        val=np.concatenate([np.ones(w_p.size), -inc_mw[b]]),
+        lo=rhs,
+        hi=rhs,
+    )
+
+
+def _rows_capacity(grid: Grid, w_pmk: tuple[IntArray, IntArray, IntArray], w_offset: int) -> _Rows:
+    """``Σ_p coef[c,p,m]·w_{p,m,k} ≤ capacity[c,k,t]`` for every kind, asset and MTU."""
+    w_p, w_m, w_k = w_pmk
+    n_assets, n_mtus = grid.capacity.shape[1:]
+    rows, cols, vals = [], [], []
+    for c in range(len(KINDS)):
+        coef = grid.coef[c, w_p, w_m]
+        used = np.flatnonzero(coef > 0)
+        j, t = np.nonzero(grid.active[w_p[used]])
+        rows.append((c * n_assets + w_k[used][j]) * n_mtus + t)
+        cols.append(w_offset + used[j])
+        vals.append(coef[used][j])
+    return _rows(
+        row=np.concatenate(rows),
+        col=np.concatenate(cols),
+        val=np.concatenate(vals),
+        lo=np.full(grid.capacity.size, -np.inf),
+        hi=grid.capacity.ravel(),
+    )
+
+
+def _stack(blocks: list[_Rows], n_vars: int) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:
+    """Concatenate row blocks into one CSR matrix, dropping rows without entries.
+
+    An empty row constrains nothing unless its bounds exclude 0; that case (a fixed
+    allocation no asset may carry) is an infeasibility, kept as a row that cannot hold.
+    """
+    offsets = np.cumsum([0] + [b.lo.size for b in blocks])
+    row = np.concatenate([b.row + off for b, off in zip(blocks, offsets, strict=False)])
+    col = np.concatenate([b.col for b in blocks])
+    val = np.concatenate([b.val for b in blocks])
+    lo = np.concatenate([b.lo for b in blocks])
+    hi = np.concatenate([b.hi for b in blocks])
+    has_entry = np.zeros(lo.size, dtype=bool)
+    has_entry[row] = True
+    violated = ~has_entry & ((lo > 1e-9) | (hi < -1e-9))
+    kept = np.flatnonzero(has_entry | violated)
+    new_row = np.full(lo.size, -1)
+    new_row[kept] = np.arange(kept.size)
+    a = sp.csr_matrix((val, (new_row[row], col)), shape=(kept.size, n_vars))
+    return a, lo[kept], hi[kept]
+
+
+def solve_reference(archive: Archive, time_limit_s: float = 60.0) -> ReferenceSolution:
+    """Solve the reference model exactly (``mip_rel_gap = 0``) with scipy's HiGHS.
+
+    Returns the revenue of the best solution found, recomputed exactly from the rounded
+    integer awards, and whether optimality was proven.
+    """
+    model = build_reference(archive)
+    if _empty_row_violated(model):
+        return ReferenceSolution("infeasible", None, {})
+    if model.c.size == 0:
+        return ReferenceSolution("optimal", 0.0, {})
+    result = milp(
+        c=model.c,
+        integrality=model.integrality,
+        bounds=Bounds(model.lb, model.ub),
+        constraints=[LinearConstraint(model.a, model.lo, model.hi)] if model.lo.size else [],
+        options={"mip_rel_gap": 0.0, "time_limit": time_limit_s, "disp": False},
+    )
+    if result.status == _MILP_INFEASIBLE:
+        return ReferenceSolution("infeasible", None, {})
+    if result.x is None:
+        # Out of time before any solution: say so, without a revenue.
+        return ReferenceSolution("time_limit", None, {})
+    n = np.rint(result.x[: len(model.bid_ids)]).astype(np.int64)
+    awarded_kw = n * model.inc_kw
+    # kW x cents is exact; one unit is 1e-5 EUR.
+    units = int(np.sum(awarded_kw * model.price_cents))
+    status: Literal["optimal", "time_limit"] = (
+        "optimal" if result.status == _MILP_OPTIMAL else "time_limit"
+    )
+    return ReferenceSolution(
+        status=status,
+        objective_eur=units / (KW_PER_MW * CENTS_PER_EUR),
+        awarded_kw=dict(zip(model.bid_ids, awarded_kw.tolist(), strict=True)),
+    )
+
+
+def _empty_row_violated(model: ReferenceMilp) -> bool:
+    """Whether a row without entries (kept by ``_stack``) has bounds that exclude 0."""
+    empty = np.diff(model.a.indptr) == 0
+    return bool(np.any(empty & ((model.lo > 1e-9) | (model.hi < -1e-9))))
+
+
+def reference_optimum(archive: Archive, time_limit_s: float = 60.0) -> float:
+    """Revenue in EUR of the reference formulation's optimum.
+
+    Raises
+    ------
+    InfeasibleAllocation
+        When the fixed allocations cannot be served by the fleet.
+    TimeoutError
+        When no solution is found within ``time_limit_s``.
+    """
+    solution = solve_reference(archive, time_limit_s)
+    if solution.status == "time_limit" and solution.objective_eur is None:
+        raise TimeoutError(f"reference model found no solution within {time_limit_s} s")
+    if solution.objective_eur is None:
+        raise InfeasibleAllocation(
+            [
+                Problem(
+                    file="allocations.csv",
+                    row=None,
+                    column=None,
+                    value=None,
+                    rule="the fleet cannot serve the fixed allocations (reference infeasible)",
+                )
+            ]
+        )
+    return solution.objective_eur

@@ -1,0 +1,76 @@
+"""Figures a person wants after a clearing: per product, and how full the fleet is."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from auction.book import MARKET_FACTOR
+from auction.model import Archive
+from auction.timegrid import day_bounds
+from clearing.result import ClearingResult
+
+
+def product_table(archive: Archive, result: ClearingResult) -> pl.DataFrame:
+    """Per product: bids, MW offered and awarded, revenue, lowest and highest accepted price."""
+    awards = result.awards
+    per_product = awards.group_by("product_id").agg(
+        bids=pl.len(),
+        offered_kw=pl.col("q_kw").sum(),
+        awarded_kw=pl.col("awarded_kw").sum(),
+        revenue_units=pl.col("payment_units").sum(),
+        lowest_cents=pl.col("price_cents").filter(pl.col("awarded_kw") > 0).min(),
+        highest_cents=pl.col("price_cents").filter(pl.col("awarded_kw") > 0).max(),
+    )
+    alloc = archive.allocations.group_by("product_id").agg(
+        allocated_kw=(pl.col("quantity_mw") * 1000).round(0).cast(pl.Int64).sum()
+    )
+    return (
+        archive.products.select("product_id", "start", "end", "max_mw")
+        .join(per_product, on="product_id", how="left")
+        .join(alloc, on="product_id", how="left")
+        .with_columns(
+            pl.col("bids", "offered_kw", "awarded_kw", "revenue_units", "allocated_kw").fill_null(0)
+        )
+        .sort("product_id")
+    )
+
+
+def utilisation(archive: Archive, result: ClearingResult) -> dict[str, float]:
+    """Mean and peak share of the zone's available discharge power that is sold, over the day.
+
+    Counts the discharge-direction power of every block (wholesale, FCR, aFRR+) against the
+    available discharge power of the assets in the zone, MTU by MTU.
+    """
+    cfg = archive.config
+    start, end = day_bounds(cfg.delivery_day, cfg.time_zone)
+    mtu_us = cfg.mtu_minutes * 60_000_000
+    n = int((end - start).total_seconds() * 1e6) // mtu_us
+    fleet = archive.fleet.filter(pl.col("tso_zone") == cfg.tso_zone)
+    capacity = np.full(n, float(fleet["p_discharge_mw"].sum()))
+    outage = archive.availability.join(fleet.select("asset_id", "p_discharge_mw"), on="asset_id")
+    for row in outage.iter_rows(named=True):  # few rows: outages, not bids
+        t0 = max(0, int((row["start"] - start).total_seconds() * 1e6) // mtu_us)
+        t1 = min(n, -(-int((row["end"] - start).total_seconds() * 1e6) // mtu_us))
+        capacity[t0:t1] -= (1 - row["available_fraction"]) * row["p_discharge_mw"]
+    sold = np.zeros(n)
+    factors = archive.products.select(
+        "product_id",
+        "start",
+        "end",
+        up=sum(pl.col(MARKET_FACTOR[m]) for m in ("wholesale", "fcr", "afrr_pos")),
+    )
+    # X_p (bids and fixed allocations) is what every market of the product sums to.
+    per_product = (
+        result.allocation.group_by("product_id", "market")
+        .agg(kw=pl.col("kw").sum())
+        .group_by("product_id")
+        .agg(kw=pl.col("kw").max())
+        .join(factors, on="product_id")
+    )
+    for row in per_product.iter_rows(named=True):  # one per product
+        t0 = int((row["start"] - start).total_seconds() * 1e6) // mtu_us
+        t1 = int((row["end"] - start).total_seconds() * 1e6) // mtu_us
+        sold[t0:t1] += row["up"] * row["kw"] / 1000
+    share = np.divide(sold, capacity, out=np.zeros(n), where=capacity > 0)
+    return {"mean": float(share.mean()) if n else 0.0, "peak": float(share.max()) if n else 0.0}

@@ -1,0 +1,126 @@
+"""The result of a clearing, its tables in the archive's format, and writing them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from auction.units import eur_str, mw_str, payment_str
+from clearing.digest import results_sha256
+
+TIMESTAMP = "%Y-%m-%dT%H:%M:%S%:z"
+
+
+@dataclass(frozen=True)
+class ClearingResult:
+    """Everything a clearing decided; integer kW / cents / 1e-5 EUR inside, exact strings out.
+
+    ``awards`` has one row per bid (canonical order) with ``awarded_kw``, ``price_cents``,
+    ``payment_units`` (kW × cents), ``status`` and ``reason``; ``allocation`` is in kW;
+    ``blocks`` and ``backing`` carry kW and kWh.
+    """
+
+    auction_id: str
+    time_zone: str
+    status: str
+    objective_eur: Decimal
+    mip_gap: float
+    build_s: float
+    solve_s: float
+    input_sha256: str
+    awards: pl.DataFrame
+    allocation: pl.DataFrame
+    virtual_assets: pl.DataFrame
+    blocks: pl.DataFrame
+    backing: pl.DataFrame
+    solver: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+    @property
+    def n_bids(self) -> int:
+        return self.awards.height
+
+    @property
+    def n_accepted(self) -> int:
+        return int((self.awards["awarded_kw"] > 0).sum())
+
+    def tables(self) -> dict[str, bytes]:
+        """The five result CSVs, byte for byte as ``write_results`` writes them."""
+        tz = self.time_zone
+
+        def local(col: str) -> pl.Expr:
+            return pl.col(col).dt.convert_time_zone(tz).dt.strftime(TIMESTAMP)
+
+        frames = {
+            "awards.csv": self.awards.select(
+                "bid_id",
+                "org_id",
+                "product_id",
+                awarded_mw=mw_str(pl.col("awarded_kw")),
+                price_eur_per_mw=eur_str(pl.col("price_cents")),
+                payment_eur=payment_str(pl.col("payment_units")),
+                status="status",
+                reason="reason",
+            ),
+            "allocation.csv": self.allocation.select(
+                "product_id", "market", "asset_id", mw=mw_str(pl.col("kw"))
+            ),
+            "virtual_assets.csv": self.virtual_assets.select(
+                "virtual_asset_id",
+                "org_id",
+                "bid_id",
+                "product_id",
+                start=local("start"),
+                end=local("end"),
+            ),
+            "blocks.csv": self.blocks.select(
+                "block_id",
+                "virtual_asset_id",
+                "market",
+                power_mw=mw_str(pl.col("power_kw")),
+                energy_mwh=mw_str(pl.col("energy_kwh")),
+                start=local("start"),
+                end=local("end"),
+            ),
+            "backing.csv": self.backing.select(
+                "block_id",
+                "asset_id",
+                power_mw=mw_str(pl.col("power_kw")),
+                energy_mwh=mw_str(pl.col("energy_kwh")),
+            ),
+        }
+        return {name: frame.write_csv().encode() for name, frame in frames.items()}
+
+    def summary(self, result_sha256: str) -> dict[str, Any]:
+        """summary.json: the keys of spec/archive.md, then the solver's settings."""
+        return {
+            "auction_id": self.auction_id,
+            "status": self.status,
+            "objective_eur": float(self.objective_eur),
+            "mip_gap": self.mip_gap,
+            "build_s": round(self.build_s, 4),
+            "solve_s": round(self.solve_s, 4),
+            "n_bids": self.n_bids,
+            "n_accepted": self.n_accepted,
+            "input_sha256": self.input_sha256,
+            "result_sha256": result_sha256,
+            "message": self.message,
+            "solver": self.solver,
+        }
+
+
+def write_results(result: ClearingResult, out_dir: str | Path) -> dict[str, Any]:
+    """Write summary.json and the five CSVs of spec/archive.md; return the summary."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = result.tables()
+    for name, data in tables.items():
+        (out / name).write_bytes(data)
+    summary = result.summary(results_sha256(tables))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
