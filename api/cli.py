@@ -121,8 +121,12 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 def _print_summary(console: Console, archive: Archive, result: ClearingResult) -> None:
     table = Table(title=f"Clearing of {result.auction_id}", title_justify="left")
     for name, justify in [
-        ("product", "left"), ("window (local)", "left"), ("bids", "right"),
-        ("offered MW", "right"), ("awarded MW", "right"), ("revenue EUR", "right"),
+        ("product", "left"),
+        ("window (local)", "left"),
+        ("bids", "right"),
+        ("offered MW", "right"),
+        ("awarded MW", "right"),
+        ("revenue EUR", "right"),
         ("lowest accepted EUR/MW", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -135,9 +139,13 @@ def _print_summary(console: Console, archive: Archive, result: ClearingResult) -
             awarded += f" (+{row['allocated_kw'] / 1000:g} fixed)"
         lowest = "-" if row["lowest_cents"] is None else f"{row['lowest_cents'] / 100:,.2f}"
         table.add_row(
-            row["product_id"], f"{start}-{end}", str(row["bids"]),
-            f"{row['offered_kw'] / 1000:,.1f}", awarded,
-            f"{row['revenue_units'] / 100_000:,.2f}", lowest,
+            row["product_id"],
+            f"{start}-{end}",
+            str(row["bids"]),
+            f"{row['offered_kw'] / 1000:,.1f}",
+            awarded,
+            f"{row['revenue_units'] / 100_000:,.2f}",
+            lowest,
         )
     console.print(table)
     use = utilisation(archive, result)

@@ -8,73 +8,84 @@ Column names are those of spec/archive.md.
 from __future__ import annotations
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 UTC_TIME = pl.Datetime("us", "UTC")
 
 FLEET = pl.Schema(
-    {
-        "asset_id": pl.String,
-        "tso_zone": pl.String,
-        "p_charge_mw": pl.Float64,
-        "p_discharge_mw": pl.Float64,
-        "e_min_mwh": pl.Float64,
-        "e_max_mwh": pl.Float64,
-        "fcr": pl.Boolean,
-        "afrr_pos": pl.Boolean,
-        "afrr_neg": pl.Boolean,
-        "owner_org": pl.String,
-    }
+    dict[str, PolarsDataType](
+        {
+            "asset_id": pl.String,
+            "tso_zone": pl.String,
+            "p_charge_mw": pl.Float64,
+            "p_discharge_mw": pl.Float64,
+            "e_min_mwh": pl.Float64,
+            "e_max_mwh": pl.Float64,
+            "fcr": pl.Boolean,
+            "afrr_pos": pl.Boolean,
+            "afrr_neg": pl.Boolean,
+            "owner_org": pl.String,
+        }
+    )
 )
 
 AVAILABILITY = pl.Schema(
-    {
-        "asset_id": pl.String,
-        "start": UTC_TIME,
-        "end": UTC_TIME,
-        "available_fraction": pl.Float64,
-    }
+    dict[str, PolarsDataType](
+        {
+            "asset_id": pl.String,
+            "start": UTC_TIME,
+            "end": UTC_TIME,
+            "available_fraction": pl.Float64,
+        }
+    )
 )
 
 PRODUCTS = pl.Schema(
-    {
-        "product_id": pl.String,
-        "start": UTC_TIME,
-        "end": UTC_TIME,
-        "wholesale_mw": pl.Float64,
-        "wholesale_h": pl.Float64,
-        "fcr_mw": pl.Float64,
-        "afrr_pos_mw": pl.Float64,
-        "afrr_neg_mw": pl.Float64,
-        "min_mw": pl.Float64,
-        "increment_mw": pl.Float64,
-        "reserve_price_eur_per_mw": pl.Float64,
-        "max_mw": pl.Float64,
-        "eta_charge": pl.Float64,
-        "eta_discharge": pl.Float64,
-        "daily_cycle_limit": pl.Float64,
-    }
+    dict[str, PolarsDataType](
+        {
+            "product_id": pl.String,
+            "start": UTC_TIME,
+            "end": UTC_TIME,
+            "wholesale_mw": pl.Float64,
+            "wholesale_h": pl.Float64,
+            "fcr_mw": pl.Float64,
+            "afrr_pos_mw": pl.Float64,
+            "afrr_neg_mw": pl.Float64,
+            "min_mw": pl.Float64,
+            "increment_mw": pl.Float64,
+            "reserve_price_eur_per_mw": pl.Float64,
+            "max_mw": pl.Float64,
+            "eta_charge": pl.Float64,
+            "eta_discharge": pl.Float64,
+            "daily_cycle_limit": pl.Float64,
+        }
+    )
 )
 
 BIDS = pl.Schema(
-    {
-        "bid_id": pl.String,
-        "org_id": pl.String,
-        "product_id": pl.String,
-        "quantity_mw": pl.Float64,
-        "min_quantity_mw": pl.Float64,
-        "price_eur_per_mw": pl.Float64,
-        "submitted_at": UTC_TIME,
-        "exclusive_group": pl.String,
-        "linked_to": pl.String,
-    }
+    dict[str, PolarsDataType](
+        {
+            "bid_id": pl.String,
+            "org_id": pl.String,
+            "product_id": pl.String,
+            "quantity_mw": pl.Float64,
+            "min_quantity_mw": pl.Float64,
+            "price_eur_per_mw": pl.Float64,
+            "submitted_at": UTC_TIME,
+            "exclusive_group": pl.String,
+            "linked_to": pl.String,
+        }
+    )
 )
 
 ALLOCATIONS = pl.Schema(
-    {
-        "org_id": pl.String,
-        "product_id": pl.String,
-        "quantity_mw": pl.Float64,
-    }
+    dict[str, PolarsDataType](
+        {
+            "org_id": pl.String,
+            "product_id": pl.String,
+            "quantity_mw": pl.Float64,
+        }
+    )
 )
 
 MARKETS = ("wholesale", "fcr", "afrr_pos", "afrr_neg")

@@ -51,9 +51,8 @@ class AuctionConfig(BaseModel):
             object.__setattr__(
                 self, "publish_at", datetime(d2.year, d2.month, d2.day, 17, tzinfo=tz)
             )
-        if self.gate_open is not None and self.gate_close is not None:
-            if self.gate_open >= self.gate_close:
-                raise ValueError("gate_open must be before gate_close")
+        if self.gate_open is not None and self.gate_open >= self.gate_close:  # type: ignore[operator]
+            raise ValueError("gate_open must be before gate_close")
         return self
 
 

@@ -182,7 +182,8 @@ def backing(blocks_frame: pl.DataFrame, alloc: pl.DataFrame) -> pl.DataFrame:
     start = b_lo[bi]
 
     def energy_at(x: np.ndarray) -> np.ndarray:
-        return (energy * (x - start) * 2 + power) // (2 * power)
+        rounded: np.ndarray = (energy * (x - start) * 2 + power) // (2 * power)
+        return rounded
 
     return pl.DataFrame(
         {

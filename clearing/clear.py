@@ -33,50 +33,93 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     arrays = build_model(archive, bids)
     build_s = time.perf_counter() - t_build
 
+    unbacked = arrays.products.filter(~pl.col("backable") & (pl.col("alloc_kw") > 0))
     first = solve(arrays, limit)
-    solver = {
+    solver: dict[str, object] = {
         "options": first.options,
+        "method": "benders: master MILP over bids, fleet LP cuts",
         "n_cols": int(arrays.c.size),
         "n_rows": int(arrays.row_lb.size),
         "n_integer": int(arrays.integrality.sum()),
+        "rounds": first.rounds,
+        "cuts": int(first.cuts.pi0.size),
         "tiebreak": "skipped",
     }
-    if first.status == "infeasible":
+    if first.status == "infeasible" or unbacked.height:
         return _infeasible(archive, bids, build_s, first, solver)
 
     awards = _price(fill_awards(bids, arrays, first.values))
     values, solve_s = first.values, first.solve_s
-    if first.status == "optimal" and _has_choice(arrays):
-        second = _tiebreak(arrays, first, limit - first.solve_s)
+    at_stake = _bids_at_stake(awards) if first.status == "optimal" else set()
+    if at_stake:
+        second = _tiebreak(arrays, bids, first, at_stake, limit - first.solve_s)
         solve_s += second.solve_s
-        solver["tiebreak"] = second.status
+        solver["tiebreak"] = f"{second.status} ({len(at_stake)} bids at stake)"
         if second.status == "optimal":
             candidate = _price(fill_awards(bids, arrays, second.values))
             if candidate["payment_units"].sum() >= awards["payment_units"].sum():
                 awards, values = candidate, second.values
-    return _result(archive, bids, arrays, awards, values, first, build_s, solve_s, solver)
+    return _result(archive, arrays, awards, values, first, build_s, solve_s, solver)
 
 
-def _has_choice(arrays: MilpArrays) -> bool:
-    """Whether any integer decision could differ at equal revenue (else stage 2 is moot)."""
-    return bool(arrays.integrality.any() and arrays.priority.any())
+def _bids_at_stake(awards: pl.DataFrame) -> set[str]:
+    """Bids in a pair where an earlier bid got less than a later bid at the very same price.
+
+    Only such pairs can move at equal revenue in favour of time priority, so only they
+    (and their products' totals) are re-decided by the second stage. Simple bids of one
+    product at one price are already served in time order by ``fill_awards``; such pairs
+    alone do not count.
+    """
+    cols = ["bid_id", "price_cents", "product_id", "needs_binary", "rank"]
+    short = awards.filter(pl.col("eligible") & (pl.col("awarded_kw") < pl.col("q_kw")))
+    won = awards.filter(pl.col("awarded_kw") > 0)
+    pairs = short.select(cols).join(won.select(cols), on="price_cents", suffix="_won")
+    pairs = pairs.filter(
+        (pl.col("rank") < pl.col("rank_won"))
+        & (
+            (pl.col("product_id") != pl.col("product_id_won"))
+            | pl.col("needs_binary")
+            | pl.col("needs_binary_won")
+        )
+    )
+    return set(pairs["bid_id"]) | set(pairs["bid_id_won"])
 
 
-def _tiebreak(arrays: MilpArrays, first: Solution, time_left_s: float) -> Solution:
-    """Among solutions within half a revenue quantum of the optimum, most prioritised volume.
+def _tiebreak(
+    arrays: MilpArrays,
+    bids: pl.DataFrame,
+    first: Solution,
+    at_stake: set[str],
+    time_left_s: float,
+) -> Solution:
+    """Among revenue-optimal solutions, the most volume for earlier bids.
 
     Revenue moves in steps of at least one cent times one increment (in kW), so a floor
-    that far below the optimum admits only revenue-optimal solutions.
+    at 0.4 of that step below the optimum admits only revenue-optimal solutions. Every
+    integer decision that does not involve a bid at stake keeps its stage-1 value, which
+    keeps this stage small.
     """
-    inc_kw = arrays.products["inc_kw"].min()
-    quantum_eur = 0.01 * (float(inc_kw) / 1000 if inc_kw else 1.0)
+    inc_kw = int(arrays.products["inc_kw"].min() or 1000)  # type: ignore[arg-type]
+    quantum_eur = 0.01 * inc_kw / 1000
     floor = first.objective - 0.4 * quantum_eur
+    products = set(bids.filter(pl.col("bid_id").is_in(list(at_stake)))["product_id"])
+    free_t = arrays.products.filter(pl.col("product_id").is_in(list(products)))["col"]
+    free_y = arrays.complex_bids.filter(pl.col("bid_id").is_in(list(at_stake)))["y_col"]
+    fixed = arrays.integrality.astype(bool)
+    fixed[free_t.to_numpy()] = False
+    fixed[free_y.to_numpy()] = False
+    settled = np.rint(first.values)
+    lb = np.where(fixed, settled, arrays.lb)
+    ub = np.where(fixed, settled, arrays.ub)
     return solve(
         arrays,
         max(time_left_s, 1.0),
         objective=arrays.priority,
         extra_row=(arrays.c, floor),
         start=first.values,
+        bounds=(lb, ub),
+        cuts=first.cuts,
+        warm_up=False,
     )
 
 
@@ -126,7 +169,6 @@ def _price(awards: pl.DataFrame) -> pl.DataFrame:
 
 def _result(
     archive: Archive,
-    bids: pl.DataFrame,
     arrays: MilpArrays,
     awards: pl.DataFrame,
     values: np.ndarray,

@@ -44,14 +44,17 @@ class MilpArrays:
     # Stage-2 objective: time priority of the volume, used only among revenue-optimal solutions.
     priority: np.ndarray
     # Index maps from model columns back to the domain.
-    products: pl.DataFrame  # product_id, inc_kw, alloc_kw, col (of T_p)
+    products: pl.DataFrame  # product_id, inc_kw, alloc_kw, backable, col (of T_p)
     levels: pl.DataFrame  # product_id, price_cents, col
-    complex_bids: pl.DataFrame  # bid_id, x_col, y_col
+    complex_bids: pl.DataFrame  # bid_id, product_id, x_col, y_col
     backing: pl.DataFrame  # product_id, market, asset_id, col
     # Where the fleet part starts: columns from ``first_w`` on are ``w``; rows from
     # ``first_coupling`` on are coupling, then capacity rows.
     first_w: int
     first_coupling: int
+    first_capacity: int
+    # Per capacity row: segment * 3 + kind (0 discharge, 1 charge, 2 energy).
+    capacity_group: np.ndarray
 
 
 @dataclass
@@ -108,14 +111,32 @@ def build_model(archive: Archive, bids: pl.DataFrame) -> MilpArrays:
     ub[l0:x0] = levels["q_kw"].to_numpy() / 1000
     ub[x0:y0] = complex_bids["q_kw"].to_numpy() / 1000
     ub[y0:w0] = 1.0
+    # A product with a market that no asset may back (say FCR without a prequalified
+    # asset in the zone) cannot be awarded at all.
+    backable = (
+        products.select(
+            pl.all_horizontal(
+                (pl.col(MARKET_FACTOR[m]) == 0)
+                | pl.col("product_id").is_in(
+                    backing.filter(pl.col("market") == m)["product_id"].implode()
+                )
+                for m in MARKETS
+            )
+        )
+        .to_series()
+        .to_numpy()
+    )
+    ub[t0:l0] = np.where(backable, ub[t0:l0], 0.0)
+    products = products.with_columns(backable=pl.Series(backable, dtype=pl.Boolean))
     integrality = np.zeros(n_cols, dtype=np.int32)
     integrality[t0:l0] = 1
     integrality[y0:w0] = 1
 
     n_ranks = max(bids.height, 1)
     priority = np.zeros(n_cols)
-    priority[l0:x0] = 1.0 - levels["first_rank"].to_numpy() / n_ranks
-    priority[x0:y0] = 1.0 - complex_bids["rank"].to_numpy() / n_ranks
+    # Integer weights (earliest bid: n_ranks) keep the stage-2 objective integral too.
+    priority[l0:x0] = n_ranks - levels["first_rank"].to_numpy()
+    priority[x0:y0] = n_ranks - complex_bids["rank"].to_numpy()
 
     # --- rows ----------------------------------------------------------------------------
     rows = _Rows([], [], [], [], [])
@@ -128,7 +149,8 @@ def build_model(archive: Archive, bids: pl.DataFrame) -> MilpArrays:
     _rows_link(rows, complex_bids, y0)
     first_coupling = rows.n
     _rows_coupling(rows, products, backing, inc_mw, p_index, t0)
-    _rows_capacity(rows, archive, products, backing, p_index)
+    first_capacity = rows.n
+    capacity_group = _rows_capacity(rows, archive, products, backing, p_index)
 
     A = sp.csc_matrix(
         (np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
@@ -144,18 +166,23 @@ def build_model(archive: Archive, bids: pl.DataFrame) -> MilpArrays:
         row_lb=np.concatenate(rows.lbs),
         row_ub=np.concatenate(rows.ubs),
         priority=priority,
-        products=products.select("product_id", "inc_kw", "alloc_kw", col=pl.int_range(n_p)),
+        products=products.select(
+            "product_id", "inc_kw", "alloc_kw", "backable", col=pl.int_range(n_p)
+        ),
         levels=levels.select(
             "product_id", "price_cents", col=pl.int_range(n_l, dtype=pl.Int64) + l0
         ),
         complex_bids=complex_bids.select(
             "bid_id",
+            "product_id",
             x_col=pl.int_range(n_c, dtype=pl.Int64) + x0,
             y_col=pl.int_range(n_c, dtype=pl.Int64) + y0,
         ),
         backing=backing.select("product_id", "market", "asset_id", "col"),
         first_w=w0,
         first_coupling=first_coupling,
+        first_capacity=first_capacity,
+        capacity_group=capacity_group,
     )
 
 
@@ -247,7 +274,7 @@ def _rows_exclusive(rows: _Rows, cx: pl.DataFrame, y0: int) -> None:
     groups = members.with_columns(
         g=pl.struct("org_id", "exclusive_group").rank("dense").cast(pl.Int64) - 1
     )
-    n_g = int(groups["g"].max()) + 1 if groups.height else 0
+    n_g = groups["g"].n_unique()
     rows.add(
         groups["g"].to_numpy(),
         y0 + groups["i"].to_numpy().astype(np.int64),
@@ -305,15 +332,16 @@ def _rows_capacity(
     products: pl.DataFrame,
     backing: pl.DataFrame,
     p_index: dict[str, int],
-) -> None:
+) -> np.ndarray:
     """Discharge, charge and energy capacity of every asset in every time segment.
 
     A segment is a stretch of MTUs between two product window edges: the set of products
     is the same in every MTU of it, so one row per segment is the row of its tightest MTU
     (the lowest availability). See spec/clearing.md for the three inequalities.
+    Returns each row's group, segment * 3 + kind, for aggregated cuts.
     """
     if backing.height == 0:
-        return
+        return np.zeros(0, dtype=np.int64)
     cfg = archive.config
     day_start, day_end = day_bounds(cfg.delivery_day, cfg.time_zone)
     mtu_us = cfg.mtu_minutes * 60 * 1_000_000
@@ -376,7 +404,7 @@ def _rows_capacity(
         "energy": (fleet["e_max_mwh"] - fleet["e_min_mwh"]).to_numpy(),
     }
     r_parts, c_parts, v_parts = [], [], []
-    for kind_no, (kind, coef_by_market) in enumerate(kinds.items()):
+    for kind_no, coef_by_market in enumerate(kinds.values()):
         coef = np.zeros(len(e_col))
         for market, per_product in coef_by_market.items():
             sel = e_m == market
@@ -397,6 +425,8 @@ def _rows_capacity(
         np.full(len(used), -INF),
         rhs,
     )
+    groups: np.ndarray = s_of * 3 + kind_of
+    return groups
 
 
 def _availability_matrix(
@@ -408,7 +438,10 @@ def _availability_matrix(
     rows = archive.availability.filter(pl.col("asset_id").is_in(list(k_index)))
     if rows.height == 0:
         return avail
-    offset_us = lambda col: (pl.col(col) - pl.lit(day_start)).dt.total_microseconds()  # noqa: E731
+
+    def offset_us(col: str) -> pl.Expr:
+        return (pl.col(col) - pl.lit(day_start)).dt.total_microseconds()
+
     cells = (
         rows.with_columns(
             k=pl.col("asset_id").replace_strict(k_index, return_dtype=pl.Int64),
