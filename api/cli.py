@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 
@@ -30,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vba`` console script."""
     parser = _parser()
     args = parser.parse_args(argv)
-    console = Console(highlight=False)
+    # Wide enough for the product table when the output goes to a file or a pipe.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
     try:
         code: int = args.run(args, console)
     except ArchiveError as exc:
@@ -111,6 +113,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="vba-demo-"))
     write_results(result, out)
     _print_summary(console, archive, result)
+    _print_highlights(console, archive, result)
     report = verify(archive, out, optimality=True)
     console.print(format_report(report).splitlines()[-1], markup=False)
     console.print(f"Results in {out}: awards.csv, virtual_assets.csv, blocks.csv, backing.csv.")
@@ -159,6 +162,48 @@ def _print_summary(console: Console, archive: Archive, result: ClearingResult) -
         f"({result.solver.get('n_integer')} integer); build {result.build_s:.2f} s, "
         f"solve {result.solve_s:.2f} s (tie-break {result.solver.get('tiebreak')})."
     )
+
+
+def _print_highlights(console: Console, archive: Archive, result: ClearingResult) -> None:
+    """What an operator looks at first: the single-item auction, fixed capacity, outages."""
+    awards = result.awards
+    products = archive.products
+    single = products.filter(
+        (pl.col("max_mw") == pl.col("min_mw")) & (pl.col("min_mw") == pl.col("increment_mw"))
+    )
+    for product in single["product_id"]:
+        bids = awards.filter(pl.col("product_id") == product)
+        won = bids.filter(pl.col("awarded_kw") > 0)
+        if won.height:
+            w = won.row(0, named=True)
+            console.print(
+                f"Single-item auction {product}: {bids.height} bids, won by {w['org_id']} "
+                f"({w['bid_id']}) at {w['price_cents'] / 100:,.2f} EUR/MW."
+            )
+    for row in archive.allocations.iter_rows(named=True):
+        console.print(
+            f"Fixed allocation: {row['quantity_mw']:g} MW of {row['product_id']} for "
+            f"{row['org_id']}, served before the bids at price 0."
+        )
+    tz = ZoneInfo(archive.config.time_zone)
+    for row in archive.availability.iter_rows(named=True):
+        what = (
+            "outage"
+            if row["available_fraction"] == 0
+            else (f"derated to {row['available_fraction']:.0%}")
+        )
+        console.print(
+            f"Asset {row['asset_id']}: {what} {row['start'].astimezone(tz):%H:%M}-"
+            f"{row['end'].astimezone(tz):%H:%M}; the clearing worked around it."
+        )
+    reasons = (
+        awards.filter(pl.col("reason").is_not_null())
+        .group_by("reason")
+        .len()
+        .sort("len", "reason", descending=[True, False])
+    )
+    listed = ", ".join(f"{r} {n}" for r, n in reasons.iter_rows())
+    console.print(f"Bids that got less than they asked, by reason: {listed}.")
 
 
 def _print_problems(headline: str, exc: DomainError) -> None:

@@ -319,10 +319,13 @@ class _Fleet:
         self.h.run()
         solution = self.h.getSolution()
         shortfall = -float(self.h.getInfo().objective_function_value)
-        if shortfall <= SHORTFALL_TOL * max(1.0, float(x.sum())):
+        pi, pi0 = self.cut_from(np.asarray(solution.row_dual)[self.n_pairs :])
+        # A shortfall within LP tolerances, or one whose cut would not separate these
+        # totals (numerical noise), counts as backed; anything else becomes a cut.
+        separates = float(pi @ master.totals(values)) - pi0 > SHORTFALL_TOL * (1 + abs(pi0))
+        if shortfall <= SHORTFALL_TOL or not separates:
             self.backing = np.asarray(solution.col_value)[: self.capacity.shape[1]]
             return False
-        pi, pi0 = self.cut_from(np.asarray(solution.row_dual)[self.n_pairs :])
         master.add_cut(pi, pi0)
         return True
 
