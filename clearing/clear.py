@@ -46,7 +46,14 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
         "tiebreak": "skipped",
     }
     if first.status == "infeasible" or unbacked.height:
-        return _infeasible(archive, bids, build_s, first, solver)
+        why = None
+        if unbacked.height:
+            names = ", ".join(unbacked["product_id"])
+            why = (
+                f"infeasible: fixed allocations of {names} need a market that no asset in zone "
+                f"{archive.config.tso_zone} may back (check prequalification)"
+            )
+        return _infeasible(archive, bids, build_s, first, solver, why)
 
     awards = _price(fill_awards(bids, arrays, first.values))
     values, solve_s = first.values, first.solve_s
@@ -205,7 +212,12 @@ def _result(
 
 
 def _infeasible(
-    archive: Archive, bids: pl.DataFrame, build_s: float, first: Solution, solver: dict[str, object]
+    archive: Archive,
+    bids: pl.DataFrame,
+    build_s: float,
+    first: Solution,
+    solver: dict[str, object],
+    why: str | None,
 ) -> ClearingResult:
     """No award at all, and a message naming the fixed allocations the fleet cannot carry."""
     alloc = archive.allocations.with_columns(kw=to_kw(pl.col("quantity_mw")))
@@ -213,7 +225,7 @@ def _infeasible(
         f"{r['org_id']} {r['quantity_mw']:g} MW of {r['product_id']}"
         for r in alloc.iter_rows(named=True)
     )
-    message = (
+    message = why or (
         "infeasible: the fleet in zone "
         f"{archive.config.tso_zone} cannot carry the fixed allocations ({listed}) "
         "in every MTU of their windows; reduce them or add capacity"

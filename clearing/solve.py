@@ -261,7 +261,9 @@ class _Fleet:
             [p_index[int(t_of_row.indices[t_of_row.indptr[r]])] for r in range(n_pairs)],
             dtype=np.int64,
         )
-        self.w_pair = np.asarray(coupling.argmax(axis=0)).ravel()
+        self.w_pair = (
+            np.asarray(coupling.argmax(axis=0)).ravel() if n_pairs else np.zeros(0, np.int64)
+        )
         self.n_products = arrays.products.height
         self.n_pairs = n_pairs
         self.backing = np.zeros(n_w)
