@@ -16,7 +16,7 @@ from clearing.eligibility import prepare_bids
 from clearing.fill import fill_awards
 from clearing.model import MilpArrays, build_model
 from clearing.result import ClearingResult
-from clearing.solve import Solution, solve
+from clearing.solve import FleetLP, Solution, solve
 
 
 def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingResult:
@@ -34,7 +34,8 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     build_s = time.perf_counter() - t_build
 
     unbacked = arrays.products.filter(~pl.col("backable") & (pl.col("alloc_kw") > 0))
-    first = solve(arrays, limit)
+    fleet = FleetLP(arrays)
+    first = solve(arrays, limit, fleet=fleet)
     solver: dict[str, object] = {
         "options": first.options,
         "method": "benders: master MILP over bids, fleet LP cuts",
@@ -59,7 +60,7 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     values, solve_s = first.values, first.solve_s
     at_stake = _bids_at_stake(awards) if first.status == "optimal" else set()
     if at_stake:
-        second = _tiebreak(arrays, bids, first, at_stake, limit - first.solve_s)
+        second = _tiebreak(arrays, bids, first, fleet, at_stake, limit - first.solve_s)
         solve_s += second.solve_s
         solver["tiebreak"] = f"{second.status} ({len(at_stake)} bids at stake)"
         if second.status == "optimal":
@@ -96,6 +97,7 @@ def _tiebreak(
     arrays: MilpArrays,
     bids: pl.DataFrame,
     first: Solution,
+    fleet: FleetLP,
     at_stake: set[str],
     time_left_s: float,
 ) -> Solution:
@@ -127,6 +129,7 @@ def _tiebreak(
         bounds=(lb, ub),
         cuts=first.cuts,
         warm_up=False,
+        fleet=fleet,
     )
 
 

@@ -87,6 +87,7 @@ def solve(
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
     cuts: Cuts | None = None,
     warm_up: bool = True,
+    fleet: FleetLP | None = None,
 ) -> Solution:
     """Maximise ``objective`` (default ``arrays.c``) over the model.
 
@@ -94,14 +95,15 @@ def solve(
     revenue floor of the tie-break stage); ``start`` is a feasible point to begin from;
     ``bounds`` replaces the column bounds; ``cuts`` are fleet cuts known from before;
     ``warm_up`` runs Kelley's loop on the LP relaxation first (not needed when ``cuts``
-    already describe the fleet near the answer).
+    already describe the fleet near the answer); ``fleet`` is the fleet LP of an earlier
+    solve of the same model, reused so that its basis stays warm.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     fw = arrays.first_w
     lb, ub = (arrays.lb, arrays.ub) if bounds is None else bounds
     cost = (arrays.c if objective is None else objective)[:fw]
-    fleet = _Fleet(arrays)
+    fleet = fleet if fleet is not None else FleetLP(arrays)
     cuts = cuts if cuts is not None else fleet.aggregate_cuts()
     master = _Master(arrays, cost, lb[:fw], ub[:fw], extra_row, cuts)
     options: dict[str, object] = {**OPTIONS, "time_limit": float(time_limit_s)}
@@ -243,7 +245,7 @@ class _Master:
         return float(info.objective_function_value), float(info.mip_dual_bound), gap
 
 
-class _Fleet:
+class FleetLP:
     """The fleet LP for given totals: ``Σ_k w_pmk + u_pm = X_p``, capacity rows, min Σ u."""
 
     def __init__(self, arrays: MilpArrays) -> None:
@@ -268,6 +270,11 @@ class _Fleet:
         self.n_pairs = n_pairs
         self.backing = np.zeros(n_w)
         self.h = _highs()
+        # The first solve starts cold on a large, degenerate LP: interior point (with
+        # crossover, for a basis) is 3-6x faster there than dual simplex; later solves
+        # change only the totals and warm-start the simplex from that basis.
+        self.h.setOptionValue("solver", "ipm")
+        self.cold = True
         A_sub = sp.vstack(
             [
                 sp.hstack([coupling, sp.identity(n_pairs, format="csr")]),
@@ -319,9 +326,13 @@ class _Fleet:
         rows = np.arange(self.n_pairs, dtype=np.int32)
         self.h.changeRowsBounds(self.n_pairs, rows, x, x)  # type: ignore[attr-defined]
         self.h.run()
+        if self.cold:
+            self.h.setOptionValue("solver", "simplex")
+            self.cold = False
         solution = self.h.getSolution()
         shortfall = -float(self.h.getInfo().objective_function_value)
-        pi, pi0 = self.cut_from(np.asarray(solution.row_dual)[self.n_pairs :])
+        lam = np.asarray(solution.row_dual)[self.n_pairs :]
+        pi, pi0 = self.cut_from(lam)
         # A shortfall within LP tolerances, or one whose cut would not separate these
         # totals (numerical noise), counts as backed; anything else becomes a cut.
         separates = float(pi @ master.totals(values)) - pi0 > SHORTFALL_TOL * (1 + abs(pi0))
@@ -329,6 +340,13 @@ class _Fleet:
             self.backing = np.asarray(solution.col_value)[: self.capacity.shape[1]]
             return False
         master.add_cut(pi, pi0)
+        # The same weights, one time segment at a time, give more cuts from the same LP:
+        # each is valid on its own (any λ >= 0 is), and together they cut deeper.
+        segment = self.group // 3
+        for s in np.unique(segment[lam > 0]):
+            pi_s, pi0_s = self.cut_from(np.where(segment == s, lam, 0.0))
+            if float(pi_s @ master.totals(values)) - pi0_s > SHORTFALL_TOL * (1 + abs(pi0_s)):
+                master.add_cut(pi_s, pi0_s)
         return True
 
 
