@@ -76,11 +76,17 @@ def _bids_at_stake(awards: pl.DataFrame) -> set[str]:
     Only such pairs can move at equal revenue in favour of time priority, so only they
     (and their products' totals) are re-decided by the second stage. Simple bids of one
     product at one price are already served in time order by ``fill_awards``; such pairs
-    alone do not count.
+    alone do not count. A divisible winner priced above its product's lowest accepted
+    price cannot give volume away at equal revenue (the cheaper winner would go first),
+    so only marginal winners and binary bids count on the winning side.
     """
     cols = ["bid_id", "price_cents", "product_id", "needs_binary", "rank"]
     short = awards.filter(pl.col("eligible") & (pl.col("awarded_kw") < pl.col("q_kw")))
     won = awards.filter(pl.col("awarded_kw") > 0)
+    won = won.filter(
+        pl.col("needs_binary")
+        | (pl.col("price_cents") == pl.col("price_cents").min().over("product_id"))
+    )
     pairs = short.select(cols).join(won.select(cols), on="price_cents", suffix="_won")
     pairs = pairs.filter(
         (pl.col("rank") < pl.col("rank_won"))
