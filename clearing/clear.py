@@ -49,10 +49,14 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     if first.status == "infeasible" or unbacked.height:
         why = None
         if unbacked.height:
-            names = ", ".join(unbacked["product_id"])
+            rows = archive.allocations.filter(pl.col("product_id").is_in(unbacked["product_id"]))
+            names = ", ".join(
+                f"{r['org_id']} {r['quantity_mw']:g} MW of {r['product_id']}"
+                for r in rows.iter_rows(named=True)
+            )
             why = (
-                f"infeasible: fixed allocations of {names} need a market that no asset in zone "
-                f"{archive.config.tso_zone} may back (check prequalification)"
+                f"infeasible: the fixed allocations ({names}) need a market that no asset in "
+                f"zone {archive.config.tso_zone} may back (check prequalification)"
             )
         return _infeasible(archive, bids, build_s, first, solver, why)
 

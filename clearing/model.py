@@ -361,7 +361,9 @@ def _rows_capacity(
     fleet = archive.fleet.filter(pl.col("tso_zone") == cfg.tso_zone).sort("asset_id")
     k_index = {aid: i for i, aid in enumerate(fleet["asset_id"])}
     avail = _availability_matrix(archive, k_index, day_start, mtu_us, n_mtu)
-    seg_avail = np.minimum.reduceat(avail, seg_start, axis=1)  # (K, S)
+    # Segments tile [first edge, last edge) without gaps; reduceat's last slice would run
+    # to the end of the day, so cut the matrix at the last edge first.
+    seg_avail = np.minimum.reduceat(avail[:, : edges[-1]], seg_start, axis=1)  # (K, S)
 
     # Coefficient of w_pmk in each of the three rows, by product and market.
     factor = {m: products[MARKET_FACTOR[m]].to_numpy() for m in MARKETS}
