@@ -1,0 +1,483 @@
+"""Tiny auctions whose answer a person derives by hand (the comment above each test).
+
+Unless a test says otherwise: one wholesale product ``p1`` 10:00-14:00 local on
+2026-11-29 (1 MW wholesale per MW, 2 h of energy), increment and minimum 1 MW, reserve
+0 EUR/MW; assets in TenneT DE with equal charge and discharge power. A product of
+``X`` MW then needs ``X`` MW of power and ``2·X`` MWh of energy. Every result must also
+pass the independent checker.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from auction.model import Archive
+from auction.timegrid import mtu_count
+from clearing import ClearingResult, clear, write_results
+from clearing.verify import format_report, verify
+from tests.strategies import (
+    FALL_BACK,
+    NORMAL_DAY,
+    OTHER_ZONE,
+    asset,
+    bid,
+    local,
+    make_archive,
+    product,
+)
+
+Table = list[dict[str, str]]
+RESULT_TABLES = ("awards.csv", "allocation.csv", "virtual_assets.csv", "blocks.csv", "backing.csv")
+
+
+def at(minute: int) -> datetime:
+    """A submission time: 2026-11-26 09:00 UTC plus ``minute`` minutes."""
+    return datetime(2026, 11, 26, 9, minute, tzinfo=UTC)
+
+
+def cleared(archive: Archive) -> tuple[ClearingResult, dict[str, Table]]:
+    """Clear, check the result with the independent checker, and return the CSV tables."""
+    result = clear(archive)
+    assert result.status == "optimal", result.message
+    with tempfile.TemporaryDirectory() as out:
+        write_results(result, out)
+        report = verify(archive, out, optimality=True)
+        tables = {
+            name: list(csv.DictReader(io.StringIO((Path(out) / name).read_text())))
+            for name in RESULT_TABLES
+        }
+    assert report.ok, format_report(report)
+    return result, tables
+
+
+def awards_of(tables: dict[str, Table]) -> dict[str, tuple[str, str, str, str]]:
+    """bid_id -> (awarded_mw, payment_eur, status, reason) as written in awards.csv."""
+    return {
+        r["bid_id"]: (r["awarded_mw"], r["payment_eur"], r["status"], r["reason"])
+        for r in tables["awards.csv"]
+    }
+
+
+def allocation_of(tables: dict[str, Table]) -> dict[tuple[str, str, str], str]:
+    return {
+        (r["product_id"], r["market"], r["asset_id"]): r["mw"] for r in tables["allocation.csv"]
+    }
+
+
+# --------------------------------------------------------------------------- merit order
+
+
+def test_merit_order_with_a_partial_marginal_bid() -> None:
+    # a1 10 MW / 20 MWh carries X <= 10 (power 10, energy 2·10 = 20). By price:
+    # b1 6 @ 50 -> 6 (300 EUR); b2 6 @ 40 -> the 4 left (160 EUR, partial);
+    # b3 3 @ 30 -> 0. Revenue 460 EUR.
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 20.0)],
+        products=[product()],
+        bids=[bid("b3", "C", 3.0, 30.0), bid("b1", "A", 6.0, 50.0), bid("b2", "B", 6.0, 40.0)],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b1": ("6", "300", "accepted", ""),
+        "b2": ("4", "160", "partial", "outbid"),
+        "b3": ("0", "0", "rejected", "outbid"),
+    }
+    assert result.objective_eur == 460
+
+
+def test_reserve_price() -> None:
+    # Reserve 35 EUR/MW. b2 at 34.99 is one cent short: not eligible although 2 MW of the
+    # 10 stay unsold. b3 at exactly 35.00 is eligible. b1 6 (300) + b3 2 (70) = 370 EUR.
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 20.0)],
+        products=[product(reserve_price_eur_per_mw=35.0)],
+        bids=[bid("b1", "A", 6.0, 50.0), bid("b2", "B", 6.0, 34.99), bid("b3", "C", 2.0, 35.0)],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b1": ("6", "300", "accepted", ""),
+        "b2": ("0", "0", "rejected", "below_reserve"),
+        "b3": ("2", "70", "accepted", ""),
+    }
+    assert result.objective_eur == 370
+
+
+def test_all_or_nothing_bid_rejected_for_a_cheaper_divisible_one() -> None:
+    # 10 MW. b2 is all-or-nothing 5 @ 41. With it: b2 5 (205) + b1 5 (250) = 455 EUR.
+    # Without it: b1 6 (300) + b3 4 of 8 @ 40 (160) = 460 EUR, the optimum. So b2 loses to
+    # a cheaper bid because of its minimum, and b3 is partially filled.
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 20.0)],
+        products=[product()],
+        bids=[
+            bid("b1", "A", 6.0, 50.0),
+            bid("b2", "B", 5.0, 41.0, min_quantity_mw=5.0),
+            bid("b3", "C", 8.0, 40.0),
+        ],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b1": ("6", "300", "accepted", ""),
+        "b2": ("0", "0", "rejected", "min_quantity"),
+        "b3": ("4", "160", "partial", "outbid"),
+    }
+    assert result.objective_eur == 460
+
+
+def test_minimum_quantity_partially_accepted_at_its_minimum() -> None:
+    # 10 MW; b1 7 @ 50 takes 7 (350). b2 wants 6 @ 45 but no less than 3: it gets exactly
+    # the 3 left (135). b3 4 @ 44 gets nothing. Revenue 485 EUR.
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 20.0)],
+        products=[product()],
+        bids=[
+            bid("b1", "A", 7.0, 50.0),
+            bid("b2", "B", 6.0, 45.0, min_quantity_mw=3.0),
+            bid("b3", "C", 4.0, 44.0),
+        ],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b1": ("7", "350", "accepted", ""),
+        "b2": ("3", "135", "partial", "outbid"),
+        "b3": ("0", "0", "rejected", "outbid"),
+    }
+    assert result.objective_eur == 485
+
+
+# --------------------------------------------------------------------------- single item
+
+
+def single_item(bids: list[dict[str, object]]) -> Archive:
+    # max_mw = min_mw = increment_mw = 10: one virtual asset of 10 MW; a1 could carry 20.
+    return make_archive(
+        fleet=[asset("a1", 20.0, 40.0)],
+        products=[product(min_mw=10.0, increment_mw=10.0, max_mw=10.0)],
+        bids=bids,
+    )
+
+
+def aon(bid_id: str, org: str, price: float, minute: int) -> dict[str, object]:
+    return bid(bid_id, org, 10.0, price, min_quantity_mw=10.0, submitted_at=at(minute))
+
+
+@pytest.mark.parametrize(
+    ("bids", "winner"),
+    [
+        # Highest price wins: b2 at 120 > 110 > 100.
+        ([aon("b1", "A", 100.0, 0), aon("b2", "B", 120.0, 0), aon("b3", "C", 110.0, 0)], "b2"),
+        # Tie at 120: b2 came at 09:00, b1 at 09:05 -> the earlier b2, despite its larger id.
+        ([aon("b1", "A", 120.0, 5), aon("b2", "B", 120.0, 0), aon("b3", "C", 110.0, 0)], "b2"),
+        # Tie at 120 in the same second: the smaller bid id b1 (listed last on purpose).
+        ([aon("b3", "C", 110.0, 0), aon("b2", "B", 120.0, 3), aon("b1", "A", 120.0, 3)], "b1"),
+    ],
+    ids=["highest-price", "price-tie-earlier-wins", "time-tie-smaller-id-wins"],
+)
+def test_single_item_auction(bids: list[dict[str, object]], winner: str) -> None:
+    result, tables = cleared(single_item(bids))
+    prices = {b["bid_id"]: b["price_eur_per_mw"] for b in bids}
+    expected = {
+        b: ("10", f"{10 * prices[b]:g}", "accepted", "")
+        if b == winner
+        else ("0", "0", "rejected", "outbid")
+        for b in prices
+    }
+    assert awards_of(tables) == expected
+    assert [va["bid_id"] for va in tables["virtual_assets.csv"]] == [winner]
+    assert result.objective_eur == 10 * Decimal(repr(prices[winner]))
+
+
+# --------------------------------------------------------------------------- bid structure
+
+
+def test_exclusive_group_takes_one_alternative_of_one_org() -> None:
+    # a1 10 MW / 40 MWh; p1 10-14 h and p2 16-20 h do not overlap, 10 MW each.
+    # Org A offers b1 (p1 5 @ 50 = 250) or b2 (p2 5 @ 60 = 300) in group g: the better b2.
+    # Org B's b3 (p1 4 @ 20 = 80) is in a group also named g, but groups are per org: it is
+    # accepted. Revenue 300 + 80 = 380 EUR (both of A's would be 630 without the group).
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 40.0)],
+        products=[
+            product("p1"),
+            product("p2", start=local(NORMAL_DAY, 16), end=local(NORMAL_DAY, 20)),
+        ],
+        bids=[
+            bid("b1", "A", 5.0, 50.0, "p1", exclusive_group="g"),
+            bid("b2", "A", 5.0, 60.0, "p2", exclusive_group="g"),
+            bid("b3", "B", 4.0, 20.0, "p1", exclusive_group="g"),
+        ],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b1": ("0", "0", "rejected", "exclusive_group"),
+        "b2": ("5", "300", "accepted", ""),
+        "b3": ("4", "80", "accepted", ""),
+    }
+    assert result.objective_eur == 380
+
+
+def two_windows(**p1: object) -> list[dict[str, object]]:
+    return [
+        product("p1", **p1),
+        product("p2", start=local(NORMAL_DAY, 16), end=local(NORMAL_DAY, 20)),
+    ]
+
+
+def test_linked_bid_rejected_with_its_parent() -> None:
+    # a1 5 MW / 20 MWh; p1 10-14 h, p2 16-20 h (5 MW each). On p1 B's b2 5 @ 200 (1000)
+    # outbids A's parent b1 3 @ 40. A's child b3 (p2 2 @ 10, linked to b1) would fit in
+    # p2, but only with its parent: giving b1 1 MW costs 200 - 40 = 160 and the child
+    # brings 20, so the best is b2 alone, 1000 EUR; b3 is rejected with its parent.
+    archive = make_archive(
+        fleet=[asset("a1", 5.0, 20.0)],
+        products=two_windows(),
+        bids=[
+            bid("b1", "A", 3.0, 40.0, "p1"),
+            bid("b2", "B", 5.0, 200.0, "p1"),
+            bid("b3", "A", 2.0, 10.0, "p2", linked_to="b1"),
+        ],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b1": ("0", "0", "rejected", "outbid"),
+        "b2": ("5", "1000", "accepted", ""),
+        "b3": ("0", "0", "rejected", "parent_rejected"),
+    }
+    assert result.objective_eur == 1000
+
+
+def test_linked_bid_whose_parent_is_below_reserve() -> None:
+    # p1's reserve is 30: A's parent b1 at 25 is not eligible, so neither is its child b3 on
+    # p2 (2 @ 100), although p2 is empty. Nothing is sold: revenue 0.
+    archive = make_archive(
+        fleet=[asset("a1", 5.0, 20.0)],
+        products=two_windows(reserve_price_eur_per_mw=30.0),
+        bids=[
+            bid("b1", "A", 3.0, 25.0, "p1"),
+            bid("b3", "A", 2.0, 100.0, "p2", linked_to="b1"),
+        ],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b1": ("0", "0", "rejected", "below_reserve"),
+        "b3": ("0", "0", "rejected", "parent_rejected"),
+    }
+    assert result.objective_eur == 0
+    assert tables["virtual_assets.csv"] == []
+
+
+# --------------------------------------------------------------------------- the fleet
+
+
+def test_fixed_allocation_is_served_first() -> None:
+    # a1 10 MW / 20 MWh. The designated optimiser OPT gets 4 MW of p1 without bidding, so
+    # b1 (10 @ 50) gets the 6 left: 300 EUR. OPT's virtual asset has no bid id and holds a
+    # 4 MW / 8 MWh wholesale block; the whole 10 MW of p1 rests on a1.
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 20.0)],
+        products=[product()],
+        bids=[bid("b1", "A", 10.0, 50.0)],
+        allocations=[{"org_id": "OPT", "product_id": "p1", "quantity_mw": 4.0}],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("6", "300", "partial", "outbid")}
+    assert result.objective_eur == 300
+    vas = {(va["org_id"], va["bid_id"]): va for va in tables["virtual_assets.csv"]}
+    assert set(vas) == {("OPT", ""), ("A", "b1")}
+    fixed = vas[("OPT", "")]
+    assert fixed["product_id"] == "p1"
+    assert (fixed["start"], fixed["end"]) == (
+        "2026-11-29T10:00:00+01:00",
+        "2026-11-29T14:00:00+01:00",
+    )
+    blocks = {b["virtual_asset_id"]: b for b in tables["blocks.csv"]}
+    assert (
+        blocks[fixed["virtual_asset_id"]]["power_mw"],
+        blocks[fixed["virtual_asset_id"]]["energy_mwh"],
+    ) == ("4", "8")
+    assert allocation_of(tables) == {("p1", "wholesale", "a1"): "10"}
+
+
+def test_assets_outside_the_zone_back_nothing() -> None:
+    # a2 (100 MW in 50Hertz) lies outside the auction's zone TenneT DE: only a1's 5 MW
+    # count. b1 (20 @ 50) gets 5 MW, 250 EUR; a2 appears nowhere.
+    archive = make_archive(
+        fleet=[asset("a1", 5.0, 10.0), asset("a2", 100.0, 200.0, tso_zone=OTHER_ZONE)],
+        products=[product()],
+        bids=[bid("b1", "A", 20.0, 50.0)],
+    )
+    _, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("5", "250", "partial", "outbid")}
+    assert allocation_of(tables) == {("p1", "wholesale", "a1"): "5"}
+    assert {b["asset_id"] for b in tables["backing.csv"]} == {"a1"}
+
+
+def test_fcr_stacked_product_only_on_prequalified_assets() -> None:
+    # p1 per MW: 1 MW wholesale (1 h) + 1 MW FCR. Only a1 (5 MW / 10 MWh) is FCR
+    # prequalified; a2 (10 MW / 20 MWh) is not. The FCR block of X MW must sit on a1:
+    # X <= 5, and then a1's discharge is full, so the wholesale block sits on a2 (5 <= 10).
+    # Energy: a1 2·0.25·5 = 2.5 <= 10, a2 1·5 = 5 <= 20. So b1 (12 @ 40) gets 5: 200 EUR.
+    # Blocks of b1: wholesale 5 MW / 5 MWh on a2; FCR 5 MW / 2.5 MWh (2·0.25 h) on a1.
+    archive = make_archive(
+        fleet=[asset("a1", 5.0, 10.0, fcr=True), asset("a2", 10.0, 20.0)],
+        products=[product(wholesale_h=1.0, fcr_mw=1.0)],
+        bids=[bid("b1", "A", 12.0, 40.0)],
+    )
+    _, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("5", "200", "partial", "outbid")}
+    assert allocation_of(tables) == {("p1", "wholesale", "a2"): "5", ("p1", "fcr", "a1"): "5"}
+    blocks = {b["market"]: b for b in tables["blocks.csv"]}
+    assert set(blocks) == {"wholesale", "fcr"}
+    assert (blocks["wholesale"]["power_mw"], blocks["wholesale"]["energy_mwh"]) == ("5", "5")
+    assert (blocks["fcr"]["power_mw"], blocks["fcr"]["energy_mwh"]) == ("5", "2.5")
+    backing = {
+        (b["block_id"], b["asset_id"]): (b["power_mw"], b["energy_mwh"])
+        for b in tables["backing.csv"]
+    }
+    assert backing == {
+        (blocks["wholesale"]["block_id"], "a2"): ("5", "5"),
+        (blocks["fcr"]["block_id"], "a1"): ("5", "2.5"),
+    }
+
+
+def test_backing_sums_to_blocks_and_allocation() -> None:
+    # a1 and a2, 5 MW / 10 MWh each: 10 MW of p1 fill both. b1 6 @ 50 and b2 4 @ 40 are
+    # both accepted (460 EUR); each asset carries 5 MW (10 MWh). However the blocks are
+    # cut across the assets, each block's backing sums to its power and energy
+    # (b1 6 MW / 12 MWh, b2 4 MW / 8 MWh) and each asset's backing to its 5 MW / 10 MWh.
+    archive = make_archive(
+        fleet=[asset("a1", 5.0, 10.0), asset("a2", 5.0, 10.0)],
+        products=[product()],
+        bids=[bid("b1", "A", 6.0, 50.0), bid("b2", "B", 4.0, 40.0)],
+    )
+    _, tables = cleared(archive)
+    assert allocation_of(tables) == {("p1", "wholesale", "a1"): "5", ("p1", "wholesale", "a2"): "5"}
+    va_of = {va["virtual_asset_id"]: va["bid_id"] for va in tables["virtual_assets.csv"]}
+    block_of = {b["block_id"]: va_of[b["virtual_asset_id"]] for b in tables["blocks.csv"]}
+    assert {
+        (va_of[b["virtual_asset_id"]], b["power_mw"], b["energy_mwh"]) for b in tables["blocks.csv"]
+    } == {
+        ("b1", "6", "12"),
+        ("b2", "4", "8"),
+    }
+    per_block: dict[str, list[float]] = {"b1": [0.0, 0.0], "b2": [0.0, 0.0]}
+    per_asset: dict[str, list[float]] = {"a1": [0.0, 0.0], "a2": [0.0, 0.0]}
+    for row in tables["backing.csv"]:
+        for sums in (per_block[block_of[row["block_id"]]], per_asset[row["asset_id"]]):
+            sums[0] += float(row["power_mw"])
+            sums[1] += float(row["energy_mwh"])
+    assert per_block == {"b1": [6.0, 12.0], "b2": [4.0, 8.0]}
+    assert per_asset == {"a1": [5.0, 10.0], "a2": [5.0, 10.0]}
+
+
+def test_an_outage_in_one_mtu_limits_a_full_day_product() -> None:
+    # Full-day product; a1 10 MW / 40 MWh is derated to 40 % in 12:00-12:15 only: 4 MW
+    # (16 MWh) there. The block must hold all day, so X <= 4: b1 (10 @ 20) gets 4, 80 EUR.
+    day = NORMAL_DAY
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 40.0)],
+        products=[product(start=local(day, 0), end=local(date(2026, 11, 30), 0))],
+        bids=[bid("b1", "A", 10.0, 20.0)],
+        availability=[
+            {
+                "asset_id": "a1",
+                "start": local(day, 12),
+                "end": local(day, 12, 15),
+                "available_fraction": 0.4,
+            }
+        ],
+    )
+    _, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("4", "80", "partial", "outbid")}
+
+
+def test_energy_limits_a_two_hour_product_on_a_one_hour_battery() -> None:
+    # a1 10 MW / 10 MWh; each MW of p1 needs 2 MWh: 2·X <= 10, so X <= 5 although the power
+    # allows 10. b1 (10 @ 30) gets 5 MW, 150 EUR; its block holds 5 MW / 10 MWh.
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 10.0)],
+        products=[product()],
+        bids=[bid("b1", "A", 10.0, 30.0)],
+    )
+    _, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("5", "150", "partial", "outbid")}
+    [block] = tables["blocks.csv"]
+    assert (block["power_mw"], block["energy_mwh"]) == ("5", "10")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # b2 came at 09:00, b1 at 09:05: b2 is earlier, despite its larger id.
+        (
+            bid("b1", "A", 6.0, 50.0, submitted_at=at(5)),
+            bid("b2", "B", 6.0, 50.0, submitted_at=at(0)),
+        ),
+        # Same second: the smaller id b1.
+        (
+            bid("b2", "B", 6.0, 50.0, submitted_at=at(2)),
+            bid("b1", "A", 6.0, 50.0, submitted_at=at(2)),
+        ),
+    ],
+    ids=["earlier-time", "same-time-smaller-id"],
+)
+def test_time_priority_between_equal_prices(
+    first: dict[str, object], second: dict[str, object]
+) -> None:
+    # 10 MW, two divisible 6 MW bids at 50: revenue is 500 however the 10 MW are split, so
+    # time priority decides: the earlier bid (then the smaller id) gets 6, the other the 4
+    # left. b3 (5 @ 49.99) gets nothing.
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 20.0)],
+        products=[product()],
+        bids=[first, second, bid("b3", "C", 5.0, 49.99)],
+    )
+    result, tables = cleared(archive)
+    times = {b["bid_id"]: (b["submitted_at"], b["bid_id"]) for b in (first, second)}
+    early, late = sorted(times, key=times.__getitem__)
+    awards = awards_of(tables)
+    assert awards[early] == ("6", "300", "accepted", "")
+    assert awards[late] == ("4", "200", "partial", "outbid")
+    assert awards["b3"] == ("0", "0", "rejected", "outbid")
+    assert result.objective_eur == 500
+
+
+def test_dst_fall_back_day_full_day_product() -> None:
+    # 2026-10-25 has 25 hours (100 MTUs): 00:00+02:00 to the next 00:00+01:00. a1 10 MW /
+    # 20 MWh is at half power during the repeated hour 02:00-03:00+01:00 (01:00-02:00 UTC),
+    # which exists only on this day: X <= 5. b1 (8 @ 10) gets 5, 50 EUR. The virtual asset
+    # and its block start and end at local midnight with the offsets of each end.
+    assert mtu_count(FALL_BACK) == 100
+    start, end = local(FALL_BACK, 0), local(date(2026, 10, 26), 0)
+    assert (end - start).total_seconds() == 25 * 3600
+    archive = make_archive(
+        fleet=[asset("a1", 10.0, 20.0)],
+        products=[product(start=start, end=end)],
+        bids=[bid("b1", "A", 8.0, 10.0)],
+        availability=[
+            {
+                "asset_id": "a1",
+                "start": datetime(2026, 10, 25, 1, tzinfo=UTC),
+                "end": datetime(2026, 10, 25, 2, tzinfo=UTC),
+                "available_fraction": 0.5,
+            }
+        ],
+        day=FALL_BACK,
+    )
+    _, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("5", "50", "partial", "outbid")}
+    [va] = tables["virtual_assets.csv"]
+    [block] = tables["blocks.csv"]
+    for row in (va, block):
+        assert (row["start"], row["end"]) == (
+            "2026-10-25T00:00:00+02:00",
+            "2026-10-26T00:00:00+01:00",
+        )
+    assert (block["power_mw"], block["energy_mwh"]) == ("5", "10")
