@@ -22,76 +22,31 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import polars as pl
 import pytest
 
-from auction.book import ALLOCATIONS, AVAILABILITY, BIDS, FLEET, MARKET_FACTOR, MARKETS, PRODUCTS
+from auction.book import MARKET_FACTOR, MARKETS
 from auction.errors import InfeasibleAllocation
-from auction.model import TENNET_DE, Archive, AuctionConfig
+from auction.model import Archive
 from clearing.verify import CHECKS, VerifyReport, format_report, reference_optimum, verify
+from tests import strategies
+from tests.strategies import BERLIN, NORMAL_DAY, Rows, asset, local
 
-BERLIN = ZoneInfo("Europe/Berlin")
-DAY = date(2026, 11, 29)
-Rows = list[dict[str, Any]]
+DAY = NORMAL_DAY
 
 
 def at(hour: int, minute: int = 0) -> datetime:
     """A local time of the delivery day, as the UTC instant the frames hold."""
-    return datetime(DAY.year, DAY.month, DAY.day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
-
-
-def asset(asset_id: str, mw: float, mwh: float, **extra: Any) -> dict[str, Any]:
-    row = {
-        "asset_id": asset_id,
-        "tso_zone": TENNET_DE,
-        "p_charge_mw": mw,
-        "p_discharge_mw": mw,
-        "e_min_mwh": 0.0,
-        "e_max_mwh": mwh,
-        "fcr": False,
-        "afrr_pos": False,
-        "afrr_neg": False,
-        "owner_org": None,
-    }
-    return row | extra
+    return local(DAY, hour, minute)
 
 
 def product(product_id: str = "p1", **extra: Any) -> dict[str, Any]:
-    row = {
-        "product_id": product_id,
-        "start": at(10),
-        "end": at(14),
-        "wholesale_mw": 1.0,
-        "wholesale_h": 2.0,
-        "fcr_mw": 0.0,
-        "afrr_pos_mw": 0.0,
-        "afrr_neg_mw": 0.0,
-        "min_mw": 1.0,
-        "increment_mw": 1.0,
-        "reserve_price_eur_per_mw": 10.0,
-        "max_mw": None,
-        "eta_charge": None,
-        "eta_discharge": None,
-        "daily_cycle_limit": None,
-    }
-    return row | extra
+    """The base product: 10:00-14:00 local, reserve 10 EUR/MW (see the module docstring)."""
+    return strategies.product(product_id, DAY, **({"reserve_price_eur_per_mw": 10.0} | extra))
 
 
 def bid(bid_id: str, org: str, mw: float, price: float, **extra: Any) -> dict[str, Any]:
-    row = {
-        "bid_id": bid_id,
-        "org_id": org,
-        "product_id": "p1",
-        "quantity_mw": mw,
-        "min_quantity_mw": None,
-        "price_eur_per_mw": price,
-        "submitted_at": at(1),
-        "exclusive_group": None,
-        "linked_to": None,
-    }
-    return row | extra
+    return strategies.bid(bid_id, org, mw, price, **({"submitted_at": at(1)} | extra))
 
 
 def make_archive(
@@ -102,14 +57,8 @@ def make_archive(
     availability: Rows | None = None,
     day: date = DAY,
 ) -> Archive:
-    """An archive from rows, with the exact frame schemas of auction.book."""
-    return Archive(
-        config=AuctionConfig(auction_id="t1", delivery_day=day),
-        fleet=pl.DataFrame(fleet, schema=FLEET),
-        availability=pl.DataFrame(availability or [], schema=AVAILABILITY),
-        products=pl.DataFrame(products, schema=PRODUCTS),
-        bids=pl.DataFrame(bids, schema=BIDS),
-        allocations=pl.DataFrame(allocations or [], schema=ALLOCATIONS),
+    return strategies.make_archive(
+        fleet, products, bids, allocations, availability, day=day, auction_id="t1"
     )
 
 
