@@ -227,6 +227,11 @@ class _Master:
         kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
         n = len(self.integer)
         self.h.changeColsIntegrality(n, self.integer, np.full(n, kind))
+        if not relaxed:
+            # Forget the LP relaxation's solution and basis: with them kept, HiGHS 1.16
+            # returned a non-optimal MIP answer as optimal (a 2-asset case in
+            # tests/golden: 10 EUR instead of 12).
+            self.h.clearSolver()
 
     def set_start(self, values: np.ndarray) -> None:
         sol = highspy.HighsSolution()

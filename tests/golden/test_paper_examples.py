@@ -481,3 +481,31 @@ def test_dst_fall_back_day_full_day_product() -> None:
             "2026-10-26T00:00:00+01:00",
         )
     assert (block["power_mw"], block["energy_mwh"]) == ("5", "10")
+
+
+def test_energy_shared_between_wholesale_and_afrr() -> None:
+    # a1 5 MW / 5 MWh, aFRR+ prequalified; both products 00:00-06:00. p3 is wholesale with
+    # 2 h (X3 MW take 2·X3 MWh), p1 is aFRR+ only (X1 MW take 1 h·X1 MWh). Energy binds:
+    # 2·X3 + X1 <= 5. b3 (p3, 3 @ 5, alone in an exclusive group, so it needs a binary),
+    # b6 (p1, 1 @ 2), b5 (p1, 1 @ 1). X3 = 2, X1 = 1: 10 + 2 = 12 EUR; X3 = 1, X1 = 2:
+    # 5 + 2 + 1 = 8; X3 = 2, X1 = 0: 10. So b3 gets 2, b6 1, b5 nothing: 12 EUR.
+    window = {"start": local(NORMAL_DAY, 0), "end": local(NORMAL_DAY, 6)}
+    archive = make_archive(
+        fleet=[asset("a1", 5.0, 5.0, afrr_pos=True)],
+        products=[
+            product("p1", wholesale_mw=0.0, wholesale_h=0.0, afrr_pos_mw=1.0, **window),
+            product("p3", wholesale_h=2.0, **window),
+        ],
+        bids=[
+            bid("b3", "C", 3.0, 5.0, "p3", exclusive_group="g1"),
+            bid("b5", "A", 1.0, 1.0, "p1"),
+            bid("b6", "A", 1.0, 2.0, "p1"),
+        ],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {
+        "b3": ("2", "10", "partial", "outbid"),
+        "b5": ("0", "0", "rejected", "outbid"),
+        "b6": ("1", "2", "accepted", ""),
+    }
+    assert result.objective_eur == 12
