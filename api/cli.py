@@ -207,7 +207,7 @@ def _print_highlights(console: Console, archive: Archive, result: ClearingResult
 
 
 def _print_problems(headline: str, exc: DomainError) -> None:
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 110)
     err.print(f"[bold red]error:[/] {headline} ({len(exc.problems)}):")
     for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
         err.print(f"  {problem}", markup=False)
