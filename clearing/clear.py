@@ -18,6 +18,10 @@ from clearing.model import MilpArrays, build_model
 from clearing.result import ClearingResult
 from clearing.solve import FleetLP, Solution, solve
 
+# The time-priority stage is not started with less than this left of the time limit: it
+# would only overrun the limit, and stage 1's answer is already revenue-optimal.
+MIN_TIEBREAK_S = 1.0
+
 
 def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingResult:
     """Clear the auction: revenue-optimal awards, then time priority among equal revenue.
@@ -63,8 +67,11 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     awards = _price(fill_awards(bids, arrays, first.values))
     values, solve_s = first.values, first.solve_s
     at_stake = _bids_at_stake(awards) if first.status == "optimal" else set()
-    if at_stake:
-        second = _tiebreak(arrays, bids, first, fleet, at_stake, limit - first.solve_s)
+    time_left = limit - (time.perf_counter() - t_build)
+    if at_stake and time_left < MIN_TIEBREAK_S:
+        solver["tiebreak"] = f"skipped: {time_left:.1f} s left of the time limit"
+    elif at_stake:
+        second = _tiebreak(arrays, bids, first, fleet, at_stake, time_left)
         solve_s += second.solve_s
         solver["tiebreak"] = f"{second.status} ({len(at_stake)} bids at stake)"
         if second.status == "optimal":
@@ -132,7 +139,7 @@ def _tiebreak(
     ub = np.where(fixed, settled, arrays.ub)
     return solve(
         arrays,
-        max(time_left_s, 1.0),
+        time_left_s,
         objective=arrays.priority,
         extra_row=(arrays.c, floor),
         start=first.values,
