@@ -11,7 +11,9 @@ Columns, in this order:
 Only ``T_p`` and ``y_b`` are integer. Inside a product, for a given total and a given set
 of accepted bids, revenue is maximised by filling bids in merit order, so the per-bid
 integrality is restored afterwards (``clearing.fill``) at the same revenue. That keeps the
-number of integers at products + binaries instead of one (or two) per bid.
+number of integers at products + binaries instead of one (or two) per bid. (The solver's
+master problem counts ``z_l`` and ``x_b`` in whole increments too, but only so that HiGHS
+sees an objective integral in cents; see ``clearing.solve``.)
 """
 
 from __future__ import annotations
