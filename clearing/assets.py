@@ -23,7 +23,14 @@ from auction.units import to_kw
 # Namespace of the ids of virtual assets and blocks: uuid5 of names derived from the
 # auction id and the bid id, so that a replay gives the same ids.
 ID_NAMESPACE = uuid.UUID("5f1d2c3e-8b7a-4c61-9e0f-1a2b3c4d5e6f")
-_GROUP_SPAN = 1 << 40  # kW: far above any product total, separates groups on one line
+_GROUP_SPAN = 1 << 40
+# The frames behind allocation.csv and backing.csv, in integer kW and kWh.
+ALLOCATION_KW = pl.Schema(
+    {"product_id": pl.String, "market": pl.String, "asset_id": pl.String, "kw": pl.Int64}
+)
+BACKING_KW = pl.Schema(
+    {"block_id": pl.String, "asset_id": pl.String, "power_kw": pl.Int64, "energy_kwh": pl.Int64}
+)  # kW: far above any product total, separates groups on one line
 
 
 def derived_ids(names: pl.Series) -> pl.Series:
@@ -192,10 +199,5 @@ def backing(blocks_frame: pl.DataFrame, alloc: pl.DataFrame) -> pl.DataFrame:
             "power_kw": hi - lo,
             "energy_kwh": energy_at(hi) - energy_at(lo),
         },
-        schema={
-            "block_id": pl.String,
-            "asset_id": pl.String,
-            "power_kw": pl.Int64,
-            "energy_kwh": pl.Int64,
-        },
+        schema=BACKING_KW,
     )

@@ -10,7 +10,14 @@ import polars as pl
 
 from auction.model import Archive
 from auction.units import PAYMENT_UNITS_PER_EUR, to_kw
-from clearing.assets import allocation_kw, backing, blocks, virtual_assets
+from clearing.assets import (
+    ALLOCATION_KW,
+    BACKING_KW,
+    allocation_kw,
+    backing,
+    blocks,
+    virtual_assets,
+)
 from clearing.digest import input_sha256
 from clearing.eligibility import prepare_bids
 from clearing.fill import fill_awards
@@ -263,24 +270,10 @@ def _infeasible(
         solve_s=first.solve_s,
         input_sha256=input_sha256(archive),
         awards=awards,
-        allocation=pl.DataFrame(
-            schema={
-                "product_id": pl.String,
-                "market": pl.String,
-                "asset_id": pl.String,
-                "kw": pl.Int64,
-            }
-        ),
+        allocation=pl.DataFrame(schema=ALLOCATION_KW),
         virtual_assets=empty_vas.rename({"kw": "awarded_kw"}),
         blocks=empty_blocks,
-        backing=pl.DataFrame(
-            schema={
-                "block_id": pl.String,
-                "asset_id": pl.String,
-                "power_kw": pl.Int64,
-                "energy_kwh": pl.Int64,
-            }
-        ),
+        backing=pl.DataFrame(schema=BACKING_KW),
         solver=solver,
         message=message,
     )
