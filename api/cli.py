@@ -13,9 +13,10 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from api import commands
 from auction.archive import read_archive
-from auction.errors import ArchiveError, DomainError
-from auction.model import Archive
+from auction.errors import ArchiveError, Conflict, DomainError, NotFound
+from auction.model import TENNET_DE, Archive
 from auction.sample import sample_dir
 from clearing import ClearingResult, clear, write_results
 from clearing.report import product_table, utilisation
@@ -40,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except DomainError as exc:
         _print_problems("the input breaks a rule", exc)
+        return EXIT_BAD_INPUT
+    except NotFound as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_BAD_INPUT
+    except Conflict as exc:
+        console.print(f"[bold red]error:[/] {exc}")
         return EXIT_BAD_INPUT
     return code
 
@@ -70,6 +77,29 @@ def _parser() -> argparse.ArgumentParser:
         help="re-solve with a separate formulation (auto: small auctions only)",
     )
     verify_cmd.set_defaults(run=_verify)
+
+    serve = sub.add_parser("serve", help="serve the REST API (store: VBA_DATABASE_URL)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=commands.serve)
+
+    export = sub.add_parser("export", help="write a stored auction as an archive (and its result)")
+    export.add_argument("auction_id", metavar="AUCTION_ID")
+    export.add_argument("dir", type=Path, metavar="DIR")
+    export.set_defaults(run=commands.export_command)
+
+    admin = sub.add_parser("admin", help="provision organisations and users")
+    admin_sub = admin.add_subparsers(required=True, metavar="ACTION")
+    org = admin_sub.add_parser("create-org", help="create an organisation; prints its id last")
+    org.add_argument("name", metavar="NAME")
+    org.add_argument("--eic", required=True, help="EIC of its balancing group")
+    org.add_argument("--tso-zone", default=TENNET_DE, help=f"EIC of its TSO zone ({TENNET_DE})")
+    org.set_defaults(run=commands.create_org_command)
+    invite = admin_sub.add_parser("invite", help="invite a user; prints the token last")
+    invite.add_argument("email", metavar="EMAIL")
+    invite.add_argument("--org", required=True, metavar="ORG_ID")
+    invite.add_argument("--role", choices=["bidder", "operator"], default="bidder")
+    invite.set_defaults(run=commands.invite_command)
     return parser
 
 

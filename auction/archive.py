@@ -154,8 +154,19 @@ def _read_config(root: Path, problems: list[Problem]) -> AuctionConfig | None:
     except json.JSONDecodeError as exc:
         report(f"auction.json is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
         return None
+    return check_config(doc, problems, file)
+
+
+def check_config(
+    doc: object, problems: list[Problem], file: str = "auction.json"
+) -> AuctionConfig | None:
+    """auction.json's document as an AuctionConfig, or None after reporting every problem."""
+
+    def report(rule: str, column: str | None = None, value: object = None) -> None:
+        problems.append(Problem(file, None, column, value, rule))
+
     if not isinstance(doc, dict):
-        report("auction.json must hold a JSON object of keys and values")
+        report(f"{file} must hold a JSON object of keys and values")
         return None
     # pydantic runs the model validator (which checks time_zone) only when every field is
     # valid; checking the zone here reports it alongside the other problems.

@@ -8,7 +8,7 @@ spellings, and the cells that break a rule).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -264,3 +264,28 @@ def _canonical_numbers(cells: pl.Series) -> tuple[pl.Series, pl.Series]:
     if fixed:
         canonical = canonical.scatter(list(fixed), list(fixed.values()))
     return canonical, reason
+
+
+def cell_text(value: object) -> str | None:
+    """A JSON value as the text an archive cell would hold (None stays empty)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
+
+
+def sheet_from_rows(
+    file: str,
+    rows: Sequence[Mapping[str, object]],
+    columns: Sequence[str],
+    id_column: str | None = None,
+) -> Sheet:
+    """Rows that arrived as JSON, as a Sheet the archive's checks can judge."""
+    data = {c: [cell_text(row.get(c)) for row in rows] for c in columns}
+    return Sheet(file, pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String)), id_column)

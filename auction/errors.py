@@ -45,3 +45,30 @@ class ArchiveError(DomainError):
 
 class InfeasibleAllocation(DomainError):
     """The fixed allocations of designated optimisers cannot be served by the fleet."""
+
+
+class NotFound(LookupError):
+    """The thing asked for does not exist, or belongs to somebody the caller may not see.
+
+    Both cases give the same answer, so that nobody learns another organisation's ids.
+    """
+
+    def __init__(self, what: str, key: str) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"{what} {key!r} not found")
+
+
+class Conflict(RuntimeError):
+    """The request is well-formed but the state forbids it now (a closed gate, a wrong status).
+
+    ``facts`` are extra keys a client can act on, such as the gate's closing time.
+    """
+
+    def __init__(self, message: str, **facts: object) -> None:
+        self.facts = facts
+        super().__init__(message)
+
+
+class Forbidden(PermissionError):
+    """The caller is known but its role may not do this."""

@@ -53,6 +53,8 @@ class AuctionConfig(BaseModel):
             )
         if self.gate_open is not None and self.gate_open >= self.gate_close:  # type: ignore[operator]
             raise ValueError("gate_open must be before gate_close")
+        if self.publish_at < self.gate_close:  # type: ignore[operator]
+            raise ValueError("publish_at must not be before gate_close")
         return self
 
 

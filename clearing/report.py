@@ -74,3 +74,53 @@ def utilisation(archive: Archive, result: ClearingResult) -> dict[str, float]:
         sold[t0:t1] += row["up"] * row["kw"] / 1000
     share = np.divide(sold, capacity, out=np.zeros(n), where=capacity > 0)
     return {"mean": float(share.mean()) if n else 0.0, "peak": float(share.max()) if n else 0.0}
+
+
+def price_needed(awards: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
+    """For each bid that got less than it asked because of its price: the price it needed.
+
+    ``awards`` has bid_id, product_id, price_cents, awarded_kw, status, reason. A bid
+    ``below_reserve`` needed the reserve price; an ``outbid`` one needed the lowest price
+    accepted in its product (one cent more if it already offered that, having lost on
+    time priority or capacity). Other reasons (groups, links, minimums) are not about
+    price: null. Returns bid_id, needed_cents.
+    """
+    lowest = (
+        awards.filter(pl.col("awarded_kw") > 0)
+        .group_by("product_id")
+        .agg(lowest=pl.col("price_cents").min())
+    )
+    reserve = products.select(
+        "product_id", reserve=(pl.col("reserve_price_eur_per_mw") * 100).round(0).cast(pl.Int64)
+    )
+    return (
+        awards.join(lowest, on="product_id", how="left")
+        .join(reserve, on="product_id", how="left")
+        .select(
+            "bid_id",
+            needed_cents=pl.when(pl.col("reason") == "below_reserve")
+            .then(pl.col("reserve"))
+            .when(pl.col("reason") == "outbid")
+            .then(
+                pl.when(pl.col("price_cents") >= pl.col("lowest"))
+                .then(pl.col("price_cents") + 1)
+                .otherwise(pl.col("lowest"))
+            ),
+        )
+    )
+
+
+def public_results(bids: pl.DataFrame, awards: pl.DataFrame) -> pl.DataFrame:
+    """The anonymous list balancing-market operators publish, one row per bid.
+
+    ``bids`` has bid_id, product_id, quantity_kw; ``awards`` bid_id, awarded_kw,
+    price_cents. Rows are ordered best price first; organisations and bid ids are left out.
+    """
+    return (
+        awards.join(bids.select("bid_id", "quantity_kw"), on="bid_id", how="left")
+        .select("product_id", "price_cents", offered_kw="quantity_kw", awarded_kw="awarded_kw")
+        .sort(
+            ["product_id", "price_cents", "awarded_kw", "offered_kw"],
+            descending=[False, True, True, True],
+        )
+    )

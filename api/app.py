@@ -1,0 +1,121 @@
+"""The FastAPI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors, operations
+from api.routes import admin, auctions, auth, bids, fleet
+from api.settings import Settings
+from auction.store import Store, migrate
+from auction.store.auctions import due_to_close, due_to_publish
+
+log = logging.getLogger("vba.api")
+
+DESCRIPTION = """
+Sealed, pay-as-bid auctions of **virtual batteries**.
+
+1. Get a token: `POST /auth/public/authenticate` with your email and password.
+2. Send it on every call: `Authorization: Bearer <access_token>`.
+3. `GET /auth/me` tells your organisation id (`org_id`) for the `/organisations/{orgId}` paths.
+4. `GET /auctions` lists auctions and their products; bid with
+   `POST /organisations/{orgId}/auctions/{auctionId}/bids` while the gate is open.
+
+Quantities are MW, prices EUR/MW (at most two decimals), times ISO 8601 with an offset.
+Keys are the column names of the auction archive. Errors are `{"detail": ...}`; a 422
+names the field, the value and the rule, and a refused request changes nothing.
+"""
+
+
+class EnvironmentHeader:
+    """Every response says which environment answered (``X-VBA-Environment``)."""
+
+    def __init__(self, app: ASGIApp, env: str) -> None:
+        self.app = app
+        self.header = (b"x-vba-environment", env.encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def tick(store: Store, now: datetime) -> None:
+    """Close the gates that have passed; clear and publish what is due to publish itself."""
+    with store.read() as conn:
+        closing = due_to_close(conn, now)
+    operations.close_due(store, closing, now)
+    with store.read() as conn:
+        publishing = due_to_publish(conn, now)
+    operations.publish_due(store, publishing, now)
+
+
+async def _scheduler(store: Store, clock: Callable[[], datetime], every_s: float) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(tick, store, clock())
+        except Exception:  # the loop must outlive one bad auction; the log says which
+            log.exception("scheduler tick failed")
+        await asyncio.sleep(every_s)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+    scheduler: bool = True,
+) -> FastAPI:
+    """The API over the store of ``settings`` (migrated on creation)."""
+    settings = (settings or Settings.from_env()).checked()
+    store = Store(settings.database_url)
+    migrate(store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_scheduler(store, clock, settings.tick_s)) if scheduler else None
+        yield
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        store.dispose()
+
+    app = FastAPI(
+        title="vba-engine",
+        summary="Virtual battery auctions: bids, clearing, awards",
+        description=DESCRIPTION,
+        version="0.2.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.clock = clock
+    errors.install(app)
+    for module in (auth, admin, fleet, auctions, bids):
+        app.include_router(module.router)
+    app.add_middleware(EnvironmentHeader, env=settings.env)
+    return app
+
+
+def app_from_env() -> Any:
+    """The factory ``uvicorn --factory api.app:app_from_env`` calls."""
+    return create_app()

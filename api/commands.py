@@ -1,0 +1,92 @@
+"""The operator's commands on a store: serve, admin, export."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from api import operations
+from api.settings import Settings, SettingsError
+from auction.store import DEFAULT_URL, Store, audit, migrate
+from auction.store.accounts import create_invite, create_org
+
+EXIT_BAD_SETTINGS = 2
+
+
+def _store() -> Store:
+    store = Store(os.environ.get("VBA_DATABASE_URL", DEFAULT_URL))
+    migrate(store)
+    return store
+
+
+def serve(args: argparse.Namespace, console: Console) -> int:
+    import uvicorn  # only the server needs it
+
+    from api.app import create_app
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_BAD_SETTINGS
+    console.print(
+        f"vba serve: {settings.env} environment, store {settings.database_url}, "
+        f"http://{args.host}:{args.port}/docs"
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def create_org_command(args: argparse.Namespace, console: Console) -> int:
+    store = _store()
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        org = create_org(conn, args.name, args.eic, args.tso_zone, now)
+        audit.record(conn, "cli", "org.create", f"org/{org.org_id}", now, name=org.name)
+    console.print(f"organisation {org.name!r} created (EIC {org.eic}, zone {org.tso_zone})")
+    console.print(org.org_id, markup=False)
+    return 0
+
+
+def invite_command(args: argparse.Namespace, console: Console) -> int:
+    store = _store()
+    now = datetime.now(UTC)
+    hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
+    with store.write() as conn:
+        token = create_invite(conn, args.email, args.org, args.role, now, timedelta(hours=hours))
+        audit.record(
+            conn,
+            "cli",
+            "user.invite",
+            f"org/{args.org}",
+            now,
+            org_id=args.org,
+            email=args.email,
+            role=args.role,
+        )
+    console.print(
+        f"invited {args.email} as {args.role}; the token works once, for {hours} hours, "
+        "with POST /auth/public/accept-invite {token, password}:"
+    )
+    console.print(token, markup=False)
+    return 0
+
+
+def export_command(args: argparse.Namespace, console: Console) -> int:
+    store = _store()
+    out: Path = args.dir
+    clearing = operations.export_auction(store, args.auction_id, out)
+    console.print(f"auction {args.auction_id} exported to {out}")
+    if clearing is None:
+        console.print("not cleared yet: the archive has no recorded/ result")
+    else:
+        console.print(
+            f"recorded result in {out / 'recorded'} "
+            f"(result_sha256 {clearing.result_sha256[:16]}…); "
+            f"reproduce it with: vba clear {out} --out OUT"
+        )
+    return 0

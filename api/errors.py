@@ -1,0 +1,91 @@
+"""Errors as JSON ``{"detail": ...}``: 422 names field, value and rule; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from auction.errors import Conflict, DomainError, Forbidden, NotFound, Problem
+
+log = logging.getLogger("vba.api")
+
+
+def problem_detail(
+    problem: Problem, body_path: tuple[str | int, ...] = ("body",)
+) -> dict[str, Any]:
+    """One problem as a JSON error item: where (``loc``), the field, the value, the rule."""
+    loc: list[str | int] = list(body_path)
+    if problem.row is not None:
+        loc.append(problem.row - 1)
+    if problem.column is not None:
+        loc.append(problem.column)
+    item: dict[str, Any] = {
+        "loc": loc,
+        "field": problem.column,
+        "value": problem.value,
+        "rule": problem.rule,
+        "msg": f"{problem.column}: {problem.rule}" if problem.column else problem.rule,
+    }
+    if problem.bid_id is not None:
+        item["bid_id"] = problem.bid_id
+    return item
+
+
+class BodyProblems(DomainError):
+    """Problems of a request body, with the path in the body where the rows are."""
+
+    def __init__(self, problems: list[Problem], path: tuple[str | int, ...]) -> None:
+        super().__init__(problems)
+        self.path = path
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        path = exc.path if isinstance(exc, BodyProblems) else ("body",)
+        detail = [problem_detail(p, path) for p in exc.problems]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = []
+        for error in exc.errors():
+            loc = [str(p) if not isinstance(p, int) else p for p in error.get("loc", ())]
+            field = next((p for p in reversed(loc) if isinstance(p, str)), None)
+            value = error.get("input")
+            detail.append(
+                {
+                    "loc": loc,
+                    "field": field,
+                    "value": value if isinstance(value, str | int | float | bool) else None,
+                    "rule": error.get("msg", "invalid"),
+                    "msg": f"{field}: {error.get('msg', 'invalid')}",
+                }
+            )
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        facts = {k: v for k, v in exc.facts.items() if k != "precondition"}
+        status = 412 if exc.facts.get("precondition") else 409
+        return JSONResponse({"detail": str(exc), **facts}, status_code=status)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s", reference, exc_info=exc)
+        detail = f"internal error (reference {reference}); nothing was changed, please retry"
+        return JSONResponse({"detail": detail}, status_code=500)

@@ -1,0 +1,1 @@
+"""The routers of the REST API (spec/api.md)."""

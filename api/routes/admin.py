@@ -1,0 +1,64 @@
+"""Operators provision organisations and invite their users."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter
+
+from api.deps import Now, Operator, SettingsDep, StoreDep
+from api.schemas.accounts import InviteCreate, InviteCreated, OrganisationCreate, OrganisationPublic
+from auction.store import audit
+from auction.store.accounts import create_invite, create_org, list_orgs
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.post("/organisations", response_model=OrganisationPublic, status_code=201)
+def post_organisation(
+    body: OrganisationCreate, user: Operator, store: StoreDep, now: Now
+) -> OrganisationPublic:
+    """Create an organisation: its name, its balancing group's EIC and its TSO zone."""
+    with store.write() as conn:
+        org = create_org(conn, body.name, body.eic, body.tso_zone, now)
+        audit.record(
+            conn, user.user_id, "org.create", f"org/{org.org_id}", now, name=org.name, eic=org.eic
+        )
+    return OrganisationPublic(org_id=org.org_id, name=org.name, eic=org.eic, tso_zone=org.tso_zone)
+
+
+@router.get("/organisations", response_model=list[OrganisationPublic])
+def get_organisations(_user: Operator, store: StoreDep) -> list[OrganisationPublic]:
+    with store.read() as conn:
+        orgs = list_orgs(conn)
+    return [
+        OrganisationPublic(org_id=o.org_id, name=o.name, eic=o.eic, tso_zone=o.tso_zone)
+        for o in orgs
+    ]
+
+
+@router.post("/invites", response_model=InviteCreated, status_code=201)
+def post_invite(
+    body: InviteCreate, user: Operator, store: StoreDep, settings: SettingsDep, now: Now
+) -> InviteCreated:
+    """Invite a user to an organisation; the token is shown once."""
+    valid_for = timedelta(hours=settings.invite_hours)
+    with store.write() as conn:
+        token = create_invite(conn, body.email, body.org_id, body.role, now, valid_for)
+        audit.record(
+            conn,
+            user.user_id,
+            "user.invite",
+            f"org/{body.org_id}",
+            now,
+            org_id=body.org_id,
+            email=body.email,
+            role=body.role,
+        )
+    return InviteCreated(
+        email=body.email,
+        org_id=body.org_id,
+        role=body.role,
+        token=token,
+        expires_at=now + valid_for,
+    )

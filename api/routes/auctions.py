@@ -1,0 +1,309 @@
+"""Auctions: the operator's lifecycle steps, everybody's listing, reports and results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+import polars as pl
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
+
+from api import idempotency, operations
+from api.deps import CurrentUser, Now, Operator, StoreDep
+from api.schemas.auctions import AllocationsIn, AuctionCreate, AuctionPublic, ProductPublic
+from api.schemas.bids import AuctionResults, ProductResult, ResultBid
+from auction.accounts import Role
+from auction.errors import Conflict, NotFound
+from auction.lifecycle import Status, bidder_view, effective_status
+from auction.plausibility import warnings
+from auction.store import Store
+from auction.store.accounts import User
+from auction.store.auctions import (
+    AuctionRecord,
+    allocation_frame,
+    get_auction,
+    list_auctions,
+    product_frame,
+)
+from auction.store.book import load_archive
+from auction.store.results import get_clearing, result_frame
+from auction.store.schema import awards, bids
+from clearing.report import public_results
+
+router = APIRouter(prefix="/auctions", tags=["auctions"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", description="a retried POST with the same key has no second effect"
+    ),
+]
+
+
+def _visible(record: AuctionRecord, user: User) -> bool:
+    return user.role is Role.OPERATOR or record.status is not Status.DRAFT
+
+
+def _public(conn: Connection, record: AuctionRecord, user: User, now: datetime) -> AuctionPublic:
+    status = effective_status(record.status, record.gate_close, now)
+    my_status = None
+    if user.role is Role.BIDDER:
+        n_bids = conn.execute(
+            sa.select(sa.func.count()).where(
+                bids.c.auction_id == record.auction_id, bids.c.org_id == user.org_id
+            )
+        ).scalar_one()
+        n_won = 0
+        if status is Status.PUBLISHED:
+            n_won = conn.execute(
+                sa.select(sa.func.count()).where(
+                    awards.c.auction_id == record.auction_id,
+                    awards.c.org_id == user.org_id,
+                    awards.c.awarded_kw > 0,
+                )
+            ).scalar_one()
+        my_status = bidder_view(status, record.config.gate_open, now, n_bids, n_won)
+    products = [ProductPublic(**row) for row in product_frame(conn, record.auction_id).to_dicts()]
+    return AuctionPublic(
+        auction_id=record.auction_id,
+        delivery_day=record.config.delivery_day,
+        status=status.value,
+        gate_open=record.config.gate_open,
+        gate_close=record.gate_close,
+        publish_at=record.publish_at,
+        auto_publish=record.auto_publish,
+        config=record.config.model_dump(mode="json"),
+        products=products,
+        my_status=my_status,
+    )
+
+
+def _get_visible(conn: Connection, auction_id: str, user: User) -> AuctionRecord:
+    record = get_auction(conn, auction_id)
+    if not _visible(record, user):
+        raise NotFound("auction", auction_id)
+    return record
+
+
+@router.get("", response_model=list[AuctionPublic])
+def get_auctions(user: CurrentUser, store: StoreDep, now: Now) -> list[AuctionPublic]:
+    """Auctions with their status, gate times and products; for a bidder also its own view."""
+    with store.read() as conn:
+        records = [r for r in list_auctions(conn) if _visible(r, user)]
+        return [_public(conn, r, user, now) for r in records]
+
+
+@router.get("/{auction_id}", response_model=AuctionPublic)
+def get_one(auction_id: str, user: CurrentUser, store: StoreDep, now: Now) -> AuctionPublic:
+    with store.read() as conn:
+        return _public(conn, _get_visible(conn, auction_id, user), user, now)
+
+
+@router.post("", response_model=AuctionPublic, status_code=201)
+def post_auction(
+    body: AuctionCreate,
+    request: Request,
+    user: Operator,
+    store: StoreDep,
+    now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Create an auction (status draft) from auction.json's keys, its products and any
+    fixed allocations; every rule of the archive applies."""
+
+    def work(conn: Connection) -> AuctionPublic:
+        record = operations.create_auction(
+            conn,
+            body.auction.model_dump(),
+            [p.model_dump() for p in body.products],
+            [a.model_dump() for a in body.allocations],
+            auto_publish=body.auto_publish,
+            actor=user.user_id,
+            now=now,
+        )
+        return _public(conn, record, user, now)
+
+    fingerprint = idempotency.request_sha256("POST", request.url.path, body.model_dump(mode="json"))
+    return idempotency.run(store, user.user_id, idempotency_key, fingerprint, 201, work, now)
+
+
+def _step(action: str) -> Callable[..., JSONResponse]:
+    def run(
+        auction_id: str,
+        request: Request,
+        user: Operator,
+        store: StoreDep,
+        now: Now,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        def work(conn: Connection) -> AuctionPublic:
+            record = operations.step(conn, auction_id, action, user.user_id, now)
+            return _public(conn, record, user, now)
+
+        fingerprint = idempotency.request_sha256("POST", request.url.path, None)
+        return idempotency.run(store, user.user_id, idempotency_key, fingerprint, 200, work, now)
+
+    return run
+
+
+for _action, _doc in (
+    ("open", "Open the gate: bids are taken from gate_open until gate_close."),
+    ("close", "Close the gate before gate_close (it also closes by itself at gate_close)."),
+    ("cancel", "Cancel the auction; nothing is cleared or published."),
+    (
+        "publish",
+        "Publish the awards; each organisation then sees its own. Only a result "
+        "the independent checker passed can be published.",
+    ),
+):
+    router.add_api_route(
+        f"/{{auction_id}}/{_action}",
+        _step(_action),
+        methods=["POST"],
+        response_model=AuctionPublic,
+        summary=f"{_action.capitalize()} the auction",
+        description=_doc,
+    )
+
+
+@router.post("/{auction_id}/clear", response_model=dict[str, Any])
+def post_clear(auction_id: str, user: Operator, store: StoreDep, now: Now) -> dict[str, Any]:
+    """Clear the stored book with the engine, check the result independently, store it.
+    Returns the clearing summary (summary.json) and the checker's verdict."""
+    clearing = operations.clear_auction(store, auction_id, user.user_id, now)
+    return {
+        **clearing.summary,
+        "checker_ok": clearing.checker_ok,
+        "checker_report": clearing.checker_report,
+    }
+
+
+@router.put("/{auction_id}/allocations", response_model=list[dict[str, Any]])
+def put_allocations(
+    auction_id: str, body: AllocationsIn, user: Operator, store: StoreDep, now: Now
+) -> list[dict[str, Any]]:
+    """Give designated optimisers fixed capacity (the rows of allocations.csv), served before
+    bids at price 0; replaces the earlier allocations of the auction."""
+    frame = operations.put_allocations(
+        store, auction_id, [a.model_dump() for a in body.allocations], user.user_id, now
+    )
+    return frame.to_dicts()
+
+
+@router.get("/{auction_id}/report", response_model=dict[str, Any])
+def get_report(auction_id: str, _user: Operator, store: StoreDep) -> dict[str, Any]:
+    """The book before clearing (per product, with plausibility warnings) and, once
+    cleared, the clearing summary and per-product results."""
+    with store.read() as conn:
+        record, archive = load_archive(conn, auction_id)
+        clearing = get_clearing(conn, auction_id)
+        awarded = result_frame(conn, auction_id, "awards") if clearing else None
+    book = (
+        archive.bids.group_by("product_id")
+        .agg(
+            bids=pl.len(),
+            organisations=pl.col("org_id").n_unique(),
+            offered_mw=pl.col("quantity_mw").sum().round(3),
+            lowest_price=pl.col("price_eur_per_mw").min(),
+            median_price=pl.col("price_eur_per_mw").median().round(2),
+            highest_price=pl.col("price_eur_per_mw").max(),
+        )
+        .sort("product_id")
+    )
+    report: dict[str, Any] = {
+        "auction_id": auction_id,
+        "status": record.status.value,
+        "book": {"bids": archive.bids.height, "products": book.to_dicts()},
+        "warnings": warnings(archive).to_dicts(),
+        "clearing": None,
+    }
+    if clearing is not None and awarded is not None:
+        per_product = (
+            awarded.group_by("product_id")
+            .agg(
+                awarded_mw=(pl.col("awarded_kw").sum() / 1000),
+                revenue_eur=(pl.col("payment_units").sum() / 100_000),
+                accepted=(pl.col("awarded_kw") > 0).sum(),
+            )
+            .sort("product_id")
+        )
+        report["clearing"] = {
+            "summary": clearing.summary,
+            "checker_ok": clearing.checker_ok,
+            "checker_report": clearing.checker_report,
+            "products": per_product.to_dicts(),
+        }
+    return report
+
+
+@router.get("/{auction_id}/results", response_model=AuctionResults)
+def get_results(auction_id: str, user: CurrentUser, store: StoreDep) -> AuctionResults:
+    """The anonymous result list, once published: per product every bid's price, offered
+    and awarded MW (without its organisation) and the lowest, average and highest accepted
+    price."""
+    with store.read() as conn:
+        record = _get_visible(conn, auction_id, user)
+        if record.status is not Status.PUBLISHED:
+            raise Conflict(
+                f"the results are published at {record.publish_at.isoformat()}; "
+                f"the auction is {record.status.value}",
+                publish_at=record.publish_at.isoformat(),
+            )
+        return _results(conn, store, record)
+
+
+def _results(conn: Connection, _store: Store, record: AuctionRecord) -> AuctionResults:
+    auction_id = record.auction_id
+    book = pl.DataFrame(
+        conn.execute(
+            sa.select(bids.c.bid_id, bids.c.quantity_kw).where(bids.c.auction_id == auction_id)
+        ).all(),
+        schema={"bid_id": pl.String, "quantity_kw": pl.Int64},
+        orient="row",
+    )
+    rows = public_results(book, result_frame(conn, auction_id, "awards"))
+    allocated = (
+        allocation_frame(conn, auction_id).group_by("product_id").agg(pl.col("quantity_mw").sum())
+    )
+    allocated_mw = dict(allocated.iter_rows())
+    products = []
+    for product_id in product_frame(conn, auction_id)["product_id"].to_list():
+        mine = rows.filter(pl.col("product_id") == product_id)
+        won = mine.filter(pl.col("awarded_kw") > 0)
+        awarded_kw = int(won["awarded_kw"].sum())
+        average = (
+            None
+            if not awarded_kw
+            else float((won["price_cents"] * won["awarded_kw"]).sum()) / awarded_kw / 100
+        )
+        products.append(
+            ProductResult(
+                product_id=product_id,
+                offered_mw=int(mine["offered_kw"].sum()) / 1000,
+                awarded_mw=awarded_kw / 1000,
+                allocated_mw=float(allocated_mw.get(product_id, 0.0)),
+                lowest_accepted_eur_per_mw=None
+                if won.is_empty()
+                else won["price_cents"].min() / 100,  # type: ignore[operator]
+                average_accepted_eur_per_mw=None if average is None else round(average, 2),
+                highest_accepted_eur_per_mw=None
+                if won.is_empty()
+                else won["price_cents"].max() / 100,  # type: ignore[operator]
+                bids=[
+                    ResultBid(
+                        price_eur_per_mw=r["price_cents"] / 100,
+                        offered_mw=r["offered_kw"] / 1000,
+                        awarded_mw=r["awarded_kw"] / 1000,
+                    )
+                    for r in mine.to_dicts()
+                ],
+            )
+        )
+    return AuctionResults(
+        auction_id=auction_id,
+        delivery_day=record.config.delivery_day.isoformat(),
+        products=products,
+    )

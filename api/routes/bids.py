@@ -1,0 +1,244 @@
+"""Sealed bids of one organisation: submit, list, amend, withdraw; awards after publication."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import polars as pl
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
+
+from api import idempotency, operations
+from api.deps import Member, Now, Reader, StoreDep
+from api.routes.auctions import IdempotencyKey
+from api.schemas.bids import (
+    AwardList,
+    AwardPublic,
+    BidAmend,
+    BidBatch,
+    BidCreate,
+    BidList,
+    BidPublic,
+    BidSubmission,
+)
+from auction.accounts import Role
+from auction.bidding import BidIn
+from auction.errors import Conflict, NotFound
+from auction.lifecycle import Status
+from auction.store.accounts import User, get_org, new_id
+from auction.store.auctions import AuctionRecord, get_auction, product_frame
+from auction.store.bids import bid_history, get_bid, org_bids
+from auction.store.results import result_frame
+from clearing.report import price_needed
+
+router = APIRouter(prefix="/organisations/{org_id}/auctions/{auction_id}", tags=["bids"])
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="the bid's version (its ETag): refused with 412 if it moved on",
+    ),
+]
+
+
+def _public(row: dict[str, Any]) -> BidPublic:
+    least = row["min_quantity_kw"]
+    return BidPublic(
+        bid_id=row["bid_id"],
+        org_id=row["org_id"],
+        product_id=row["product_id"],
+        quantity_mw=row["quantity_kw"] / 1000,
+        min_quantity_mw=None if least is None else least / 1000,
+        price_eur_per_mw=row["price_cents"] / 100,
+        exclusive_group=row["exclusive_group"],
+        linked_to=row["linked_to"],
+        submitted_at=row["submitted_at"],
+        version=row["version"],
+    )
+
+
+def _bid_in(bid: BidCreate | BidAmend, bid_id: str) -> BidIn:
+    return BidIn(
+        bid_id=bid_id,
+        product_id=bid.product_id,
+        quantity_mw=bid.quantity_mw,
+        min_quantity_mw=bid.min_quantity_mw,
+        price_eur_per_mw=bid.price_eur_per_mw,
+        exclusive_group=bid.exclusive_group,
+        linked_to=None if bid.linked_to is None else str(bid.linked_to),
+    )
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise Conflict(
+            f'If-Match must be the bid\'s version, e.g. "3"; got {if_match!r}', precondition=True
+        )
+    return int(text)
+
+
+def _readable(conn: Connection, org_id: str, auction_id: str, user: User) -> AuctionRecord:
+    get_org(conn, org_id)
+    record = get_auction(conn, auction_id)
+    if record.status is Status.DRAFT and user.role is not Role.OPERATOR:
+        raise NotFound("auction", auction_id)
+    return record
+
+
+@router.post(
+    "/bids",
+    status_code=201,
+    response_model=BidPublic | BidList,
+    responses={409: {"description": "the gate is closed: the answer names gate_close"}},
+)
+def post_bids(
+    org_id: str,
+    auction_id: str,
+    body: BidSubmission,
+    request: Request,
+    user: Member,
+    store: StoreDep,
+    now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Submit one bid, or ``{"bids": [...]}`` for many: accepted all together or not at all.
+
+    Every rule of the archive applies (422 names the bid, the field and the rule); after
+    gate close the answer is 409 with the gate time.
+    """
+    batch = isinstance(body, BidBatch)
+    items = body.bids if isinstance(body, BidBatch) else [body]
+    bids = [_bid_in(b, str(b.bid_id) if b.bid_id else new_id()) for b in items]
+
+    def work(conn: Connection) -> BidPublic | BidList:
+        stored = operations.submit_bids(
+            conn, auction_id, org_id, bids, batch=batch, user_id=user.user_id, now=now
+        )
+        public = [_public(row) for row in stored]
+        return BidList(bids=public) if batch else public[0]
+
+    fingerprint = idempotency.request_sha256("POST", request.url.path, body.model_dump(mode="json"))
+    return idempotency.run(store, user.user_id, idempotency_key, fingerprint, 201, work, now)
+
+
+@router.get("/bids", response_model=BidList)
+def get_bids(org_id: str, auction_id: str, user: Reader, store: StoreDep) -> BidList:
+    """The organisation's live bids in the auction, current versions, oldest first."""
+    with store.read() as conn:
+        _readable(conn, org_id, auction_id, user)
+        return BidList(bids=[_public(r) for r in org_bids(conn, auction_id, org_id)])
+
+
+@router.get("/bids/{bid_id}", response_model=BidPublic)
+def get_one_bid(
+    org_id: str, auction_id: str, bid_id: str, user: Reader, store: StoreDep, response: Response
+) -> BidPublic:
+    with store.read() as conn:
+        _readable(conn, org_id, auction_id, user)
+        bid = _public(get_bid(conn, auction_id, org_id, bid_id))
+    response.headers["ETag"] = f'"{bid.version}"'
+    return bid
+
+
+@router.get("/bids/{bid_id}/versions", response_model=list[dict[str, Any]])
+def get_versions(
+    org_id: str, auction_id: str, bid_id: str, user: Reader, store: StoreDep
+) -> list[dict[str, Any]]:
+    """Every version of the bid, withdrawal included, with who sent it and when."""
+    with store.read() as conn:
+        _readable(conn, org_id, auction_id, user)
+        rows = bid_history(conn, auction_id, org_id, bid_id)
+    return [
+        {
+            "version": r["version"],
+            "action": r["action"],
+            "at": r["at"],
+            "user_id": r["user_id"],
+            **_public({**r, "submitted_at": r["at"]}).model_dump(
+                exclude={"version", "submitted_at"}
+            ),
+        }
+        for r in rows
+    ]
+
+
+@router.put("/bids/{bid_id}", response_model=BidPublic)
+def put_bid(
+    org_id: str,
+    auction_id: str,
+    bid_id: str,
+    body: BidAmend,
+    user: Member,
+    store: StoreDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> BidPublic:
+    """Amend a bid while the gate is open. The amended bid counts as submitted now for
+    time priority. Send ``If-Match: "<version>"`` to refuse (412) a lost update."""
+    row = operations.amend(
+        store, auction_id, org_id, _bid_in(body, bid_id), _version(if_match), user.user_id, now
+    )
+    bid = _public(row)
+    response.headers["ETag"] = f'"{bid.version}"'
+    return bid
+
+
+@router.delete("/bids/{bid_id}", status_code=204)
+def delete_bid(
+    org_id: str,
+    auction_id: str,
+    bid_id: str,
+    user: Member,
+    store: StoreDep,
+    now: Now,
+    if_match: IfMatch = None,
+) -> Response:
+    """Withdraw a bid while the gate is open; its versions are kept."""
+    operations.withdraw(store, auction_id, org_id, bid_id, _version(if_match), user.user_id, now)
+    return Response(status_code=204)
+
+
+@router.get("/awards", response_model=AwardList)
+def get_awards(org_id: str, auction_id: str, user: Reader, store: StoreDep) -> AwardList:
+    """The organisation's awards, after publication only; a rejected or partial bid says
+    the price it would have needed."""
+    with store.read() as conn:
+        record = _readable(conn, org_id, auction_id, user)
+        if record.status is not Status.PUBLISHED:
+            raise Conflict(
+                f"awards are published at {record.publish_at.isoformat()}; "
+                f"the auction is {record.status.value}",
+                publish_at=record.publish_at.isoformat(),
+            )
+        everyone = result_frame(conn, auction_id, "awards")
+        needed = price_needed(everyone, product_frame(conn, auction_id))
+        vas = result_frame(conn, auction_id, "virtual_assets", org_id=org_id)
+    mine = (
+        everyone.filter(pl.col("org_id") == org_id)
+        .join(needed, on="bid_id", how="left")
+        .join(vas.select("bid_id", "virtual_asset_id"), on="bid_id", how="left")
+    )
+    return AwardList(
+        auction_id=auction_id,
+        awards=[
+            AwardPublic(
+                bid_id=r["bid_id"],
+                product_id=r["product_id"],
+                awarded_mw=r["awarded_kw"] / 1000,
+                price_eur_per_mw=r["price_cents"] / 100,
+                payment_eur=r["payment_units"] / 100_000,
+                status=r["status"],
+                reason=r["reason"],
+                price_needed_eur_per_mw=None
+                if r["needed_cents"] is None
+                else r["needed_cents"] / 100,
+                virtual_asset_id=r["virtual_asset_id"],
+            )
+            for r in mine.to_dicts()
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Request and response bodies. Keys are the archive's column names (spec/archive.md)."""

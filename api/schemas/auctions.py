@@ -1,0 +1,158 @@
+"""Bodies of /auctions and /fleet."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from api.schemas.accounts import Strict
+
+
+class AuctionIn(BaseModel):
+    """auction.json's keys (spec/archive.md); unset keys take the spec's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auction_id: str | None = Field(default=None, description="default: a new random id")
+    delivery_day: date
+    time_zone: str | None = None
+    tso_zone: str | None = None
+    gate_open: AwareDatetime | None = None
+    gate_close: AwareDatetime | None = None
+    publish_at: AwareDatetime | None = None
+    mtu_minutes: int | None = None
+    fcr_energy_h: float | None = None
+    afrr_energy_h: float | None = None
+    initial_soc_fraction: float | None = None
+    final_soc_fraction: float | None = None
+    final_soc_tolerance: float | None = None
+    dispatch_gate_closure_s: int | None = None
+    time_limit_s: float | None = None
+
+
+class ProductIn(Strict):
+    """A row of products.csv."""
+
+    product_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    wholesale_mw: Decimal
+    wholesale_h: Decimal
+    fcr_mw: Decimal
+    afrr_pos_mw: Decimal
+    afrr_neg_mw: Decimal
+    min_mw: Decimal
+    increment_mw: Decimal
+    reserve_price_eur_per_mw: Decimal
+    max_mw: Decimal | None = None
+    eta_charge: Decimal | None = None
+    eta_discharge: Decimal | None = None
+    daily_cycle_limit: Decimal | None = None
+
+
+class AllocationIn(Strict):
+    """A row of allocations.csv: capacity for a designated optimiser, served before bids."""
+
+    org_id: str
+    product_id: str
+    quantity_mw: Decimal
+
+
+class AuctionCreate(Strict):
+    auction: AuctionIn
+    products: list[ProductIn] = Field(min_length=1)
+    allocations: list[AllocationIn] = Field(default_factory=list)
+    auto_publish: bool = Field(
+        default=False, description="clear and publish by itself at publish_at"
+    )
+
+
+class AllocationsIn(Strict):
+    allocations: list[AllocationIn]
+
+
+class ProductPublic(BaseModel):
+    product_id: str
+    start: datetime
+    end: datetime
+    wholesale_mw: float
+    wholesale_h: float
+    fcr_mw: float
+    afrr_pos_mw: float
+    afrr_neg_mw: float
+    min_mw: float
+    increment_mw: float
+    reserve_price_eur_per_mw: float
+    max_mw: float | None
+    eta_charge: float
+    eta_discharge: float
+    daily_cycle_limit: float | None
+
+
+class AuctionPublic(BaseModel):
+    auction_id: str
+    delivery_day: date
+    status: str = Field(description="draft, open, closed, cleared, published or cancelled")
+    gate_open: datetime | None
+    gate_close: datetime
+    publish_at: datetime
+    auto_publish: bool
+    config: dict[str, Any] = Field(description="auction.json of the auction")
+    products: list[ProductPublic]
+    my_status: str | None = Field(
+        default=None,
+        description="a bidder's own view: NOT_STARTED, RUNNING, PENDING, WON, LOST, "
+        "NO_BIDS_SUBMITTED",
+    )
+
+
+class AssetIn(Strict):
+    """A row of fleet.csv."""
+
+    asset_id: str
+    tso_zone: str
+    p_charge_mw: Decimal
+    p_discharge_mw: Decimal
+    e_min_mwh: Decimal
+    e_max_mwh: Decimal
+    fcr: bool
+    afrr_pos: bool
+    afrr_neg: bool
+    owner_org: str | None = None
+
+
+class FleetIn(Strict):
+    assets: list[AssetIn]
+
+
+class AssetPublic(BaseModel):
+    asset_id: str
+    tso_zone: str
+    p_charge_mw: float
+    p_discharge_mw: float
+    e_min_mwh: float
+    e_max_mwh: float
+    fcr: bool
+    afrr_pos: bool
+    afrr_neg: bool
+    owner_org: str | None
+
+
+class OutageIn(Strict):
+    """A row of availability.csv: in [start, end) the asset's power and energy are scaled."""
+
+    asset_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    available_fraction: Decimal = Field(description="0 = outage, 1 = fully available")
+
+
+class OutageCreated(BaseModel):
+    outage_id: str
+    asset_id: str
+    start: datetime
+    end: datetime
+    available_fraction: float

@@ -1,0 +1,56 @@
+"""Passwords (argon2) and access tokens (JWT, HS256, with an expiry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("a password nobody has")
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches; an unknown user costs the same time as a wrong password."""
+    try:
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: str
+    env: str
+
+
+def create_token(
+    user_id: str, env: str, key: str, now: datetime, minutes: int
+) -> tuple[str, datetime]:
+    expires = now + timedelta(minutes=minutes)
+    claims = {"sub": user_id, "env": env, "iat": now, "exp": expires}
+    return jwt.encode(claims, key, algorithm=ALGORITHM), expires
+
+
+def read_token(token: str, env: str, key: str) -> TokenClaims | None:
+    """The claims of a valid, unexpired token of this environment, else None."""
+    try:
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        return None
+    if claims.get("env") != env:
+        return None
+    return TokenClaims(str(claims["sub"]), env)

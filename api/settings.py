@@ -1,0 +1,53 @@
+"""Server settings, from the environment (``VBA_*``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from auction.store import DEFAULT_URL
+
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """The server must not start with these settings."""
+
+
+class Settings(BaseModel):
+    env: Literal["sandbox", "production"] = "sandbox"
+    database_url: str = DEFAULT_URL
+    secret_key: str = Field(default="", repr=False)
+    token_minutes: int = Field(default=60, gt=0)
+    invite_hours: int = Field(default=72, gt=0)
+    # How often the server looks for gates to close and auctions to publish.
+    tick_s: float = Field(default=1.0, gt=0)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            env=env.get("VBA_ENV", "sandbox"),
+            database_url=env.get("VBA_DATABASE_URL", DEFAULT_URL),
+            secret_key=env.get("VBA_SECRET_KEY", ""),
+            token_minutes=int(env.get("VBA_TOKEN_MINUTES", "60")),
+            invite_hours=int(env.get("VBA_INVITE_HOURS", "72")),
+        )
+        return settings.checked()
+
+    def checked(self) -> Settings:
+        """Refuse production without a real secret; give the sandbox a random one."""
+        if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"VBA_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters")
+        if not self.secret_key:
+            if self.env == "production":
+                raise SettingsError(
+                    "VBA_ENV=production needs VBA_SECRET_KEY (at least "
+                    f"{MIN_SECRET_LENGTH} random characters): tokens are signed with it"
+                )
+            # Sandbox: tokens signed with a per-process key stop working on restart.
+            return self.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
+        return self

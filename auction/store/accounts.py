@@ -1,0 +1,144 @@
+"""Organisations, users and invites in the store."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from auction.accounts import Role, check_invite, check_organisation, normal_email
+from auction.errors import Conflict, DomainError, NotFound, Problem
+from auction.store.schema import invites, organisations, users
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    org_id: str
+    name: str
+    eic: str
+    tso_zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    user_id: str
+    email: str
+    org_id: str
+    role: Role
+    password_hash: str | None
+
+
+def new_id() -> str:
+    """A random id: ids never tell how many of a thing exist or when it was made."""
+    return str(uuid.uuid4())
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_org(conn: Connection, name: str, eic: str, tso_zone: str, now: datetime) -> Organisation:
+    check_organisation(name, eic, tso_zone)
+    taken = conn.execute(
+        sa.select(organisations.c.org_id).where(organisations.c.name == name.strip())
+    ).first()
+    if taken:
+        rule = "an organisation of this name exists already"
+        raise DomainError([Problem("organisation", None, "name", name, rule)])
+    org = Organisation(new_id(), name.strip(), eic, tso_zone)
+    conn.execute(organisations.insert().values(_org_row(org, now)))
+    return org
+
+
+def _org_row(org: Organisation, now: datetime) -> dict[str, object]:
+    return {
+        "org_id": org.org_id,
+        "name": org.name,
+        "eic": org.eic,
+        "tso_zone": org.tso_zone,
+        "created_at": now,
+    }
+
+
+def get_org(conn: Connection, org_id: str) -> Organisation:
+    row = conn.execute(sa.select(organisations).where(organisations.c.org_id == org_id)).first()
+    if row is None:
+        raise NotFound("organisation", org_id)
+    return Organisation(row.org_id, row.name, row.eic, row.tso_zone)
+
+
+def list_orgs(conn: Connection) -> list[Organisation]:
+    rows = conn.execute(sa.select(organisations).order_by(organisations.c.name))
+    return [Organisation(r.org_id, r.name, r.eic, r.tso_zone) for r in rows]
+
+
+def create_invite(
+    conn: Connection, email: str, org_id: str, role: str, now: datetime, valid_for: timedelta
+) -> str:
+    """Store an invite and return its token (shown once; only its hash is kept)."""
+    check_invite(email, role)
+    get_org(conn, org_id)
+    email = normal_email(email)
+    existing = user_by_email(conn, email)
+    if existing is not None and existing.password_hash is not None:
+        raise Conflict(f"{email} has an account already", email=email)
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        invites.insert().values(
+            token_sha256=_token_hash(token),
+            email=email,
+            org_id=org_id,
+            role=role,
+            created_at=now,
+            expires_at=now + valid_for,
+        )
+    )
+    return token
+
+
+def accept_invite(conn: Connection, token: str, password_hash: str, now: datetime) -> User:
+    """Create the invited user with its password; an invite works once, before it expires."""
+    row = conn.execute(
+        sa.select(invites).where(invites.c.token_sha256 == _token_hash(token))
+    ).first()
+    if row is None or row.accepted_at is not None or row.expires_at <= now:
+        why = "the invite token is unknown, used or expired; ask your operator for a new invite"
+        raise DomainError([Problem("accept-invite", None, "token", None, why)])
+    if user_by_email(conn, row.email) is not None:
+        raise Conflict(f"{row.email} has an account already", email=row.email)
+    user = User(new_id(), row.email, row.org_id, Role(row.role), password_hash)
+    conn.execute(
+        users.insert().values(
+            user_id=user.user_id,
+            email=user.email,
+            org_id=user.org_id,
+            role=user.role.value,
+            password_hash=password_hash,
+            created_at=now,
+        )
+    )
+    conn.execute(
+        invites.update().where(invites.c.token_sha256 == row.token_sha256).values(accepted_at=now)
+    )
+    return user
+
+
+def _user(row: sa.Row[tuple[object, ...]] | None) -> User | None:
+    if row is None:
+        return None
+    m = row._mapping
+    return User(m["user_id"], m["email"], m["org_id"], Role(m["role"]), m["password_hash"])
+
+
+def user_by_email(conn: Connection, email: str) -> User | None:
+    query = sa.select(users).where(users.c.email == normal_email(email))
+    return _user(conn.execute(query).first())
+
+
+def user_by_id(conn: Connection, user_id: str) -> User | None:
+    return _user(conn.execute(sa.select(users).where(users.c.user_id == user_id)).first())

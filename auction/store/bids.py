@@ -1,0 +1,270 @@
+"""Bids in the store: the current version of each live bid, and every version ever sent.
+
+``bids`` holds what a clearing reads (one row per live bid); ``bid_versions`` keeps each
+submission, amendment and withdrawal with who and when. Every query names the
+organisation, so no path reads or writes another organisation's bids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from polars._typing import PolarsDataType
+from sqlalchemy.engine import Connection
+
+from auction.bidding import BidRow
+from auction.book import BIDS, UTC_TIME
+from auction.errors import Conflict, NotFound
+from auction.store.schema import bid_versions, bids
+
+_BOOK_COLUMNS = (
+    "bid_id",
+    "org_id",
+    "product_id",
+    "quantity_kw",
+    "min_quantity_kw",
+    "price_cents",
+    "submitted_at",
+    "exclusive_group",
+    "linked_to",
+)
+_STORED_BID = pl.Schema(
+    dict[str, PolarsDataType](
+        {
+            "bid_id": pl.String,
+            "org_id": pl.String,
+            "product_id": pl.String,
+            "quantity_kw": pl.Int64,
+            "min_quantity_kw": pl.Int64,
+            "price_cents": pl.Int64,
+            "submitted_at": UTC_TIME,
+            "exclusive_group": pl.String,
+            "linked_to": pl.String,
+        }
+    )
+)
+
+
+def own_links(conn: Connection, auction_id: str, org_id: str) -> dict[str, str | None]:
+    """The organisation's live bids in the auction: bid id -> its parent (``linked_to``)."""
+    query = sa.select(bids.c.bid_id, bids.c.linked_to).where(
+        bids.c.auction_id == auction_id, bids.c.org_id == org_id
+    )
+    return {str(bid_id): parent for bid_id, parent in conn.execute(query)}
+
+
+def used_ids(conn: Connection, auction_id: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` any bid of the auction ever had (withdrawn bids keep their id)."""
+    query = (
+        sa.select(bid_versions.c.bid_id)
+        .distinct()
+        .where(bid_versions.c.auction_id == auction_id, bid_versions.c.bid_id.in_(list(ids)))
+    )
+    return set(conn.execute(query).scalars())
+
+
+def insert_bids(
+    conn: Connection,
+    auction_id: str,
+    org_id: str,
+    rows: Sequence[BidRow],
+    user_id: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Store new bids (version 1); returns them as stored."""
+    taken = used_ids(conn, auction_id, [r.bid_id for r in rows])
+    if taken:
+        raise Conflict(
+            "bid_id already in use in this auction: " + ", ".join(sorted(taken)),
+            bid_ids=sorted(taken),
+        )
+    current = [
+        {**asdict(r), "auction_id": auction_id, "org_id": org_id, "version": 1, "submitted_at": now}
+        for r in rows
+    ]
+    versions = [
+        {
+            **asdict(r),
+            "auction_id": auction_id,
+            "org_id": org_id,
+            "version": 1,
+            "action": "submit",
+            "at": now,
+            "user_id": user_id,
+        }
+        for r in rows
+    ]
+    if rows:
+        conn.execute(bids.insert(), current)
+        conn.execute(bid_versions.insert(), versions)
+    return current
+
+
+def get_bid(conn: Connection, auction_id: str, org_id: str, bid_id: str) -> dict[str, Any]:
+    """One live bid of the organisation; NotFound for a missing one or another's."""
+    row = (
+        conn.execute(
+            sa.select(bids).where(
+                bids.c.auction_id == auction_id, bids.c.org_id == org_id, bids.c.bid_id == bid_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("bid", bid_id)
+    return dict(row)
+
+
+def _check_version(bid: dict[str, Any], expected: int | None) -> None:
+    if expected is not None and expected != bid["version"]:
+        raise Conflict(
+            f"bid {bid['bid_id']!r} is at version {bid['version']}, not {expected}; "
+            "read it again and resend your change",
+            version=bid["version"],
+            precondition=True,
+        )
+
+
+def amend_bid(
+    conn: Connection,
+    auction_id: str,
+    org_id: str,
+    row: BidRow,
+    expected_version: int | None,
+    user_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Replace a live bid by a new version. The amended bid takes its place in time
+    priority anew: ``submitted_at`` becomes the time of the amendment."""
+    old = get_bid(conn, auction_id, org_id, row.bid_id)
+    _check_version(old, expected_version)
+    version = old["version"] + 1
+    fields = {**asdict(row), "version": version, "submitted_at": now}
+    conn.execute(
+        bids.update()
+        .where(bids.c.auction_id == auction_id, bids.c.bid_id == row.bid_id)
+        .values(fields)
+    )
+    conn.execute(
+        bid_versions.insert().values(
+            **asdict(row),
+            auction_id=auction_id,
+            org_id=org_id,
+            version=version,
+            action="amend",
+            at=now,
+            user_id=user_id,
+        )
+    )
+    return {**old, **fields}
+
+
+def withdraw_bid(
+    conn: Connection,
+    auction_id: str,
+    org_id: str,
+    bid_id: str,
+    expected_version: int | None,
+    user_id: str,
+    now: datetime,
+) -> None:
+    """Withdraw a live bid; its versions stay, marked by a final ``withdraw`` version.
+
+    A bid that others link to cannot be withdrawn alone: withdraw the children first.
+    """
+    old = get_bid(conn, auction_id, org_id, bid_id)
+    _check_version(old, expected_version)
+    children = own_links(conn, auction_id, org_id)
+    linked = sorted(b for b, parent in children.items() if parent == bid_id)
+    if linked:
+        raise Conflict(
+            f"bid {bid_id!r} is the parent of {', '.join(linked)}; withdraw those first",
+            children=linked,
+        )
+    conn.execute(bids.delete().where(bids.c.auction_id == auction_id, bids.c.bid_id == bid_id))
+    keep = {
+        k: old[k]
+        for k in (
+            "org_id",
+            "product_id",
+            "quantity_kw",
+            "min_quantity_kw",
+            "price_cents",
+            "exclusive_group",
+            "linked_to",
+        )
+    }
+    conn.execute(
+        bid_versions.insert().values(
+            **keep,
+            auction_id=auction_id,
+            bid_id=bid_id,
+            version=old["version"] + 1,
+            action="withdraw",
+            at=now,
+            user_id=user_id,
+        )
+    )
+
+
+def org_bids(conn: Connection, auction_id: str, org_id: str) -> list[dict[str, Any]]:
+    """The organisation's live bids, oldest first."""
+    query = (
+        sa.select(bids)
+        .where(bids.c.auction_id == auction_id, bids.c.org_id == org_id)
+        .order_by(bids.c.submitted_at, bids.c.bid_id)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def bid_history(
+    conn: Connection, auction_id: str, org_id: str, bid_id: str
+) -> list[dict[str, Any]]:
+    query = (
+        sa.select(bid_versions)
+        .where(
+            bid_versions.c.auction_id == auction_id,
+            bid_versions.c.org_id == org_id,
+            bid_versions.c.bid_id == bid_id,
+        )
+        .order_by(bid_versions.c.version)
+    )
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    if not rows:
+        raise NotFound("bid", bid_id)
+    return rows
+
+
+def bid_counts(conn: Connection, auction_id: str) -> dict[str, int]:
+    """Live bids per organisation."""
+    query = (
+        sa.select(bids.c.org_id, sa.func.count())
+        .where(bids.c.auction_id == auction_id)
+        .group_by(bids.c.org_id)
+    )
+    return {org: int(n) for org, n in conn.execute(query)}
+
+
+def book_frame(conn: Connection, auction_id: str) -> pl.DataFrame:
+    """The auction's live bids with the ``BIDS`` schema (MW and EUR/MW, exact on their grids)."""
+    query = sa.select(*[bids.c[name] for name in _BOOK_COLUMNS]).where(
+        bids.c.auction_id == auction_id
+    )
+    frame = pl.DataFrame(conn.execute(query).all(), schema=_STORED_BID, orient="row")
+    return frame.select(
+        "bid_id",
+        "org_id",
+        "product_id",
+        (pl.col("quantity_kw") / 1000).alias("quantity_mw"),
+        (pl.col("min_quantity_kw") / 1000).alias("min_quantity_mw"),
+        (pl.col("price_cents") / 100).alias("price_eur_per_mw"),
+        "submitted_at",
+        "exclusive_group",
+        "linked_to",
+    ).cast(BIDS)

@@ -1,0 +1,45 @@
+"""The operator's physical fleet and its outages in the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from auction.book import AVAILABILITY, FLEET
+from auction.store.accounts import new_id
+from auction.store.schema import fleet_assets, fleet_outages
+
+
+def replace_fleet(conn: Connection, fleet: pl.DataFrame) -> None:
+    """Replace the whole fleet by ``fleet`` (``FLEET`` schema, checked)."""
+    conn.execute(fleet_assets.delete())
+    if fleet.height:
+        conn.execute(fleet_assets.insert(), fleet.select(FLEET.names()).to_dicts())
+
+
+def fleet_frame(conn: Connection) -> pl.DataFrame:
+    """The fleet with the ``FLEET`` schema, in asset id order."""
+    query = sa.select(*[fleet_assets.c[c] for c in FLEET.names()]).order_by(fleet_assets.c.asset_id)
+    return pl.DataFrame(conn.execute(query).all(), schema=FLEET, orient="row")
+
+
+def add_outages(conn: Connection, outages: pl.DataFrame, now: datetime) -> list[str]:
+    """Record outages or derates (``AVAILABILITY`` schema, checked); returns their ids."""
+    rows = [{**row, "outage_id": new_id(), "created_at": now} for row in outages.to_dicts()]
+    if rows:
+        conn.execute(fleet_outages.insert(), rows)
+    return [str(r["outage_id"]) for r in rows]
+
+
+def availability_frame(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
+    """Outages and derates that overlap [start, end), ``AVAILABILITY`` schema."""
+    t = fleet_outages.c
+    query = (
+        sa.select(t.asset_id, t.start, t.end, t.available_fraction)
+        .where(t.start < end, t.end > start)
+        .order_by(t.asset_id, t.start, t.end, t.available_fraction)
+    )
+    return pl.DataFrame(conn.execute(query).all(), schema=AVAILABILITY, orient="row")

@@ -1,0 +1,63 @@
+"""Idempotency keys: a retried POST gets the first answer back instead of a second effect.
+
+The key is stored with the answer in the transaction of the change itself, so either both
+are kept or neither is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from auction.errors import DomainError, Problem
+from auction.store.schema import idempotency_keys
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    status_code: int
+    body: Any
+
+
+def find(conn: Connection, user_id: str, key: str, request_sha256: str) -> Replay | None:
+    """The stored answer for ``key``; a DomainError if the key came with another request."""
+    row = conn.execute(
+        sa.select(idempotency_keys).where(
+            idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_sha256 != request_sha256:
+        rule = (
+            "this Idempotency-Key was used with a different request; "
+            "use a new key for a new request"
+        )
+        raise DomainError([Problem("headers", None, "Idempotency-Key", key, rule)])
+    return Replay(row.status_code, json.loads(row.response_json))
+
+
+def save(
+    conn: Connection,
+    user_id: str,
+    key: str,
+    request_sha256: str,
+    status_code: int,
+    body: Any,
+    now: datetime,
+) -> None:
+    conn.execute(
+        idempotency_keys.insert().values(
+            user_id=user_id,
+            key=key,
+            request_sha256=request_sha256,
+            status_code=status_code,
+            response_json=json.dumps(body, default=str),
+            created_at=now,
+        )
+    )

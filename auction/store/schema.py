@@ -1,0 +1,301 @@
+"""The relational schema: one SQLAlchemy Core table per kind of record.
+
+Quantities are exact integers (kW, kWh, cents; a payment in kW × cents, 1e-5 EUR), so the
+store never rounds. Product recipes are kW per MW awarded. Fleet figures are floats: the
+archive lets them be any number. Instants are UTC (``Instant``). Ids are random strings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData()
+
+
+class Instant(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware instant, kept as UTC (naive UTC text in SQLite, timestamptz elsewhere)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("instants must carry a time zone")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(instant, datetime)
+        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
+def _id(name: str, *args: Any, **kw: Any) -> sa.Column[str]:
+    return sa.Column(name, sa.String(64), *args, **kw)
+
+
+def _created() -> sa.Column[datetime]:
+    return sa.Column("created_at", Instant(), nullable=False)
+
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("applied_at", Instant(), nullable=False),
+)
+
+organisations = sa.Table(
+    "organisations",
+    metadata,
+    _id("org_id", primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("eic", sa.String(16), nullable=False),
+    sa.Column("tso_zone", sa.String(16), nullable=False),
+    _created(),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id("user_id", primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    _id("org_id", sa.ForeignKey("organisations.org_id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(200)),
+    _created(),
+)
+
+invites = sa.Table(
+    "invites",
+    metadata,
+    # Only a hash of the token is kept: a copy of the store does not let anyone in.
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    _id("org_id", sa.ForeignKey("organisations.org_id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    _created(),
+    sa.Column("expires_at", Instant(), nullable=False),
+    sa.Column("accepted_at", Instant()),
+)
+
+fleet_assets = sa.Table(
+    "fleet_assets",
+    metadata,
+    _id("asset_id", primary_key=True),
+    sa.Column("tso_zone", sa.String(16), nullable=False),
+    sa.Column("p_charge_mw", sa.Double, nullable=False),
+    sa.Column("p_discharge_mw", sa.Double, nullable=False),
+    sa.Column("e_min_mwh", sa.Double, nullable=False),
+    sa.Column("e_max_mwh", sa.Double, nullable=False),
+    sa.Column("fcr", sa.Boolean, nullable=False),
+    sa.Column("afrr_pos", sa.Boolean, nullable=False),
+    sa.Column("afrr_neg", sa.Boolean, nullable=False),
+    sa.Column("owner_org", sa.String(64)),
+)
+
+fleet_outages = sa.Table(
+    "fleet_outages",
+    metadata,
+    _id("outage_id", primary_key=True),
+    _id("asset_id", nullable=False, index=True),
+    sa.Column("start", Instant(), nullable=False),
+    sa.Column("end", Instant(), nullable=False),
+    sa.Column("available_fraction", sa.Double, nullable=False),
+    _created(),
+)
+
+auctions = sa.Table(
+    "auctions",
+    metadata,
+    _id("auction_id", primary_key=True),
+    # auction.json as the operator gave it, completed with defaults.
+    sa.Column("config_json", sa.Text, nullable=False),
+    sa.Column("delivery_day", sa.Date, nullable=False),
+    sa.Column("gate_open", Instant()),
+    sa.Column("gate_close", Instant(), nullable=False),
+    sa.Column("publish_at", Instant(), nullable=False),
+    sa.Column("auto_publish", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    _created(),
+    sa.Column("updated_at", Instant(), nullable=False),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    _id("auction_id", sa.ForeignKey("auctions.auction_id"), primary_key=True),
+    _id("product_id", primary_key=True),
+    sa.Column("start", Instant(), nullable=False),
+    sa.Column("end", Instant(), nullable=False),
+    sa.Column("wholesale_kw", sa.BigInteger, nullable=False),
+    sa.Column("wholesale_h", sa.Double, nullable=False),
+    sa.Column("fcr_kw", sa.BigInteger, nullable=False),
+    sa.Column("afrr_pos_kw", sa.BigInteger, nullable=False),
+    sa.Column("afrr_neg_kw", sa.BigInteger, nullable=False),
+    sa.Column("min_kw", sa.BigInteger, nullable=False),
+    sa.Column("increment_kw", sa.BigInteger, nullable=False),
+    sa.Column("reserve_cents", sa.BigInteger, nullable=False),
+    sa.Column("max_kw", sa.BigInteger),
+    sa.Column("eta_charge", sa.Double, nullable=False),
+    sa.Column("eta_discharge", sa.Double, nullable=False),
+    sa.Column("daily_cycle_limit", sa.Double),
+)
+
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    _id("auction_id", sa.ForeignKey("auctions.auction_id"), primary_key=True),
+    _id("org_id", sa.ForeignKey("organisations.org_id"), primary_key=True),
+    _id("product_id", primary_key=True),
+    sa.Column("quantity_kw", sa.BigInteger, nullable=False),
+)
+
+
+def _bid_columns() -> list[sa.Column[Any]]:
+    return [
+        _id("org_id", sa.ForeignKey("organisations.org_id"), nullable=False),
+        _id("product_id", nullable=False),
+        sa.Column("quantity_kw", sa.BigInteger, nullable=False),
+        sa.Column("min_quantity_kw", sa.BigInteger),
+        sa.Column("price_cents", sa.BigInteger, nullable=False),
+        sa.Column("exclusive_group", sa.String(200)),
+        sa.Column("linked_to", sa.String(64)),
+    ]
+
+
+# The current version of every live bid: what a clearing reads.
+bids = sa.Table(
+    "bids",
+    metadata,
+    _id("auction_id", sa.ForeignKey("auctions.auction_id"), primary_key=True),
+    _id("bid_id", primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("submitted_at", Instant(), nullable=False),
+    *_bid_columns(),
+    sa.Index("ix_bids_org", "auction_id", "org_id"),
+)
+
+# Every version of every bid, withdrawals included, with who and when.
+bid_versions = sa.Table(
+    "bid_versions",
+    metadata,
+    _id("auction_id", sa.ForeignKey("auctions.auction_id"), primary_key=True),
+    _id("bid_id", primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("at", Instant(), nullable=False),
+    _id("user_id", nullable=False),
+    *_bid_columns(),
+)
+
+clearings = sa.Table(
+    "clearings",
+    metadata,
+    _id("auction_id", sa.ForeignKey("auctions.auction_id"), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("summary_json", sa.Text, nullable=False),
+    sa.Column("input_sha256", sa.String(64), nullable=False),
+    sa.Column("result_sha256", sa.String(64), nullable=False),
+    sa.Column("checker_ok", sa.Boolean, nullable=False),
+    sa.Column("checker_report", sa.Text, nullable=False),
+    # The fleet and its outages as cleared (archive CSV text), so the export reproduces it.
+    sa.Column("fleet_csv", sa.Text, nullable=False),
+    sa.Column("availability_csv", sa.Text, nullable=False),
+    _created(),
+)
+
+
+def _result_table(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A result table: rows keep the order the clearing wrote them in (``row_no``)."""
+    return sa.Table(
+        name,
+        metadata,
+        _id("auction_id", sa.ForeignKey("auctions.auction_id"), primary_key=True),
+        sa.Column("row_no", sa.Integer, primary_key=True),
+        *columns,
+    )
+
+
+awards = _result_table(
+    "awards",
+    _id("bid_id", nullable=False),
+    _id("org_id", nullable=False),
+    _id("product_id", nullable=False),
+    sa.Column("awarded_kw", sa.BigInteger, nullable=False),
+    sa.Column("price_cents", sa.BigInteger, nullable=False),
+    sa.Column("payment_units", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32)),
+)
+sa.Index("ix_awards_org", awards.c.auction_id, awards.c.org_id)
+
+allocation = _result_table(
+    "allocation",
+    _id("product_id", nullable=False),
+    sa.Column("market", sa.String(16), nullable=False),
+    _id("asset_id", nullable=False),
+    sa.Column("kw", sa.BigInteger, nullable=False),
+)
+
+virtual_assets = _result_table(
+    "virtual_assets",
+    _id("virtual_asset_id", nullable=False, unique=True),
+    _id("org_id", nullable=False),
+    _id("bid_id"),
+    _id("product_id", nullable=False),
+    sa.Column("start", Instant(), nullable=False),
+    sa.Column("end", Instant(), nullable=False),
+)
+
+blocks = _result_table(
+    "blocks",
+    _id("block_id", nullable=False, unique=True),
+    _id("virtual_asset_id", nullable=False, index=True),
+    sa.Column("market", sa.String(16), nullable=False),
+    sa.Column("power_kw", sa.BigInteger, nullable=False),
+    sa.Column("energy_kwh", sa.BigInteger, nullable=False),
+    sa.Column("start", Instant(), nullable=False),
+    sa.Column("end", Instant(), nullable=False),
+)
+
+backing = _result_table(
+    "backing",
+    _id("block_id", nullable=False),
+    _id("asset_id", nullable=False),
+    sa.Column("power_kw", sa.BigInteger, nullable=False),
+    sa.Column("energy_kwh", sa.BigInteger, nullable=False),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    _id("event_id", primary_key=True),
+    sa.Column("at", Instant(), nullable=False, index=True),
+    # A user id, or "system" for what the engine does by itself (closing a gate).
+    _id("actor", nullable=False),
+    _id("org_id"),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("detail_json", sa.Text, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    _id("user_id", primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response_json", sa.Text, nullable=False),
+    _created(),
+)
