@@ -43,6 +43,7 @@ def current_user(
     store: StoreDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    now: Now,
 ) -> User:
     unauthorized = HTTPException(
         status_code=401,
@@ -52,7 +53,7 @@ def current_user(
     )
     if credentials is None:
         raise unauthorized
-    claims = read_token(credentials.credentials, settings.env, settings.secret_key)
+    claims = read_token(credentials.credentials, settings.env, settings.secret_key, now)
     if claims is None:
         raise unauthorized
     with store.read() as conn:

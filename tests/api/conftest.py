@@ -1,0 +1,177 @@
+"""Fixtures for the store and the API: real SQLite files, a real PostgreSQL, real servers.
+
+PostgreSQL tests run when ``VBA_TEST_POSTGRES_URL`` is set (``.ci/run`` sets it); each
+test gets a schema of its own. Without the variable they skip, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.security import hash_password
+from api.settings import Settings
+from auction.archive import read_archive
+from auction.model import Archive
+from auction.sample import sample_dir
+from auction.store import Store, migrate
+from auction.store.accounts import accept_invite, create_invite, create_org
+
+PASSWORD = "correct horse battery staple"
+EICS = [
+    "10YDE-EON------1",
+    "10YDE-RWENET---I",
+    "10YDE-VE-------2",
+    "10YDE-ENBW-----N",
+]
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("VBA_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store URL: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'vba.db'}"
+        return
+    base = postgres_url()
+    if base is None:
+        pytest.skip("PostgreSQL store tests need VBA_TEST_POSTGRES_URL (.ci/run sets it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    store = Store(store_url)
+    migrate(store)
+    yield store
+    store.dispose()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@dataclass
+class Account:
+    org_id: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def provision(
+    store: Store, client: TestClient, name: str, role: str, eic: str = EICS[0]
+) -> Account:
+    """An organisation with one user of ``role``, logged in through the API."""
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        org = create_org(conn, name, eic, EICS[0], now)
+        token = create_invite(
+            conn,
+            f"{name.lower().replace(' ', '.')}@example.com",
+            org.org_id,
+            role,
+            now,
+            timedelta(hours=1),
+        )
+        accept_invite(conn, token, hash_password(PASSWORD), now)
+    email = f"{name.lower().replace(' ', '.')}@example.com"
+    answer = client.post(
+        "/auth/public/authenticate", json={"username": email, "password": PASSWORD}
+    )
+    assert answer.status_code == 200, answer.text
+    return Account(org.org_id, email, answer.json()["access_token"])
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def make_client(store_url: str, clock: Clock) -> Iterator[Callable[[], TestClient]]:
+    """A factory of in-process clients of one app over the test's store (no scheduler)."""
+    clients: list[TestClient] = []
+
+    def make() -> TestClient:
+        # Tokens last a week of the test clock, which jumps days ahead.
+        settings = Settings(database_url=store_url, token_minutes=7 * 24 * 60)
+        app = create_app(settings, clock=clock, scheduler=False)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def sample_archive() -> Archive:
+    return read_archive(sample_dir())
+
+
+def _json_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def create_sample_auction(
+    client: TestClient, operator: Account, auction_id: str = "sample", *, open_it: bool = True
+) -> Archive:
+    """The bundled sample's fleet and products as a stored auction (gate 2026-11-27 15:00
+    Berlin), opened; returns the sample archive for its bids."""
+    archive = sample_archive()
+    answer = client.put(
+        "/fleet/assets", headers=operator.headers, json={"assets": archive.fleet.to_dicts()}
+    )
+    assert answer.status_code == 200, answer.text
+    config = {**archive.config.model_dump(mode="json"), "auction_id": auction_id}
+    products = [{k: _json_value(v) for k, v in p.items()} for p in archive.products.to_dicts()]
+    answer = client.post(
+        "/auctions", headers=operator.headers, json={"auction": config, "products": products}
+    )
+    assert answer.status_code == 201, answer.text
+    if open_it:
+        answer = client.post(f"/auctions/{auction_id}/open", headers=operator.headers)
+        assert answer.status_code == 200, answer.text
+    return archive
+
+
+def bid_body(row: dict[str, object], **changes: object) -> dict[str, object]:
+    """A sample bid row as a REST body (without ids, org, time, links)."""
+    keys = ("product_id", "quantity_mw", "min_quantity_mw", "price_eur_per_mw", "exclusive_group")
+    return {**{k: row[k] for k in keys}, **changes}

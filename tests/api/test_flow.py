@@ -1,0 +1,165 @@
+"""The whole life of an auction over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import polars as pl
+from fastapi.testclient import TestClient
+
+from auction.store import Store
+from auction.store.audit import events
+from tests.api.conftest import EICS, Clock, bid_body, create_sample_auction, provision
+
+
+def test_provision_bid_amend_withdraw_close_clear_publish(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    beta = provision(store, client, "Beta Flex", "bidder", EICS[2])
+    archive = create_sample_auction(client, operator)
+    rows = archive.bids.filter(pl.col("linked_to").is_null()).to_dicts()
+    base = "/organisations/{org}/auctions/sample/bids"
+
+    batch = {"bids": [bid_body(r) for r in rows[:20]]}
+    answer = client.post(base.format(org=alpha.org_id), headers=alpha.headers, json=batch)
+    assert answer.status_code == 201, answer.text
+    alpha_bids = answer.json()["bids"]
+    assert len(alpha_bids) == 20
+    one = client.post(base.format(org=beta.org_id), headers=beta.headers, json=bid_body(rows[20]))
+    assert one.status_code == 201, one.text
+    beta_bid = one.json()
+
+    # Amend with the right version (to a fat-finger price), then a lost update.
+    counts = Counter(b["product_id"] for b in alpha_bids)
+    k = next(i for i, b in enumerate(alpha_bids) if counts[b["product_id"]] >= 4)
+    first = alpha_bids[k]
+    gone = next(b for b in alpha_bids if b["product_id"] != first["product_id"])
+    url = base.format(org=alpha.org_id) + f"/{first['bid_id']}"
+    amended = client.put(
+        url,
+        headers={**alpha.headers, "If-Match": '"1"'},
+        json=bid_body(rows[k], price_eur_per_mw=999999.99),
+    )
+    assert amended.status_code == 200, amended.text
+    assert amended.json()["version"] == 2
+    assert amended.json()["price_eur_per_mw"] == 999999.99
+    stale = client.put(url, headers={**alpha.headers, "If-Match": '"1"'}, json=bid_body(rows[k]))
+    assert stale.status_code == 412
+    withdrawn = client.delete(
+        base.format(org=alpha.org_id) + f"/{gone['bid_id']}", headers=alpha.headers
+    )
+    assert withdrawn.status_code == 204
+    versions = client.get(url + "/versions", headers=alpha.headers).json()
+    assert [v["action"] for v in versions] == ["submit", "amend"]
+
+    own = client.get(base.format(org=alpha.org_id), headers=alpha.headers).json()["bids"]
+    assert len(own) == 19 and all(b["org_id"] == alpha.org_id for b in own)
+    mine = client.get("/auctions/sample", headers=alpha.headers).json()
+    assert mine["my_status"] == "RUNNING"
+
+    # The gate closes by itself: a late bid is refused with the gate time.
+    clock.advance(days=2)
+    late = client.post(base.format(org=beta.org_id), headers=beta.headers, json=bid_body(rows[21]))
+    assert late.status_code == 409
+    assert late.json()["gate_close"] == "2026-11-27T15:00:00+01:00"
+    assert client.get("/auctions/sample", headers=beta.headers).json()["my_status"] == "PENDING"
+    awards_early = client.get(
+        f"/organisations/{beta.org_id}/auctions/sample/awards", headers=beta.headers
+    )
+    assert awards_early.status_code == 409
+
+    report = client.get("/auctions/sample/report", headers=operator.headers).json()
+    assert report["book"]["bids"] == 20
+    assert any(
+        w["kind"] == "price_outlier" and w["bid_id"] == first["bid_id"] for w in report["warnings"]
+    )
+
+    assert client.post("/auctions/sample/close", headers=operator.headers).status_code == 200
+    cleared = client.post("/auctions/sample/clear", headers=operator.headers)
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["checker_ok"], cleared.json()["checker_report"]
+    assert cleared.json()["n_bids"] == 20
+    published = client.post("/auctions/sample/publish", headers=operator.headers)
+    assert published.status_code == 200 and published.json()["status"] == "published"
+
+    awards = client.get(
+        f"/organisations/{alpha.org_id}/auctions/sample/awards", headers=alpha.headers
+    ).json()["awards"]
+    assert {a["bid_id"] for a in awards} == {b["bid_id"] for b in own}
+    for award in awards:
+        if award["reason"] == "outbid":
+            assert award["price_needed_eur_per_mw"] > award["price_eur_per_mw"] - 0.001
+    view = client.get("/auctions/sample", headers=beta.headers).json()["my_status"]
+    beta_award = client.get(
+        f"/organisations/{beta.org_id}/auctions/sample/awards", headers=beta.headers
+    ).json()["awards"]
+    assert [a["bid_id"] for a in beta_award] == [beta_bid["bid_id"]]
+    assert view == ("WON" if beta_award[0]["awarded_mw"] > 0 else "LOST")
+
+    results = client.get("/auctions/sample/results", headers=beta.headers).json()
+    listed = [b for p in results["products"] for b in p["bids"]]
+    assert len(listed) == 20
+    assert "org_id" not in str(results) and first["bid_id"] not in str(results)
+
+    with store.read() as conn:
+        actions = [e["action"] for e in events(conn)]
+    for action in (
+        "auction.create",
+        "auction.open",
+        "bids.submit",
+        "bids.amend",
+        "bids.withdraw",
+        "auction.close",
+        "auction.clear",
+        "auction.publish",
+    ):
+        assert action in actions
+
+
+def test_idempotency_key_replays_the_first_answer(
+    store: Store, make_client: Callable[[], TestClient]
+) -> None:
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    archive = create_sample_auction(client, operator)
+    body = bid_body(archive.bids.row(0, named=True))
+    url = f"/organisations/{alpha.org_id}/auctions/sample/bids"
+    headers = {**alpha.headers, "Idempotency-Key": "order-42"}
+    first = client.post(url, headers=headers, json=body)
+    again = client.post(url, headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = client.post(url, headers=headers, json={**body, "price_eur_per_mw": 1})
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.text
+    assert len(client.get(url, headers=alpha.headers).json()["bids"]) == 1
+
+
+def test_a_bad_batch_names_every_problem_and_stores_nothing(
+    store: Store, make_client: Callable[[], TestClient]
+) -> None:
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    archive = create_sample_auction(client, operator)
+    rows = archive.bids.to_dicts()
+    bids = [bid_body(r) for r in rows[:5]]
+    bids[1]["quantity_mw"] = 0.0005
+    bids[3]["product_id"] = "NO-SUCH"
+    bids[4]["price_eur_per_mw"] = 12.345
+    url = f"/organisations/{alpha.org_id}/auctions/sample/bids"
+    answer = client.post(url, headers=alpha.headers, json={"bids": bids})
+    assert answer.status_code == 422
+    found = {(tuple(d["loc"]), d["field"]) for d in answer.json()["detail"]}
+    assert found == {
+        (("body", "bids", 1, "quantity_mw"), "quantity_mw"),
+        (("body", "bids", 3, "product_id"), "product_id"),
+        (("body", "bids", 4, "price_eur_per_mw"), "price_eur_per_mw"),
+    }
+    assert client.get(url, headers=alpha.headers).json()["bids"] == []
