@@ -57,7 +57,8 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
     assert [v["action"] for v in versions] == ["submit", "amend"]
 
     own = client.get(base.format(org=alpha.org_id), headers=alpha.headers).json()["bids"]
-    assert len(own) == 19 and all(b["org_id"] == alpha.org_id for b in own)
+    assert len(own) == 19
+    assert all(b["org_id"] == alpha.org_id for b in own)
     mine = client.get("/auctions/sample", headers=alpha.headers).json()
     assert mine["my_status"] == "RUNNING"
 
@@ -84,7 +85,8 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
     assert cleared.json()["checker_ok"], cleared.json()["checker_report"]
     assert cleared.json()["n_bids"] == 20
     published = client.post("/auctions/sample/publish", headers=operator.headers)
-    assert published.status_code == 200 and published.json()["status"] == "published"
+    assert published.status_code == 200
+    assert published.json()["status"] == "published"
 
     awards = client.get(
         f"/organisations/{alpha.org_id}/auctions/sample/awards", headers=alpha.headers
@@ -103,7 +105,8 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
     results = client.get("/auctions/sample/results", headers=beta.headers).json()
     listed = [b for p in results["products"] for b in p["bids"]]
     assert len(listed) == 20
-    assert "org_id" not in str(results) and first["bid_id"] not in str(results)
+    assert "org_id" not in str(results)
+    assert first["bid_id"] not in str(results)
 
     with store.read() as conn:
         actions = [e["action"] for e in events(conn)]
