@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api import commands
+from api.demo import demo_workdir, run_demo
 from auction.archive import read_archive
 from auction.errors import ArchiveError, Conflict, DomainError, NotFound
 from auction.model import TENNET_DE, Archive
@@ -57,8 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="clear the bundled sample auction and show what happened")
-    demo.add_argument("--out", type=Path, help="where to write the results (default: a temp dir)")
+    demo = sub.add_parser(
+        "demo", help="run the sample auction through the REST API on a fresh store"
+    )
+    demo.add_argument("--out", type=Path, help="where to keep the store and export (default: temp)")
     demo.set_defaults(run=_demo)
 
     clear_cmd = sub.add_parser("clear", help="clear an auction archive and write its results")
@@ -124,31 +127,35 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
-    source = sample_dir()
-    archive = read_archive(source)
-    cfg = archive.config
-    zone = archive.fleet.filter(archive.fleet["tso_zone"] == cfg.tso_zone)
+    workdir = demo_workdir(args.out)
+    sample = read_archive(sample_dir())
+    cfg = sample.config
     console.rule(f"vba demo: auction {cfg.auction_id}, delivery day {cfg.delivery_day}")
+    zone = sample.fleet.filter(sample.fleet["tso_zone"] == cfg.tso_zone)
     console.print(
-        f"Fleet: {archive.fleet.height} batteries, {zone.height} in zone {cfg.tso_zone} "
+        f"Fleet: {sample.fleet.height} batteries, {zone.height} in zone {cfg.tso_zone} "
         f"({zone['p_discharge_mw'].sum():.0f} MW, {zone['e_max_mwh'].sum():.0f} MWh); "
-        f"{archive.availability.height} outages or derates."
+        f"{sample.availability.height} outages or derates."
     )
-    console.print(
-        f"Book: {archive.products.height} products, {archive.bids.height} sealed bids from "
-        f"{archive.bids['org_id'].n_unique()} organisations, "
-        f"{archive.allocations.height} fixed allocation(s) for designated optimisers."
-    )
+    archive, exported, checker_ok = run_demo(console, workdir)
+    # The export is an archive: clearing it again must give the recorded result exactly.
     result = clear(archive)
-    out = args.out or Path(tempfile.mkdtemp(prefix="vba-demo-"))
-    write_results(result, out)
+    again = write_results(result, workdir / "replay")
+    recorded = json.loads((exported / "recorded" / "summary.json").read_text())
+    same = again["result_sha256"] == recorded["result_sha256"]
     _print_summary(console, archive, result)
     _print_highlights(console, archive, result)
-    report = verify(archive, out, optimality=True)
+    report = verify(archive, exported / "recorded", optimality=True)
     console.print(format_report(report).splitlines()[-1], markup=False)
-    console.print(f"Results in {out}: awards.csv, virtual_assets.csv, blocks.csv, backing.csv.")
-    console.print(f"Replay it yourself: vba clear {source} --out OUT && vba verify {source} OUT")
-    return 0 if report.ok and result.status == "optimal" else EXIT_FINDINGS
+    console.print(
+        f"Exported to {exported}; vba clear on it reproduces the stored result: "
+        f"{'identical' if same else 'DIFFERENT'} (sha256 {recorded['result_sha256'][:16]}…)."
+    )
+    console.print(
+        f"Replay it yourself: vba clear {exported} --out OUT && vba verify {exported} OUT"
+    )
+    ok = report.ok and checker_ok and same and result.status == "optimal"
+    return 0 if ok else EXIT_FINDINGS
 
 
 def _print_summary(console: Console, archive: Archive, result: ClearingResult) -> None:

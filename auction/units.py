@@ -56,3 +56,13 @@ def payment_str(units: pl.Expr) -> pl.Expr:
 def payment_eur(units: int) -> Decimal:
     """kW × cents as an exact Decimal of EUR."""
     return Decimal(units) / PAYMENT_UNITS_PER_EUR
+
+
+def from_units(units: pl.Series, per_unit: int) -> pl.Series:
+    """Integer units (kW, cents) as floats (MW, EUR): the float nearest the exact decimal.
+
+    A true division, done in numpy: polars turns a division by a constant into a
+    multiplication by its reciprocal, which misses by an ulp (6600 kW -> 6.6000000000000005).
+    """
+    values = units.cast(pl.Float64).to_numpy() / float(per_unit)
+    return pl.Series(units.name, values, dtype=pl.Float64, nan_to_null=True)

@@ -32,6 +32,7 @@ from auction.store.auctions import (
 from auction.store.book import load_archive
 from auction.store.results import get_clearing, result_frame
 from auction.store.schema import awards, bids
+from auction.units import KW_PER_MW, PAYMENT_UNITS_PER_EUR, from_units
 from clearing.report import public_results
 
 router = APIRouter(prefix="/auctions", tags=["auctions"])
@@ -224,11 +225,17 @@ def get_report(auction_id: str, _user: Operator, store: StoreDep) -> dict[str, A
         per_product = (
             awarded.group_by("product_id")
             .agg(
-                awarded_mw=(pl.col("awarded_kw").sum() / 1000),
-                revenue_eur=(pl.col("payment_units").sum() / 100_000),
+                awarded_kw=pl.col("awarded_kw").sum(),
+                revenue_units=pl.col("payment_units").sum(),
                 accepted=(pl.col("awarded_kw") > 0).sum(),
             )
             .sort("product_id")
+        )
+        per_product = per_product.select(
+            "product_id",
+            "accepted",
+            awarded_mw=from_units(per_product["awarded_kw"], KW_PER_MW),
+            revenue_eur=from_units(per_product["revenue_units"], PAYMENT_UNITS_PER_EUR),
         )
         report["clearing"] = {
             "summary": clearing.summary,

@@ -17,6 +17,7 @@ from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status
 from auction.model import AuctionConfig
 from auction.store.schema import allocations, auctions, products
+from auction.units import CENTS_PER_EUR, KW_PER_MW, from_units
 
 # The products columns the store keeps as kW per MW (or kW), next to the archive's MW.
 _KW_COLUMNS = {
@@ -171,13 +172,9 @@ def product_frame(conn: Connection, auction_id: str) -> pl.DataFrame:
         .order_by(products.c.product_id)
     )
     frame = pl.DataFrame([dict(r) for r in conn.execute(query).mappings()], schema=_STORED_PRODUCT)
-    return frame.select(
-        "product_id",
-        "start",
-        "end",
-        *[(pl.col(kw) / 1000).alias(mw) for mw, kw in _KW_COLUMNS.items()],
-        (pl.col("reserve_cents") / 100).alias("reserve_price_eur_per_mw"),
-        *_PLAIN_COLUMNS,
+    return frame.with_columns(
+        *[from_units(frame[kw], KW_PER_MW).alias(mw) for mw, kw in _KW_COLUMNS.items()],
+        from_units(frame["reserve_cents"], CENTS_PER_EUR).alias("reserve_price_eur_per_mw"),
     ).select(PRODUCTS.names())
 
 

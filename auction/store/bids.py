@@ -21,6 +21,7 @@ from auction.bidding import BidRow
 from auction.book import BIDS, UTC_TIME
 from auction.errors import Conflict, NotFound
 from auction.store.schema import bid_versions, bids
+from auction.units import CENTS_PER_EUR, KW_PER_MW, from_units
 
 _BOOK_COLUMNS = (
     "bid_id",
@@ -257,14 +258,8 @@ def book_frame(conn: Connection, auction_id: str) -> pl.DataFrame:
         bids.c.auction_id == auction_id
     )
     frame = pl.DataFrame(conn.execute(query).all(), schema=_STORED_BID, orient="row")
-    return frame.select(
-        "bid_id",
-        "org_id",
-        "product_id",
-        (pl.col("quantity_kw") / 1000).alias("quantity_mw"),
-        (pl.col("min_quantity_kw") / 1000).alias("min_quantity_mw"),
-        (pl.col("price_cents") / 100).alias("price_eur_per_mw"),
-        "submitted_at",
-        "exclusive_group",
-        "linked_to",
-    ).cast(BIDS)
+    return frame.with_columns(
+        from_units(frame["quantity_kw"], KW_PER_MW).alias("quantity_mw"),
+        from_units(frame["min_quantity_kw"], KW_PER_MW).alias("min_quantity_mw"),
+        from_units(frame["price_cents"], CENTS_PER_EUR).alias("price_eur_per_mw"),
+    ).select(BIDS.names())

@@ -1,0 +1,250 @@
+"""``vba demo``: one auction's whole life through the REST API, on a fresh store.
+
+An empty SQLite store in a temporary directory; the operator and ten bidding
+organisations are provisioned and log in; the operator uploads the fleet and creates the
+sample auction; every sample bid is sent over HTTP at its own submission time (the demo's
+clock walks through the bidding window, so time priority is the sample's); one bid is
+amended and one withdrawn; a late bid is refused at the gate; the operator reads the
+pre-clearing report, clears, publishes; a bidder reads its awards and everybody the
+anonymous results. The app runs in-process (no port is opened).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from fastapi.testclient import TestClient
+from rich.console import Console
+
+from api import operations
+from api.app import create_app, tick
+from api.settings import Settings
+from auction.archive import read_archive
+from auction.eic import check_character
+from auction.model import Archive
+from auction.sample import sample_dir
+from auction.store import Store
+from auction.store.accounts import create_invite, create_org
+
+PASSWORD = "demo password, not for production"  # noqa: S105 - a throwaway demo store
+_IDS = uuid.UUID("0b6c1d52-61a4-4a8e-9d55-6f1e3b8a7c20")
+
+
+class DemoClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _eic(n: int) -> str:
+    """A valid balancing-group EIC per demo organisation (office 11, type X)."""
+    body = f"11XVBADEMO{n:04d}-"[:15]
+    return body + check_character(body)
+
+
+def _bid_id(sample_id: str) -> str:
+    return str(uuid.uuid5(_IDS, sample_id))
+
+
+def _json(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _provision(store: Store, client: TestClient, names: list[str], now: datetime) -> dict[str, Any]:
+    """Organisations (the first is the operator), one user each, logged in over HTTP."""
+    accounts: dict[str, Any] = {}
+    for n, name in enumerate(names):
+        role = "operator" if n == 0 else "bidder"
+        email = f"{name}@demo.example"
+        with store.write() as conn:
+            org = create_org(conn, name, _eic(n), "10YDE-EON------1", now)
+            token = create_invite(conn, email, org.org_id, role, now, timedelta(hours=1))
+        answer = client.post(
+            "/auth/public/accept-invite", json={"token": token, "password": PASSWORD}
+        )
+        assert answer.status_code == 201, answer.text
+        login = client.post(
+            "/auth/public/authenticate", json={"username": email, "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        accounts[name] = {"org_id": org.org_id, "headers": headers}
+    return accounts
+
+
+def run_demo(console: Console, workdir: Path) -> tuple[Archive, Path, bool]:
+    """Run the demo in ``workdir``; returns the exported archive, its directory and whether
+    the independent checker passed."""
+    sample = read_archive(sample_dir())
+    cfg = sample.config
+    assert cfg.gate_open is not None
+    assert cfg.gate_close is not None
+    clock = DemoClock(cfg.gate_open.astimezone(UTC))
+    url = f"sqlite:///{workdir / 'vba.db'}"
+    # A hash with argon2 takes ~50 ms: the demo hashes the one shared password once.
+    settings = Settings(database_url=url, token_minutes=7 * 24 * 60)
+    app = create_app(settings, clock=clock, scheduler=False)
+    store: Store = app.state.store
+    orgs = sorted(set(sample.bids["org_id"]) | set(sample.allocations["org_id"]))
+    with TestClient(app) as client:
+        accounts = _provision(store, client, ["operator", *orgs], clock.now)
+        op = accounts["operator"]["headers"]
+        console.print(
+            f"Store {url}: operator and {len(orgs)} organisations provisioned; each user "
+            "accepted an invite and logged in over HTTP."
+        )
+        client.put("/fleet/assets", headers=op, json={"assets": sample.fleet.to_dicts()})
+        for row in sample.availability.to_dicts():
+            client.post("/fleet/outages", headers=op, json={k: _json(v) for k, v in row.items()})
+        allocations = [
+            {**row, "org_id": accounts[row["org_id"]]["org_id"]}
+            for row in sample.allocations.to_dicts()
+        ]
+        body = {
+            "auction": cfg.model_dump(mode="json"),
+            "products": [{k: _json(v) for k, v in p.items()} for p in sample.products.to_dicts()],
+            "allocations": allocations,
+        }
+        created = client.post("/auctions", headers=op, json=body)
+        assert created.status_code == 201, created.text
+        client.post(f"/auctions/{cfg.auction_id}/open", headers=op)
+
+        accepted = _submit_sample_bids(client, sample, accounts, clock)
+        console.print(
+            f"Gate open {cfg.gate_open:%d %b %H:%M} to {cfg.gate_close:%d %b %H:%M}: "
+            f"{accepted} sealed bids submitted over HTTP, each at its own time."
+        )
+        _amend_and_withdraw(console, client, sample, accounts, clock)
+
+        clock.now = cfg.gate_close.astimezone(UTC)
+        tick(store, clock.now)  # what the server's scheduler does every second
+        late = sample.bids.row(0, named=True)
+        refused = client.post(
+            f"/organisations/{accounts[late['org_id']]['org_id']}/auctions/{cfg.auction_id}/bids",
+            headers=accounts[late["org_id"]]["headers"],
+            json=_body(late),
+        )
+        console.print(
+            f"The gate closed by itself; a late bid got {refused.status_code}: "
+            f"{refused.json()['detail']}."
+        )
+        report = client.get(f"/auctions/{cfg.auction_id}/report", headers=op).json()
+        console.print(
+            f"Pre-clearing report: {report['book']['bids']} bids, "
+            f"{len(report['warnings'])} plausibility warning(s)"
+            + "".join(f"\n  - {w['message']}" for w in report["warnings"][:3])
+        )
+        cleared = client.post(f"/auctions/{cfg.auction_id}/clear", headers=op).json()
+        client.post(f"/auctions/{cfg.auction_id}/publish", headers=op)
+        _show_bidder(console, client, sample, accounts)
+
+    out = workdir / "export"
+    operations.export_auction(store, cfg.auction_id, out)
+    store.dispose()
+    return read_archive(out), out, bool(cleared["checker_ok"])
+
+
+def _body(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "bid_id": _bid_id(row["bid_id"]),
+        "product_id": row["product_id"],
+        "quantity_mw": row["quantity_mw"],
+        "min_quantity_mw": row["min_quantity_mw"],
+        "price_eur_per_mw": row["price_eur_per_mw"],
+        "exclusive_group": row["exclusive_group"],
+        "linked_to": None if row["linked_to"] is None else _bid_id(row["linked_to"]),
+    }
+
+
+def _submit_sample_bids(
+    client: TestClient, sample: Archive, accounts: dict[str, Any], clock: DemoClock
+) -> int:
+    accepted = 0
+    for row in sample.bids.sort("submitted_at", "bid_id").iter_rows(named=True):
+        clock.now = row["submitted_at"]
+        account = accounts[row["org_id"]]
+        answer = client.post(
+            f"/organisations/{account['org_id']}/auctions/{sample.config.auction_id}/bids",
+            headers=account["headers"],
+            json=_body(row),
+        )
+        assert answer.status_code == 201, answer.text
+        accepted += 1
+    return accepted
+
+
+def _amend_and_withdraw(
+    console: Console,
+    client: TestClient,
+    sample: Archive,
+    accounts: dict[str, Any],
+    clock: DemoClock,
+) -> None:
+    """One bidder raises a price, another withdraws a bid, shortly before the gate."""
+    assert sample.config.gate_close is not None
+    clock.now = sample.config.gate_close.astimezone(UTC) - timedelta(minutes=10)
+    simple = sample.bids.filter(pl.col("linked_to").is_null() & pl.col("exclusive_group").is_null())
+    linked = set(sample.bids["linked_to"].drop_nulls())
+    raise_row = simple.row(0, named=True)
+    drop_row = simple.filter(~pl.col("bid_id").is_in(list(linked))).row(-1, named=True)
+    for row, method in ((raise_row, "PUT"), (drop_row, "DELETE")):
+        account = accounts[row["org_id"]]
+        url = (
+            f"/organisations/{account['org_id']}/auctions/{sample.config.auction_id}"
+            f"/bids/{_bid_id(row['bid_id'])}"
+        )
+        body = {k: v for k, v in _body(row).items() if k != "bid_id"}
+        body["price_eur_per_mw"] = round(row["price_eur_per_mw"] * 1.1, 2)
+        answer = client.request(
+            method, url, headers=account["headers"], json=body if method == "PUT" else None
+        )
+        assert answer.status_code in (200, 204), answer.text
+    console.print(
+        f"{raise_row['org_id']} raised a bid by 10 % (version 2, time priority anew); "
+        f"{drop_row['org_id']} withdrew one."
+    )
+
+
+def _show_bidder(
+    console: Console, client: TestClient, sample: Archive, accounts: dict[str, Any]
+) -> None:
+    name = sample.bids["org_id"].mode().sort()[0]
+    account = accounts[name]
+    auction_id = sample.config.auction_id
+    awards = client.get(
+        f"/organisations/{account['org_id']}/auctions/{auction_id}/awards",
+        headers=account["headers"],
+    ).json()["awards"]
+    won = [a for a in awards if a["awarded_mw"] > 0]
+    lost = [a for a in awards if a["price_needed_eur_per_mw"] is not None]
+    console.print(
+        f"{name} sees only its own {len(awards)} bids: {len(won)} won "
+        f"({sum(a['payment_eur'] for a in won):,.2f} EUR to pay)"
+        + (
+            f"; e.g. {lost[0]['product_id']} would have needed "
+            f"{lost[0]['price_needed_eur_per_mw']:,.2f} EUR/MW "
+            f"(bid {lost[0]['price_eur_per_mw']:,.2f})."
+            if lost
+            else "."
+        )
+    )
+    results = client.get(f"/auctions/{auction_id}/results", headers=account["headers"]).json()
+    busiest = max(results["products"], key=lambda p: len(p["bids"]))
+    console.print(
+        f"Anonymous results of {busiest['product_id']}: {len(busiest['bids'])} bids, accepted "
+        f"{busiest['lowest_accepted_eur_per_mw']}-{busiest['highest_accepted_eur_per_mw']} "
+        f"EUR/MW (average {busiest['average_accepted_eur_per_mw']})."
+    )
+
+
+def demo_workdir(out: Path | None) -> Path:
+    if out is None:
+        return Path(tempfile.mkdtemp(prefix="vba-demo-"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
