@@ -75,7 +75,7 @@ class _Checker:
     def quantity(
         self, row: int, bid: BidIn, column: str, value: Decimal, limits: ProductLimits | None
     ) -> int | None:
-        """The archive's rules for a quantity of product, in kW (None if broken)."""
+        """The archive's rules for a quantity of product; its kW if on the 1 kW grid."""
         shown = format(value, "f")
         if not value.is_finite():
             self.flag(row, bid, column, shown, f"{column} must be a finite number, e.g. 12.5")
@@ -87,7 +87,7 @@ class _Checker:
             return None
         if kw <= 0:
             self.flag(row, bid, column, shown, f"{column} must be > 0")
-            return None
+            return kw
         if limits is None:
             return kw
         if kw % limits.increment_kw:
@@ -96,11 +96,9 @@ class _Checker:
                 f"{_mw(limits.increment_kw)} MW"
             )
             self.flag(row, bid, column, shown, rule)
-            return None
         if kw < limits.min_kw:
             rule = f"{column} must be at least the product's min_mw {_mw(limits.min_kw)} MW"
             self.flag(row, bid, column, shown, rule)
-            return None
         return kw
 
 
