@@ -318,6 +318,7 @@ def withdraw(
 
 def clear_auction(store: Store, auction_id: str, actor: str, now: datetime) -> ClearingRecord:
     """Clear the stored book, check the result independently, store both."""
+    close_due(store, [auction_id], now)  # a gate that has passed is closed, scheduler or not
     with store.read() as conn:
         record, archive = load_archive(conn, auction_id)
     next_status("clear", record.status)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from auction.store import Store, migrate
 from auction.store.accounts import accept_invite, create_invite, create_org
 
 PASSWORD = "correct horse battery staple"
+SECRET = "test secret, long enough for HS256 signing"
 EICS = [
     "10YDE-EON------1",
     "10YDE-RWENET---I",
@@ -93,6 +95,12 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+@cache
+def password_hash() -> str:
+    """One argon2 hash for every test user: hashing is slow on purpose."""
+    return hash_password(PASSWORD)
+
+
 def provision(
     store: Store, client: TestClient, name: str, role: str, eic: str = EICS[0]
 ) -> Account:
@@ -108,7 +116,7 @@ def provision(
             now,
             timedelta(hours=1),
         )
-        accept_invite(conn, token, hash_password(PASSWORD), now)
+        accept_invite(conn, token, password_hash(), now)
     email = f"{name.lower().replace(' ', '.')}@example.com"
     answer = client.post(
         "/auth/public/authenticate", json={"username": email, "password": PASSWORD}
@@ -129,7 +137,7 @@ def make_client(store_url: str, clock: Clock) -> Iterator[Callable[[], TestClien
 
     def make() -> TestClient:
         # Tokens last a week of the test clock, which jumps days ahead.
-        settings = Settings(database_url=store_url, token_minutes=7 * 24 * 60)
+        settings = Settings(database_url=store_url, secret_key=SECRET, token_minutes=7 * 24 * 60)
         app = create_app(settings, clock=clock, scheduler=False)
         client = TestClient(app)
         client.__enter__()
