@@ -11,8 +11,7 @@ from rich.console import Console
 
 from api import operations
 from api.settings import Settings, SettingsError
-from auction.store import DEFAULT_URL, Store, audit, migrate
-from auction.store.accounts import create_invite, create_org
+from auction.store import DEFAULT_URL, Store, migrate
 
 EXIT_BAD_SETTINGS = 2
 
@@ -45,8 +44,7 @@ def create_org_command(args: argparse.Namespace, console: Console) -> int:
     store = _store()
     now = datetime.now(UTC)
     with store.write() as conn:
-        org = create_org(conn, args.name, args.eic, args.tso_zone, now)
-        audit.record(conn, "cli", "org.create", f"org/{org.org_id}", now, name=org.name)
+        org = operations.new_org(conn, "cli", args.name, args.eic, args.tso_zone, now)
     console.print(f"organisation {org.name!r} created (EIC {org.eic}, zone {org.tso_zone})")
     console.print(org.org_id, markup=False)
     return 0
@@ -57,17 +55,8 @@ def invite_command(args: argparse.Namespace, console: Console) -> int:
     now = datetime.now(UTC)
     hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
     with store.write() as conn:
-        token = create_invite(conn, args.email, args.org, args.role, now, timedelta(hours=hours))
-        audit.record(
-            conn,
-            "cli",
-            "user.invite",
-            f"org/{args.org}",
-            now,
-            org_id=args.org,
-            email=args.email,
-            role=args.role,
-        )
+        valid_for = timedelta(hours=hours)
+        token = operations.invite(conn, "cli", args.email, args.org, args.role, now, valid_for)
     console.print(
         f"invited {args.email} as {args.role}; the token works once, for {hours} hours, "
         "with POST /auth/public/accept-invite {token, password}:"

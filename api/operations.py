@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,13 @@ from auction.lifecycle import Status, check_gate, next_status
 from auction.model import AuctionConfig
 from auction.rules import check_allocations, check_availability, check_fleet, check_products
 from auction.store import Store, audit
-from auction.store.accounts import list_orgs, new_id
+from auction.store.accounts import (
+    Organisation,
+    create_invite,
+    create_org,
+    list_orgs,
+    new_id,
+)
 from auction.store.auctions import (
     AuctionRecord,
     get_auction,
@@ -61,6 +67,33 @@ def _checked_rows(
         raise BodyProblems(sheet.problems, path)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+def new_org(
+    conn: Connection, actor: str, name: str, eic: str, tso_zone: str, now: datetime
+) -> Organisation:
+    org = create_org(conn, name, eic, tso_zone, now)
+    audit.record(conn, actor, "org.create", f"org/{org.org_id}", now, name=org.name, eic=org.eic)
+    return org
+
+
+def invite(
+    conn: Connection,
+    actor: str,
+    email: str,
+    org_id: str,
+    role: str,
+    now: datetime,
+    valid_for: timedelta,
+) -> str:
+    token = create_invite(conn, email, org_id, role, now, valid_for)
+    audit.record(
+        conn, actor, "user.invite", f"org/{org_id}", now, org_id=org_id, email=email, role=role
+    )
+    return token
 
 
 # --- fleet ---------------------------------------------------------------------------

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
+from api import operations
 from api.deps import Now, Operator, SettingsDep, StoreDep
 from api.schemas.accounts import InviteCreate, InviteCreated, OrganisationCreate, OrganisationPublic
-from auction.store import audit
-from auction.store.accounts import create_invite, create_org, list_orgs
+from auction.store.accounts import list_orgs
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -20,10 +20,7 @@ def post_organisation(
 ) -> OrganisationPublic:
     """Create an organisation: its name, its balancing group's EIC and its TSO zone."""
     with store.write() as conn:
-        org = create_org(conn, body.name, body.eic, body.tso_zone, now)
-        audit.record(
-            conn, user.user_id, "org.create", f"org/{org.org_id}", now, name=org.name, eic=org.eic
-        )
+        org = operations.new_org(conn, user.user_id, body.name, body.eic, body.tso_zone, now)
     return OrganisationPublic(org_id=org.org_id, name=org.name, eic=org.eic, tso_zone=org.tso_zone)
 
 
@@ -44,16 +41,8 @@ def post_invite(
     """Invite a user to an organisation; the token is shown once."""
     valid_for = timedelta(hours=settings.invite_hours)
     with store.write() as conn:
-        token = create_invite(conn, body.email, body.org_id, body.role, now, valid_for)
-        audit.record(
-            conn,
-            user.user_id,
-            "user.invite",
-            f"org/{body.org_id}",
-            now,
-            org_id=body.org_id,
-            email=body.email,
-            role=body.role,
+        token = operations.invite(
+            conn, user.user_id, body.email, body.org_id, body.role, now, valid_for
         )
     return InviteCreated(
         email=body.email,

@@ -20,7 +20,6 @@ from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status
 from auction.plausibility import warnings
-from auction.store import Store
 from auction.store.accounts import User
 from auction.store.auctions import (
     AuctionRecord,
@@ -259,10 +258,10 @@ def get_results(auction_id: str, user: CurrentUser, store: StoreDep) -> AuctionR
                 f"the auction is {record.status.value}",
                 publish_at=record.publish_at.isoformat(),
             )
-        return _results(conn, store, record)
+        return _results(conn, record)
 
 
-def _results(conn: Connection, _store: Store, record: AuctionRecord) -> AuctionResults:
+def _results(conn: Connection, record: AuctionRecord) -> AuctionResults:
     auction_id = record.auction_id
     book = pl.DataFrame(
         conn.execute(

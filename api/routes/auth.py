@@ -7,13 +7,31 @@ from fastapi import APIRouter, HTTPException
 from api.deps import CurrentUser, Now, SettingsDep, StoreDep
 from api.schemas.accounts import AcceptInvite, AccessToken, Credentials, Me
 from api.security import create_token, hash_password, verify_password
+from api.settings import Settings
 from auction.accounts import check_password
 from auction.store import audit
-from auction.store.accounts import accept_invite, get_org, user_by_email
+from auction.store.accounts import (
+    Organisation,
+    User,
+    accept_invite,
+    get_org,
+    user_by_email,
+)
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
 _WRONG = "wrong username or password"
+
+
+def _me(user: User, org: Organisation, settings: Settings) -> Me:
+    return Me(
+        user_id=user.user_id,
+        email=user.email,
+        role=user.role.value,
+        org_id=org.org_id,
+        org_name=org.name,
+        environment=settings.env,
+    )
 
 
 @router.post("/public/accept-invite", response_model=Me, status_code=201)
@@ -33,14 +51,7 @@ def accept(body: AcceptInvite, store: StoreDep, settings: SettingsDep, now: Now)
             org_id=user.org_id,
             email=user.email,
         )
-    return Me(
-        user_id=user.user_id,
-        email=user.email,
-        role=user.role.value,
-        org_id=org.org_id,
-        org_name=org.name,
-        environment=settings.env,
-    )
+    return _me(user, org, settings)
 
 
 @router.post("/public/authenticate", response_model=AccessToken)
@@ -66,11 +77,4 @@ def me(user: CurrentUser, store: StoreDep, settings: SettingsDep) -> Me:
     """Who you are: your role, and your organisation's id for the /organisations paths."""
     with store.read() as conn:
         org = get_org(conn, user.org_id)
-    return Me(
-        user_id=user.user_id,
-        email=user.email,
-        role=user.role.value,
-        org_id=org.org_id,
-        org_name=org.name,
-        environment=settings.env,
-    )
+    return _me(user, org, settings)
