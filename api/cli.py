@@ -137,7 +137,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         f"({zone['p_discharge_mw'].sum():.0f} MW, {zone['e_max_mwh'].sum():.0f} MWh); "
         f"{sample.availability.height} outages or derates."
     )
-    archive, exported, checker_ok = run_demo(console, workdir)
+    archive, exported, checker_ok, checker_report = run_demo(console, workdir)
     # The export is an archive: clearing it again must give the recorded result exactly.
     result = clear(archive)
     again = write_results(result, workdir / "replay")
@@ -145,8 +145,8 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     same = again["result_sha256"] == recorded["result_sha256"]
     _print_summary(console, archive, result)
     _print_highlights(console, archive, result)
-    report = verify(archive, exported / "recorded", optimality=True)
-    console.print(format_report(report).splitlines()[-1], markup=False)
+    # The server ran the independent checker (with its own optimisation) before publishing.
+    console.print(checker_report.splitlines()[-1], markup=False)
     console.print(
         f"Exported to {exported}; vba clear on it reproduces the stored result: "
         f"{'identical' if same else 'DIFFERENT'} (sha256 {recorded['result_sha256'][:16]}…)."
@@ -154,7 +154,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"Replay it yourself: vba clear {exported} --out OUT && vba verify {exported} OUT"
     )
-    ok = report.ok and checker_ok and same and result.status == "optimal"
+    ok = checker_ok and same and result.status == "optimal"
     return 0 if ok else EXIT_FINDINGS
 
 

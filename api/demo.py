@@ -78,9 +78,9 @@ def _provision(store: Store, client: TestClient, names: list[str], now: datetime
     return accounts
 
 
-def run_demo(console: Console, workdir: Path) -> tuple[Archive, Path, bool]:
-    """Run the demo in ``workdir``; returns the exported archive, its directory and whether
-    the independent checker passed."""
+def run_demo(console: Console, workdir: Path) -> tuple[Archive, Path, bool, str]:
+    """Run the demo in ``workdir``; returns the exported archive, its directory, and the
+    verdict and report of the independent checker the server ran before publication."""
     sample = read_archive(sample_dir())
     cfg = sample.config
     assert cfg.gate_open is not None
@@ -147,7 +147,7 @@ def run_demo(console: Console, workdir: Path) -> tuple[Archive, Path, bool]:
     out = workdir / "export"
     operations.export_auction(store, cfg.auction_id, out)
     store.dispose()
-    return read_archive(out), out, bool(cleared["checker_ok"])
+    return read_archive(out), out, bool(cleared["checker_ok"]), str(cleared["checker_report"])
 
 
 def _body(row: dict[str, Any]) -> dict[str, Any]:
