@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, operations
@@ -19,6 +21,8 @@ from auction.store import Store, migrate
 from auction.store.auctions import due_to_close, due_to_publish
 
 log = logging.getLogger("vba.api")
+# pydantic warns about the alias FastAPI gives every path parameter; it is harmless noise.
+warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
 
 DESCRIPTION = """
 Sealed, pay-as-bid auctions of **virtual batteries**.

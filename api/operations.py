@@ -44,7 +44,7 @@ from auction.store.auctions import (
     replace_allocations,
     set_status,
 )
-from auction.store.bids import amend_bid, insert_bids, own_links, withdraw_bid
+from auction.store.bids import OwnLinks, amend_bid, insert_bids, withdraw_bid
 from auction.store.book import load_archive
 from auction.store.fleet import add_outages, fleet_frame, replace_fleet
 from auction.store.results import ClearingRecord, get_clearing, result_frame, save_clearing
@@ -266,7 +266,7 @@ def submit_bids(
     _open_for_bids(conn, auction_id, now)
     try:
         rows = check_bids_in(
-            bids, product_limits(conn, auction_id), own_links(conn, auction_id, org_id)
+            bids, product_limits(conn, auction_id), OwnLinks(conn, auction_id, org_id)
         )
     except DomainError as exc:
         raise (
@@ -302,7 +302,7 @@ def amend(
 ) -> dict[str, Any]:
     with store.write() as conn:
         _open_for_bids(conn, auction_id, now)
-        links = own_links(conn, auction_id, org_id)
+        links = OwnLinks(conn, auction_id, org_id)
         if bid.bid_id not in links:
             raise NotFound("bid", bid.bid_id)
         try:

@@ -190,24 +190,32 @@ def _price(check: _Checker, row: int, bid: BidIn) -> int | None:
 def _check_links(
     check: _Checker, bids: Sequence[BidIn], own_links: Mapping[str, str | None]
 ) -> None:
-    """linked_to names a bid of the same organisation (existing or in this request), no loops."""
-    parent = dict(own_links)
-    parent.update({bid.bid_id: bid.linked_to for bid in bids})
+    """linked_to names a bid of the same organisation (existing or in this request), no loops.
+
+    ``own_links`` is only looked up, never listed: a store can answer it bid by bid.
+    """
+    in_request = {bid.bid_id: bid.linked_to for bid in bids}
+
+    def parent(bid_id: str) -> str | None:
+        return in_request[bid_id] if bid_id in in_request else own_links[bid_id]
+
     for row, bid in enumerate(bids, start=1):
         link = bid.linked_to
         if link is None:
             continue
         if link == bid.bid_id:
             check.flag(row, bid, "linked_to", link, "a bid cannot link to itself")
-        elif link not in parent:
+        elif link not in in_request and link not in own_links:
             rule = f"linked_to names no bid of your organisation in this auction: {link!r}"
             check.flag(row, bid, "linked_to", link, rule)
         else:
             path = [bid.bid_id]
             node: str | None = link
-            while node is not None and node not in path and node in parent:
+            while (
+                node is not None and node not in path and (node in in_request or node in own_links)
+            ):
                 path.append(node)
-                node = parent[node]
+                node = parent(node)
             if node == bid.bid_id:
                 rule = (
                     f"links form a cycle: {' -> '.join([*path, bid.bid_id])}; "

@@ -126,8 +126,8 @@ def post_auction(
         )
         return _public(conn, record, user, now)
 
-    fingerprint = idempotency.request_sha256("POST", request.url.path, body.model_dump(mode="json"))
-    return idempotency.run(store, user.user_id, idempotency_key, fingerprint, 201, work, now)
+    request_key = ("POST", request.url.path, body)
+    return idempotency.run(store, user.user_id, idempotency_key, request_key, 201, work, now)
 
 
 def _step(action: str) -> Callable[..., JSONResponse]:
@@ -143,8 +143,8 @@ def _step(action: str) -> Callable[..., JSONResponse]:
             record = operations.step(conn, auction_id, action, user.user_id, now)
             return _public(conn, record, user, now)
 
-        fingerprint = idempotency.request_sha256("POST", request.url.path, None)
-        return idempotency.run(store, user.user_id, idempotency_key, fingerprint, 200, work, now)
+        request_key = ("POST", request.url.path, None)
+        return idempotency.run(store, user.user_id, idempotency_key, request_key, 200, work, now)
 
     return run
 

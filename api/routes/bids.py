@@ -110,8 +110,9 @@ def post_bids(
     Every rule of the archive applies (422 names the bid, the field and the rule); after
     gate close the answer is 409 with the gate time.
     """
-    batch = isinstance(body, BidBatch)
-    items = body.bids if isinstance(body, BidBatch) else [body]
+    submission = body.root
+    batch = isinstance(submission, BidBatch)
+    items = submission.bids if isinstance(submission, BidBatch) else [submission]
     bids = [_bid_in(b, str(b.bid_id) if b.bid_id else new_id()) for b in items]
 
     def work(conn: Connection) -> BidPublic | BidList:
@@ -121,8 +122,8 @@ def post_bids(
         public = [_public(row) for row in stored]
         return BidList(bids=public) if batch else public[0]
 
-    fingerprint = idempotency.request_sha256("POST", request.url.path, body.model_dump(mode="json"))
-    return idempotency.run(store, user.user_id, idempotency_key, fingerprint, 201, work, now)
+    request_key = ("POST", request.url.path, body)
+    return idempotency.run(store, user.user_id, idempotency_key, request_key, 201, work, now)
 
 
 @router.get("/bids", response_model=BidList)

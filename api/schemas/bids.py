@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Discriminator, Field, Tag
+from pydantic import BaseModel, Discriminator, Field, RootModel, Tag
 
 from api.schemas.accounts import Strict
 
@@ -54,18 +54,20 @@ class BidBatch(Strict):
 
 
 def _kind(value: Any) -> str:
-    return (
-        "batch"
-        if isinstance(value, dict | BidBatch)
-        and "bids" in (value if isinstance(value, dict) else value.model_fields_set)
-        else "single"
-    )
+    if isinstance(value, BidBatch) or (isinstance(value, dict) and "bids" in value):
+        return "batch"
+    return "single"
 
 
-BidSubmission = Annotated[
-    Annotated[BidCreate, Tag("single")] | Annotated[BidBatch, Tag("batch")],
-    Discriminator(_kind),
-]
+class BidSubmission(
+    RootModel[
+        Annotated[
+            Annotated[BidCreate, Tag("single")] | Annotated[BidBatch, Tag("batch")],
+            Discriminator(_kind),
+        ]
+    ]
+):
+    """One bid, or ``{"bids": [...]}`` for many."""
 
 
 class BidPublic(BaseModel):

@@ -40,7 +40,7 @@ def record(
 
 def events(conn: Connection, subject_prefix: str | None = None) -> list[dict[str, Any]]:
     """Events in the order they happened (optionally of subjects starting with a prefix)."""
-    query = sa.select(audit_events).order_by(audit_events.c.at, audit_events.c.event_id)
+    query = sa.select(audit_events).order_by(audit_events.c.seq)
     if subject_prefix is not None:
         query = query.where(audit_events.c.subject.startswith(subject_prefix))
     out = []

@@ -279,7 +279,14 @@ backing = _result_table(
 audit_events = sa.Table(
     "audit_events",
     metadata,
-    _id("event_id", primary_key=True),
+    # The order events were written in; several may share one instant.
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    _id("event_id", nullable=False, unique=True),
     sa.Column("at", Instant(), nullable=False, index=True),
     # A user id, or "system" for what the engine does by itself (closing a gate).
     _id("actor", nullable=False),
