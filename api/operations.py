@@ -263,11 +263,9 @@ def submit_bids(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Add bids, all or none, while the gate is open."""
-    _open_for_bids(conn, auction_id, now)
+    record = _open_for_bids(conn, auction_id, now)
     try:
-        rows = check_bids_in(
-            bids, product_limits(conn, auction_id), OwnLinks(conn, auction_id, org_id)
-        )
+        rows = check_bids_in(bids, product_limits(conn, record), OwnLinks(conn, auction_id, org_id))
     except DomainError as exc:
         raise (
             BodyProblems(exc.problems, ("body", "bids")) if batch else _single(exc.problems)
@@ -301,12 +299,12 @@ def amend(
     now: datetime,
 ) -> dict[str, Any]:
     with store.write() as conn:
-        _open_for_bids(conn, auction_id, now)
+        record = _open_for_bids(conn, auction_id, now)
         links = OwnLinks(conn, auction_id, org_id)
         if bid.bid_id not in links:
             raise NotFound("bid", bid.bid_id)
         try:
-            [row] = check_bids_in([bid], product_limits(conn, auction_id), links, replacing=True)
+            [row] = check_bids_in([bid], product_limits(conn, record), links)
         except DomainError as exc:
             raise _single(exc.problems) from exc
         stored = amend_bid(conn, auction_id, org_id, row, expected_version, user_id, now)

@@ -107,7 +107,6 @@ def check_bids_in(
     products: Mapping[str, ProductLimits],
     own_links: Mapping[str, str | None],
     *,
-    replacing: bool = False,
     file: str = "bids",
 ) -> list[BidRow]:
     """Check bids of one organisation against the auction's products and its other bids.
@@ -115,13 +114,11 @@ def check_bids_in(
     Parameters
     ----------
     bids
-        The new bids (or, with ``replacing``, the new versions of existing bids).
+        The new bids, or the new versions of existing bids.
     products
         The auction's products by id.
     own_links
         The organisation's current bids in this auction: bid id -> its ``linked_to``.
-    replacing
-        The bids amend existing bids of the organisation rather than add new ones.
 
     Raises
     ------
@@ -132,11 +129,9 @@ def check_bids_in(
     rows: list[BidRow] = []
     seen: set[str] = set()
     for row, bid in enumerate(bids, start=1):
+        # Ids already in the store are the store's to refuse, in one query for the batch.
         if bid.bid_id in seen:
             rule = f"bid_id {bid.bid_id!r} is not unique; an earlier bid of the request has it"
-            check.flag(row, bid, "bid_id", bid.bid_id, rule)
-        elif bid.bid_id in own_links and not replacing:
-            rule = f"bid_id {bid.bid_id!r} already exists in this auction; amend it with PUT"
             check.flag(row, bid, "bid_id", bid.bid_id, rule)
         seen.add(bid.bid_id)
         limits = products.get(bid.product_id)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from api import operations
-from api.deps import Now, Operator, SettingsDep, StoreDep
+from api.deps import Operator
 from api.schemas.accounts import InviteCreate, InviteCreated, OrganisationCreate, OrganisationPublic
 from auction.store.accounts import list_orgs
 
@@ -15,18 +15,18 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.post("/organisations", response_model=OrganisationPublic, status_code=201)
-def post_organisation(
-    body: OrganisationCreate, user: Operator, store: StoreDep, now: Now
-) -> OrganisationPublic:
+def post_organisation(body: OrganisationCreate, call: Operator) -> OrganisationPublic:
     """Create an organisation: its name, its balancing group's EIC and its TSO zone."""
-    with store.write() as conn:
-        org = operations.new_org(conn, user.user_id, body.name, body.eic, body.tso_zone, now)
+    with call.store.write() as conn:
+        org = operations.new_org(
+            conn, call.user.user_id, body.name, body.eic, body.tso_zone, call.now
+        )
     return OrganisationPublic(org_id=org.org_id, name=org.name, eic=org.eic, tso_zone=org.tso_zone)
 
 
 @router.get("/organisations", response_model=list[OrganisationPublic])
-def get_organisations(_user: Operator, store: StoreDep) -> list[OrganisationPublic]:
-    with store.read() as conn:
+def get_organisations(call: Operator) -> list[OrganisationPublic]:
+    with call.store.read() as conn:
         orgs = list_orgs(conn)
     return [
         OrganisationPublic(org_id=o.org_id, name=o.name, eic=o.eic, tso_zone=o.tso_zone)
@@ -35,19 +35,17 @@ def get_organisations(_user: Operator, store: StoreDep) -> list[OrganisationPubl
 
 
 @router.post("/invites", response_model=InviteCreated, status_code=201)
-def post_invite(
-    body: InviteCreate, user: Operator, store: StoreDep, settings: SettingsDep, now: Now
-) -> InviteCreated:
+def post_invite(body: InviteCreate, call: Operator) -> InviteCreated:
     """Invite a user to an organisation; the token is shown once."""
-    valid_for = timedelta(hours=settings.invite_hours)
-    with store.write() as conn:
+    valid_for = timedelta(hours=call.settings.invite_hours)
+    with call.store.write() as conn:
         token = operations.invite(
-            conn, user.user_id, body.email, body.org_id, body.role, now, valid_for
+            conn, call.user.user_id, body.email, body.org_id, body.role, call.now, valid_for
         )
     return InviteCreated(
         email=body.email,
         org_id=body.org_id,
         role=body.role,
         token=token,
-        expires_at=now + valid_for,
+        expires_at=call.now + valid_for,
     )

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from api import idempotency, operations
-from api.deps import CurrentUser, Now, Operator, StoreDep
+from api.deps import AnyUser, Operator
 from api.schemas.auctions import AllocationsIn, AuctionCreate, AuctionPublic, ProductPublic
 from api.schemas.bids import AuctionResults, ProductResult, ResultBid
 from auction.accounts import Role
@@ -89,27 +89,22 @@ def _get_visible(conn: Connection, auction_id: str, user: User) -> AuctionRecord
 
 
 @router.get("", response_model=list[AuctionPublic])
-def get_auctions(user: CurrentUser, store: StoreDep, now: Now) -> list[AuctionPublic]:
+def get_auctions(call: AnyUser) -> list[AuctionPublic]:
     """Auctions with their status, gate times and products; for a bidder also its own view."""
-    with store.read() as conn:
-        records = [r for r in list_auctions(conn) if _visible(r, user)]
-        return [_public(conn, r, user, now) for r in records]
+    with call.store.read() as conn:
+        records = [r for r in list_auctions(conn) if _visible(r, call.user)]
+        return [_public(conn, r, call.user, call.now) for r in records]
 
 
 @router.get("/{auction_id}", response_model=AuctionPublic)
-def get_one(auction_id: str, user: CurrentUser, store: StoreDep, now: Now) -> AuctionPublic:
-    with store.read() as conn:
-        return _public(conn, _get_visible(conn, auction_id, user), user, now)
+def get_one(auction_id: str, call: AnyUser) -> AuctionPublic:
+    with call.store.read() as conn:
+        return _public(conn, _get_visible(conn, auction_id, call.user), call.user, call.now)
 
 
 @router.post("", response_model=AuctionPublic, status_code=201)
 def post_auction(
-    body: AuctionCreate,
-    request: Request,
-    user: Operator,
-    store: StoreDep,
-    now: Now,
-    idempotency_key: IdempotencyKey = None,
+    body: AuctionCreate, request: Request, call: Operator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Create an auction (status draft) from auction.json's keys, its products and any
     fixed allocations; every rule of the archive applies."""
@@ -121,30 +116,32 @@ def post_auction(
             [p.model_dump() for p in body.products],
             [a.model_dump() for a in body.allocations],
             auto_publish=body.auto_publish,
-            actor=user.user_id,
-            now=now,
+            actor=call.user.user_id,
+            now=call.now,
         )
-        return _public(conn, record, user, now)
+        return _public(conn, record, call.user, call.now)
 
     request_key = ("POST", request.url.path, body)
-    return idempotency.run(store, user.user_id, idempotency_key, request_key, 201, work, now)
+    return idempotency.run(
+        call.store, call.user.user_id, idempotency_key, request_key, 201, work, call.now
+    )
 
 
 def _step(action: str) -> Callable[..., JSONResponse]:
     def run(
         auction_id: str,
         request: Request,
-        user: Operator,
-        store: StoreDep,
-        now: Now,
+        call: Operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def work(conn: Connection) -> AuctionPublic:
-            record = operations.step(conn, auction_id, action, user.user_id, now)
-            return _public(conn, record, user, now)
+            record = operations.step(conn, auction_id, action, call.user.user_id, call.now)
+            return _public(conn, record, call.user, call.now)
 
         request_key = ("POST", request.url.path, None)
-        return idempotency.run(store, user.user_id, idempotency_key, request_key, 200, work, now)
+        return idempotency.run(
+            call.store, call.user.user_id, idempotency_key, request_key, 200, work, call.now
+        )
 
     return run
 
@@ -170,10 +167,10 @@ for _action, _doc in (
 
 
 @router.post("/{auction_id}/clear", response_model=dict[str, Any])
-def post_clear(auction_id: str, user: Operator, store: StoreDep, now: Now) -> dict[str, Any]:
+def post_clear(auction_id: str, call: Operator) -> dict[str, Any]:
     """Clear the stored book with the engine, check the result independently, store it.
     Returns the clearing summary (summary.json) and the checker's verdict."""
-    clearing = operations.clear_auction(store, auction_id, user.user_id, now)
+    clearing = operations.clear_auction(call.store, auction_id, call.user.user_id, call.now)
     return {
         **clearing.summary,
         "checker_ok": clearing.checker_ok,
@@ -182,22 +179,24 @@ def post_clear(auction_id: str, user: Operator, store: StoreDep, now: Now) -> di
 
 
 @router.put("/{auction_id}/allocations", response_model=list[dict[str, Any]])
-def put_allocations(
-    auction_id: str, body: AllocationsIn, user: Operator, store: StoreDep, now: Now
-) -> list[dict[str, Any]]:
+def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> list[dict[str, Any]]:
     """Give designated optimisers fixed capacity (the rows of allocations.csv), served before
     bids at price 0; replaces the earlier allocations of the auction."""
     frame = operations.put_allocations(
-        store, auction_id, [a.model_dump() for a in body.allocations], user.user_id, now
+        call.store,
+        auction_id,
+        [a.model_dump() for a in body.allocations],
+        call.user.user_id,
+        call.now,
     )
     return frame.to_dicts()
 
 
 @router.get("/{auction_id}/report", response_model=dict[str, Any])
-def get_report(auction_id: str, _user: Operator, store: StoreDep) -> dict[str, Any]:
+def get_report(auction_id: str, call: Operator) -> dict[str, Any]:
     """The book before clearing (per product, with plausibility warnings) and, once
     cleared, the clearing summary and per-product results."""
-    with store.read() as conn:
+    with call.store.read() as conn:
         record, archive = load_archive(conn, auction_id)
         clearing = get_clearing(conn, auction_id)
         awarded = result_frame(conn, auction_id, "awards") if clearing else None
@@ -246,12 +245,12 @@ def get_report(auction_id: str, _user: Operator, store: StoreDep) -> dict[str, A
 
 
 @router.get("/{auction_id}/results", response_model=AuctionResults)
-def get_results(auction_id: str, user: CurrentUser, store: StoreDep) -> AuctionResults:
+def get_results(auction_id: str, call: AnyUser) -> AuctionResults:
     """The anonymous result list, once published: per product every bid's price, offered
     and awarded MW (without its organisation) and the lowest, average and highest accepted
     price."""
-    with store.read() as conn:
-        record = _get_visible(conn, auction_id, user)
+    with call.store.read() as conn:
+        record = _get_visible(conn, auction_id, call.user)
         if record.status is not Status.PUBLISHED:
             raise Conflict(
                 f"the results are published at {record.publish_at.isoformat()}; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from api.deps import CurrentUser, Now, SettingsDep, StoreDep
+from api.deps import AnyUser, Public
 from api.schemas.accounts import AcceptInvite, AccessToken, Credentials, Me
 from api.security import create_token, hash_password, verify_password
 from api.settings import Settings
@@ -35,46 +35,48 @@ def _me(user: User, org: Organisation, settings: Settings) -> Me:
 
 
 @router.post("/public/accept-invite", response_model=Me, status_code=201)
-def accept(body: AcceptInvite, store: StoreDep, settings: SettingsDep, now: Now) -> Me:
+def accept(body: AcceptInvite, context: Public) -> Me:
     """Set your password with the token of your invitation (once, before it expires)."""
     check_password(body.password)
     password_hash = hash_password(body.password)
-    with store.write() as conn:
-        user = accept_invite(conn, body.token, password_hash, now)
+    with context.store.write() as conn:
+        user = accept_invite(conn, body.token, password_hash, context.now)
         org = get_org(conn, user.org_id)
         audit.record(
             conn,
             user.user_id,
             "user.accept_invite",
             f"user/{user.user_id}",
-            now,
+            context.now,
             org_id=user.org_id,
             email=user.email,
         )
-    return _me(user, org, settings)
+    return _me(user, org, context.settings)
 
 
 @router.post("/public/authenticate", response_model=AccessToken)
-def authenticate(
-    body: Credentials, store: StoreDep, settings: SettingsDep, now: Now
-) -> AccessToken:
+def authenticate(body: Credentials, context: Public) -> AccessToken:
     """Exchange your email and password for an access token; send it as
     ``Authorization: Bearer <access_token>`` on every other call."""
-    with store.read() as conn:
+    with context.store.read() as conn:
         user = user_by_email(conn, body.username)
     stored = None if user is None else user.password_hash
     # The same work and the same answer whether or not the user exists.
     if not verify_password(body.password, stored) or user is None:
         raise HTTPException(401, _WRONG, headers={"WWW-Authenticate": "Bearer"})
     token, expires = create_token(
-        user.user_id, settings.env, settings.secret_key, now, settings.token_minutes
+        user.user_id,
+        context.settings.env,
+        context.settings.secret_key,
+        context.now,
+        context.settings.token_minutes,
     )
     return AccessToken(access_token=token, expires_at=expires)
 
 
 @router.get("/me", response_model=Me)
-def me(user: CurrentUser, store: StoreDep, settings: SettingsDep) -> Me:
+def me(call: AnyUser) -> Me:
     """Who you are: your role, and your organisation's id for the /organisations paths."""
-    with store.read() as conn:
-        org = get_org(conn, user.org_id)
-    return _me(user, org, settings)
+    with call.store.read() as conn:
+        org = get_org(conn, call.user.org_id)
+    return _me(call.user, org, call.settings)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from api import idempotency, operations
-from api.deps import Member, Now, Reader, StoreDep
+from api.deps import Member, Reader
 from api.routes.auctions import IdempotencyKey
 from api.schemas.bids import (
     AwardList,
@@ -100,9 +100,7 @@ def post_bids(
     auction_id: str,
     body: BidSubmission,
     request: Request,
-    user: Member,
-    store: StoreDep,
-    now: Now,
+    call: Member,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Submit one bid, or ``{"bids": [...]}`` for many: accepted all together or not at all.
@@ -117,41 +115,41 @@ def post_bids(
 
     def work(conn: Connection) -> BidPublic | BidList:
         stored = operations.submit_bids(
-            conn, auction_id, org_id, bids, batch=batch, user_id=user.user_id, now=now
+            conn, auction_id, org_id, bids, batch=batch, user_id=call.user.user_id, now=call.now
         )
         public = [_public(row) for row in stored]
         return BidList(bids=public) if batch else public[0]
 
     request_key = ("POST", request.url.path, body)
-    return idempotency.run(store, user.user_id, idempotency_key, request_key, 201, work, now)
+    return idempotency.run(
+        call.store, call.user.user_id, idempotency_key, request_key, 201, work, call.now
+    )
 
 
 @router.get("/bids", response_model=BidList)
-def get_bids(org_id: str, auction_id: str, user: Reader, store: StoreDep) -> BidList:
+def get_bids(org_id: str, auction_id: str, call: Reader) -> BidList:
     """The organisation's live bids in the auction, current versions, oldest first."""
-    with store.read() as conn:
-        _readable(conn, org_id, auction_id, user)
+    with call.store.read() as conn:
+        _readable(conn, org_id, auction_id, call.user)
         return BidList(bids=[_public(r) for r in org_bids(conn, auction_id, org_id)])
 
 
 @router.get("/bids/{bid_id}", response_model=BidPublic)
 def get_one_bid(
-    org_id: str, auction_id: str, bid_id: str, user: Reader, store: StoreDep, response: Response
+    org_id: str, auction_id: str, bid_id: str, response: Response, call: Reader
 ) -> BidPublic:
-    with store.read() as conn:
-        _readable(conn, org_id, auction_id, user)
+    with call.store.read() as conn:
+        _readable(conn, org_id, auction_id, call.user)
         bid = _public(get_bid(conn, auction_id, org_id, bid_id))
     response.headers["ETag"] = f'"{bid.version}"'
     return bid
 
 
 @router.get("/bids/{bid_id}/versions", response_model=list[dict[str, Any]])
-def get_versions(
-    org_id: str, auction_id: str, bid_id: str, user: Reader, store: StoreDep
-) -> list[dict[str, Any]]:
+def get_versions(org_id: str, auction_id: str, bid_id: str, call: Reader) -> list[dict[str, Any]]:
     """Every version of the bid, withdrawal included, with who sent it and when."""
-    with store.read() as conn:
-        _readable(conn, org_id, auction_id, user)
+    with call.store.read() as conn:
+        _readable(conn, org_id, auction_id, call.user)
         rows = bid_history(conn, auction_id, org_id, bid_id)
     return [
         {
@@ -173,16 +171,20 @@ def put_bid(
     auction_id: str,
     bid_id: str,
     body: BidAmend,
-    user: Member,
-    store: StoreDep,
-    now: Now,
     response: Response,
+    call: Member,
     if_match: IfMatch = None,
 ) -> BidPublic:
     """Amend a bid while the gate is open. The amended bid counts as submitted now for
     time priority. Send ``If-Match: "<version>"`` to refuse (412) a lost update."""
     row = operations.amend(
-        store, auction_id, org_id, _bid_in(body, bid_id), _version(if_match), user.user_id, now
+        call.store,
+        auction_id,
+        org_id,
+        _bid_in(body, bid_id),
+        _version(if_match),
+        call.user.user_id,
+        call.now,
     )
     bid = _public(row)
     response.headers["ETag"] = f'"{bid.version}"'
@@ -191,25 +193,21 @@ def put_bid(
 
 @router.delete("/bids/{bid_id}", status_code=204)
 def delete_bid(
-    org_id: str,
-    auction_id: str,
-    bid_id: str,
-    user: Member,
-    store: StoreDep,
-    now: Now,
-    if_match: IfMatch = None,
+    org_id: str, auction_id: str, bid_id: str, call: Member, if_match: IfMatch = None
 ) -> Response:
     """Withdraw a bid while the gate is open; its versions are kept."""
-    operations.withdraw(store, auction_id, org_id, bid_id, _version(if_match), user.user_id, now)
+    operations.withdraw(
+        call.store, auction_id, org_id, bid_id, _version(if_match), call.user.user_id, call.now
+    )
     return Response(status_code=204)
 
 
 @router.get("/awards", response_model=AwardList)
-def get_awards(org_id: str, auction_id: str, user: Reader, store: StoreDep) -> AwardList:
+def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
     """The organisation's awards, after publication only; a rejected or partial bid says
     the price it would have needed."""
-    with store.read() as conn:
-        record = _readable(conn, org_id, auction_id, user)
+    with call.store.read() as conn:
+        record = _readable(conn, org_id, auction_id, call.user)
         if record.status is not Status.PUBLISHED:
             raise Conflict(
                 f"awards are published at {record.publish_at.isoformat()}; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import polars as pl
 import sqlalchemy as sa
@@ -112,9 +113,16 @@ def insert_auction(
     return get_auction(conn, config.auction_id)
 
 
+@lru_cache(maxsize=256)
+def _config(config_json: str) -> AuctionConfig:
+    # Validating auction.json costs more than the rest of a bid's checks; configs are
+    # immutable (frozen), so one parse per distinct text is enough.
+    return AuctionConfig.model_validate(json.loads(config_json))
+
+
 def _record(row: sa.Row[tuple[object, ...]]) -> AuctionRecord:
     m = row._mapping
-    config = AuctionConfig.model_validate(json.loads(m["config_json"]))
+    config = _config(m["config_json"])
     return AuctionRecord(
         config, Status(m["status"]), m["auto_publish"], m["created_at"], m["updated_at"]
     )
@@ -178,11 +186,23 @@ def product_frame(conn: Connection, auction_id: str) -> pl.DataFrame:
     ).select(PRODUCTS.names())
 
 
-def product_limits(conn: Connection, auction_id: str) -> dict[str, ProductLimits]:
-    query = sa.select(products.c.product_id, products.c.min_kw, products.c.increment_kw).where(
-        products.c.auction_id == auction_id
-    )
-    return {pid: ProductLimits(int(lo), int(inc)) for pid, lo, inc in conn.execute(query)}
+_LIMITS: dict[tuple[str, str, datetime], dict[str, ProductLimits]] = {}
+
+
+def product_limits(conn: Connection, record: AuctionRecord) -> dict[str, ProductLimits]:
+    """Minimum and increment of each product of the auction.
+
+    Products never change once an auction is created, so they are read once per auction
+    (and store, and creation time): every bid needs them.
+    """
+    key = (str(conn.engine.url), record.auction_id, record.created_at)
+    if key not in _LIMITS:
+        query = sa.select(products.c.product_id, products.c.min_kw, products.c.increment_kw).where(
+            products.c.auction_id == record.auction_id
+        )
+        rows = conn.execute(query)
+        _LIMITS[key] = {pid: ProductLimits(int(lo), int(inc)) for pid, lo, inc in rows}
+    return _LIMITS[key]
 
 
 def replace_allocations(conn: Connection, auction_id: str, frame: pl.DataFrame) -> None:

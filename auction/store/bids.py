@@ -125,7 +125,9 @@ def insert_bids(
     taken = used_ids(conn, auction_id, [r.bid_id for r in rows])
     if taken:
         raise Conflict(
-            "bid_id already in use in this auction: " + ", ".join(sorted(taken)),
+            "bid_id already in use in this auction: "
+            + ", ".join(sorted(taken))
+            + "; amend a bid of yours with PUT, or send a new id",
             bid_ids=sorted(taken),
         )
     current = [
