@@ -137,16 +137,17 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         f"({zone['p_discharge_mw'].sum():.0f} MW, {zone['e_max_mwh'].sum():.0f} MWh); "
         f"{sample.availability.height} outages or derates."
     )
-    archive, exported, checker_ok, checker_report = run_demo(console, workdir)
+    outcome = run_demo(console, workdir)
+    archive, exported = outcome.archive, outcome.exported
     # The export is an archive: clearing it again must give the recorded result exactly.
     result = clear(archive)
     again = write_results(result, workdir / "replay")
     recorded = json.loads((exported / "recorded" / "summary.json").read_text())
     same = again["result_sha256"] == recorded["result_sha256"]
     _print_summary(console, archive, result)
-    _print_highlights(console, archive, result)
+    _print_highlights(console, archive, result, outcome.names)
     # The server ran the independent checker (with its own optimisation) before publishing.
-    console.print(checker_report.splitlines()[-1], markup=False)
+    console.print(outcome.checker_report.splitlines()[-1], markup=False)
     console.print(
         f"Exported to {exported}; vba clear on it reproduces the stored result: "
         f"{'identical' if same else 'DIFFERENT'} (sha256 {recorded['result_sha256'][:16]}…)."
@@ -154,7 +155,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"Replay it yourself: vba clear {exported} --out OUT && vba verify {exported} OUT"
     )
-    ok = checker_ok and same and result.status == "optimal"
+    ok = outcome.checker_ok and same and result.status == "optimal"
     return 0 if ok else EXIT_FINDINGS
 
 
@@ -201,8 +202,17 @@ def _print_summary(console: Console, archive: Archive, result: ClearingResult) -
     )
 
 
-def _print_highlights(console: Console, archive: Archive, result: ClearingResult) -> None:
-    """What an operator looks at first: the single-item auction, fixed capacity, outages."""
+def _print_highlights(
+    console: Console,
+    archive: Archive,
+    result: ClearingResult,
+    names: dict[str, str] | None = None,
+) -> None:
+    """What an operator looks at first: the single-item auction, fixed capacity, outages.
+
+    ``names`` turns organisation ids into names where the ids are random (the demo's).
+    """
+    name = (names or {}).get
     awards = result.awards
     products = archive.products
     single = products.filter(
@@ -213,14 +223,15 @@ def _print_highlights(console: Console, archive: Archive, result: ClearingResult
         won = bids.filter(pl.col("awarded_kw") > 0)
         if won.height:
             w = won.row(0, named=True)
+            winner = name(w["org_id"], w["org_id"])
             console.print(
-                f"Single-item auction {product}: {bids.height} bids, won by {w['org_id']} "
-                f"({w['bid_id']}) at {w['price_cents'] / 100:,.2f} EUR/MW."
+                f"Single-item auction {product}: {bids.height} bids, won by {winner} "
+                f"(bid {w['bid_id']}) at {w['price_cents'] / 100:,.2f} EUR/MW."
             )
     for row in archive.allocations.iter_rows(named=True):
         console.print(
             f"Fixed allocation: {row['quantity_mw']:g} MW of {row['product_id']} for "
-            f"{row['org_id']}, served before the bids at price 0."
+            f"{name(row['org_id'], row['org_id'])}, served before the bids at price 0."
         )
     tz = ZoneInfo(archive.config.time_zone)
     for row in archive.availability.iter_rows(named=True):

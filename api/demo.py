@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,17 @@ def _provision(store: Store, client: TestClient, names: list[str], now: datetime
     return accounts
 
 
-def run_demo(console: Console, workdir: Path) -> tuple[Archive, Path, bool, str]:
-    """Run the demo in ``workdir``; returns the exported archive, its directory, and the
-    verdict and report of the independent checker the server ran before publication."""
+@dataclass(frozen=True)
+class DemoOutcome:
+    archive: Archive  # the stored auction, exported and read back
+    exported: Path
+    checker_ok: bool  # the verdict of the checker the server ran before publication
+    checker_report: str
+    names: dict[str, str]  # organisation id -> name
+
+
+def run_demo(console: Console, workdir: Path) -> DemoOutcome:
+    """Run the demo in ``workdir``."""
     sample = read_archive(sample_dir())
     cfg = sample.config
     assert cfg.gate_open is not None
@@ -147,7 +156,13 @@ def run_demo(console: Console, workdir: Path) -> tuple[Archive, Path, bool, str]
     out = workdir / "export"
     operations.export_auction(store, cfg.auction_id, out)
     store.dispose()
-    return read_archive(out), out, bool(cleared["checker_ok"]), str(cleared["checker_report"])
+    return DemoOutcome(
+        archive=read_archive(out),
+        exported=out,
+        checker_ok=bool(cleared["checker_ok"]),
+        checker_report=str(cleared["checker_report"]),
+        names={account["org_id"]: name for name, account in accounts.items()},
+    )
 
 
 def _body(row: dict[str, Any]) -> dict[str, Any]:
