@@ -166,3 +166,48 @@ def test_a_bad_batch_names_every_problem_and_stores_nothing(
         (("body", "bids", 4, "price_eur_per_mw"), "price_eur_per_mw"),
     }
     assert client.get(url, headers=alpha.headers).json()["bids"] == []
+
+
+def test_links_groups_and_the_opening_gate(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    """A child links to its parent in the same batch; the parent cannot be withdrawn while
+    the child lives; another organisation's bid cannot be a parent; before gate_open
+    bids are refused with the opening time."""
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    beta = provision(store, client, "Beta Flex", "bidder", EICS[2])
+    archive = create_sample_auction(client, operator)
+    row = archive.bids.row(0, named=True)
+    parent, child = "6f1c2a0e-0000-4000-8000-000000000001", "6f1c2a0e-0000-4000-8000-000000000002"
+    url = "/organisations/{org}/auctions/sample/bids"
+    batch = {
+        "bids": [
+            bid_body(row, bid_id=child, linked_to=parent),
+            bid_body(row, bid_id=parent, exclusive_group="either"),
+        ]
+    }
+    answer = client.post(url.format(org=alpha.org_id), headers=alpha.headers, json=batch)
+    assert answer.status_code == 201, answer.text
+
+    blocked = client.delete(url.format(org=alpha.org_id) + f"/{parent}", headers=alpha.headers)
+    assert blocked.status_code == 409
+    assert blocked.json()["children"] == [child]
+
+    foreign = client.post(
+        url.format(org=beta.org_id), headers=beta.headers, json=bid_body(row, linked_to=parent)
+    )
+    assert foreign.status_code == 422
+    assert foreign.json()["detail"][0]["field"] == "linked_to"
+    assert "no bid of your organisation" in foreign.json()["detail"][0]["rule"]
+
+    taken = client.post(
+        url.format(org=beta.org_id), headers=beta.headers, json=bid_body(row, bid_id=parent)
+    )
+    assert taken.status_code == 409
+
+    clock.now = clock.now.replace(year=2026, month=11, day=24, hour=7)  # before gate_open
+    early = client.post(url.format(org=beta.org_id), headers=beta.headers, json=bid_body(row))
+    assert early.status_code == 409
+    assert "the gate opens at 2026-11-24T09:00:00+01:00" in early.json()["detail"]
