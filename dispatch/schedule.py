@@ -1,0 +1,216 @@
+"""Schedules of wholesale blocks: the rules of spec/api.md, and the virtual SoC they imply.
+
+A schedule sets the power (kW, positive = discharge/export, negative = charge/import) of
+MTUs of one wholesale block. It is accepted whole or not at all: ``apply_schedule`` checks
+every point, merges the accepted points into the stored schedule (MTUs not named keep
+their value) and checks the state of charge of the result at every MTU edge:
+
+    soc[k+1] = soc[k] + (eta_charge * charge_kw[k] - discharge_kw[k] / eta_discharge) * dt_h
+
+Pure functions of their arguments: no store, no clock, no HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from auction.errors import DomainError, Problem
+
+# SoC is a float (efficiencies); this much below 0 or above the energy is rounding, not a breach.
+SOC_EPSILON_KWH = 1e-6
+FILE = "schedule"
+# flag(row, column, value, rule): report one broken rule.
+Flag = Callable[[int | None, str, object, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockTerms:
+    """What a wholesale block allows. Instants are UTC; energies kWh; powers kW."""
+
+    start: datetime
+    end: datetime
+    mtu_minutes: int
+    power_kw: int
+    energy_kwh: int
+    initial_soc_kwh: float
+    final_soc_kwh: float
+    final_soc_tolerance_kwh: float
+    eta_charge: float = 1.0
+    eta_discharge: float = 1.0
+    daily_cycle_limit: float | None = None
+    gate_closure_s: int = 330
+
+    @property
+    def mtu(self) -> timedelta:
+        return timedelta(minutes=self.mtu_minutes)
+
+    @property
+    def n_mtu(self) -> int:
+        return int((self.end - self.start) / self.mtu)
+
+    def mtu_start(self, k: int) -> datetime:
+        return self.start + k * self.mtu
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One point of a schedule as sent: the MTU starting at ``time`` runs at ``power_kw``."""
+
+    time: datetime
+    power_kw: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A block's schedule and what it does to the virtual state of charge."""
+
+    power_kw: np.ndarray  # per MTU, int64
+    soc_kwh: np.ndarray  # at every MTU edge: n_mtu + 1 values, the first the initial SoC
+    discharged_kwh: float
+    imbalance_kwh: float  # end SoC minus the final SoC target
+    summary: str  # the imbalance in a trader's words
+
+
+def empty_schedule(terms: BlockTerms) -> np.ndarray:
+    """A block nobody has dispatched: 0 kW in every MTU."""
+    return np.zeros(terms.n_mtu, dtype=np.int64)
+
+
+def soc_profile(terms: BlockTerms, power_kw: np.ndarray) -> Profile:
+    """The SoC at every MTU edge, the energy discharged and the projected imbalance."""
+    dt_h = terms.mtu_minutes / 60
+    discharge = np.maximum(power_kw, 0).astype(np.float64)
+    charge = np.maximum(-power_kw, 0).astype(np.float64)
+    step = (terms.eta_charge * charge - discharge / terms.eta_discharge) * dt_h
+    soc = terms.initial_soc_kwh + np.concatenate([[0.0], np.cumsum(step)])
+    imbalance = float(soc[-1] - terms.final_soc_kwh)
+    return Profile(
+        power_kw=power_kw,
+        soc_kwh=soc,
+        discharged_kwh=float(discharge.sum() * dt_h),
+        imbalance_kwh=imbalance,
+        summary=imbalance_summary(imbalance, terms.final_soc_tolerance_kwh),
+    )
+
+
+def imbalance_summary(imbalance_kwh: float, tolerance_kwh: float) -> str:
+    """'projected to end 250 kWh over-charged', or on target within the tolerance."""
+    if abs(imbalance_kwh) <= tolerance_kwh:
+        return "projected to end on its final SoC target"
+    state = "over-charged" if imbalance_kwh > 0 else "under-charged"
+    return (
+        f"projected to end {abs(imbalance_kwh):,.0f} kWh {state} against its final SoC "
+        "target; the difference is settled as imbalance"
+    )
+
+
+def apply_schedule(
+    terms: BlockTerms, stored_kw: np.ndarray, points: Sequence[Point], now: datetime
+) -> Profile:
+    """The block's schedule after ``points``, if every rule holds; else every broken rule.
+
+    Raises
+    ------
+    DomainError
+        One problem per broken rule and point (``row`` = the point's place in the
+        request, from 1); SoC and cycle problems name the MTU where the SoC leaves its
+        window. Nothing is applied then.
+    """
+    problems: list[Problem] = []
+
+    def flag(row: int | None, column: str, value: object, rule: str) -> None:
+        problems.append(Problem(FILE, row, column, value, rule))
+
+    power = stored_kw.copy()
+    seen: dict[int, int] = {}
+    row_of_mtu: dict[int, int] = {}
+    for row, point in enumerate(points, start=1):
+        k = _check_time(terms, point.time, now, row, flag)
+        if abs(point.power_kw) > terms.power_kw:
+            rule = (
+                f"|power| must not exceed the block's power of {terms.power_kw} kW "
+                "(positive discharges, negative charges)"
+            )
+            flag(row, "power", point.power_kw, rule)
+            k = None
+        if k is None:
+            continue
+        if k in seen:
+            rule = f"time {point.time.isoformat()} is given twice (also point {seen[k]})"
+            flag(row, "time", point.time.isoformat(), rule)
+            continue
+        seen[k] = row
+        row_of_mtu[k] = row
+        power[k] = point.power_kw
+    if problems:
+        raise DomainError(problems)
+
+    profile = soc_profile(terms, power)
+    _check_soc(terms, profile, row_of_mtu, flag)
+    if terms.daily_cycle_limit is not None:
+        allowed = terms.daily_cycle_limit * terms.energy_kwh
+        if profile.discharged_kwh > allowed + SOC_EPSILON_KWH:
+            rule = (
+                f"the schedule discharges {profile.discharged_kwh:,.1f} kWh, more than the daily "
+                f"cycle limit of {terms.daily_cycle_limit:g} x {terms.energy_kwh} kWh = "
+                f"{allowed:,.1f} kWh"
+            )
+            flag(None, "power", None, rule)
+    if problems:
+        raise DomainError(problems)
+    return profile
+
+
+def _check_time(
+    terms: BlockTerms, time: datetime, now: datetime, row: int, flag: Flag
+) -> int | None:
+    """The MTU index of ``time`` if it is an MTU start of the window still open to change."""
+    shown = time.isoformat()
+    if time.tzinfo is None:
+        flag(row, "time", shown, "time must carry a UTC offset, e.g. 2026-11-29T14:30:00Z")
+        return None
+    if not terms.start <= time < terms.end:
+        rule = (
+            f"time must lie in the block's window [{terms.start.isoformat()}, "
+            f"{terms.end.isoformat()})"
+        )
+        flag(row, "time", shown, rule)
+        return None
+    offset = time - terms.start
+    if offset % terms.mtu:
+        rule = f"time must be the start of an MTU: a whole number of {terms.mtu_minutes} minutes "
+        rule += f"after {terms.start.isoformat()}"
+        flag(row, "time", shown, rule)
+        return None
+    closes = time - timedelta(seconds=terms.gate_closure_s)
+    if now >= closes:
+        rule = (
+            f"the dispatch gate for the MTU starting {shown} closed at {closes.isoformat()} "
+            f"({terms.gate_closure_s} s before it starts)"
+        )
+        flag(row, "time", shown, rule)
+        return None
+    return int(offset / terms.mtu)
+
+
+def _check_soc(terms: BlockTerms, profile: Profile, row_of_mtu: dict[int, int], flag: Flag) -> None:
+    """Each MTU that takes the SoC out of [0, energy] is a violation (once per excursion:
+    the MTUs after it that leave it outside are its consequence, not new faults)."""
+    soc = profile.soc_kwh[1:]
+    low = soc < -SOC_EPSILON_KWH
+    high = soc > terms.energy_kwh + SOC_EPSILON_KWH
+    leaves = (low & ~np.concatenate([[False], low[:-1]])) | (
+        high & ~np.concatenate([[False], high[:-1]])
+    )
+    for k in np.flatnonzero(leaves).tolist():
+        when = terms.mtu_start(k).isoformat()
+        bound = "below 0" if low[k] else f"above the block's energy of {terms.energy_kwh} kWh"
+        rule = (
+            f"the virtual SoC would be {soc[k]:,.1f} kWh at the end of the MTU starting {when}, "
+            f"{bound}"
+        )
+        flag(row_of_mtu.get(k), "power", int(profile.power_kw[k]), rule)
