@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy.engine import Connection
 
 from api.errors import BodyProblems
-from auction.archive import _text_frame, check_config, write_archive
+from auction.archive import check_config, table_csv, write_archive
 from auction.bidding import BidIn, check_bids_in
 from auction.book import ALLOCATIONS, AVAILABILITY, FLEET, PRODUCTS
 from auction.cells import sheet_from_rows
@@ -195,7 +195,7 @@ def put_allocations(
             )
         products = _checked_rows(
             "products",
-            _products_as_rows(conn, auction_id),
+            product_frame(conn, auction_id).to_dicts(),
             PRODUCTS.names(),
             ("products",),
             check_products,
@@ -207,10 +207,6 @@ def put_allocations(
             conn, actor, "auction.allocations", f"auction/{auction_id}", now, rows=frame.height
         )
     return frame
-
-
-def _products_as_rows(conn: Connection, auction_id: str) -> list[dict[str, Any]]:
-    return product_frame(conn, auction_id).to_dicts()
 
 
 def step(
@@ -366,8 +362,8 @@ def clear_auction(store: Store, auction_id: str, actor: str, now: datetime) -> C
         result_sha256=summary["result_sha256"],
         checker_ok=report.ok,
         checker_report=format_report(report),
-        fleet_csv=_text_frame(archive.fleet, tz).write_csv(null_value=""),
-        availability_csv=_text_frame(archive.availability, tz).write_csv(null_value=""),
+        fleet_csv=table_csv(archive.fleet, tz),
+        availability_csv=table_csv(archive.availability, tz),
         created_at=now,
     )
     tables = {

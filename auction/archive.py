@@ -115,7 +115,12 @@ def write_archive(
         if fmt == "parquet":
             frame.write_parquet(root / f"{stem}.parquet")
         else:
-            _text_frame(frame, config.time_zone).write_csv(root / f"{stem}.csv", null_value="")
+            (root / f"{stem}.csv").write_text(table_csv(frame, config.time_zone))
+
+
+def table_csv(frame: pl.DataFrame, time_zone: str) -> str:
+    """A table as the CSV text of an archive (local timestamps, exact numbers, empty nulls)."""
+    return _text_frame(frame, time_zone).write_csv(null_value="")
 
 
 def _text_frame(frame: pl.DataFrame, time_zone: str) -> pl.DataFrame:

@@ -88,6 +88,23 @@ ALLOCATIONS = pl.Schema(
     )
 )
 
+# The results behind allocation.csv and backing.csv, in integer kW and kWh.
+ALLOCATION_KW = pl.Schema(
+    dict[str, PolarsDataType](
+        {"product_id": pl.String, "market": pl.String, "asset_id": pl.String, "kw": pl.Int64}
+    )
+)
+BACKING_KW = pl.Schema(
+    dict[str, PolarsDataType](
+        {
+            "block_id": pl.String,
+            "asset_id": pl.String,
+            "power_kw": pl.Int64,
+            "energy_kwh": pl.Int64,
+        }
+    )
+)
+
 MARKETS = ("wholesale", "fcr", "afrr_pos", "afrr_neg")
 # The product column holding each market's block power per MW awarded.
 MARKET_FACTOR = {

@@ -42,6 +42,22 @@ def product_capacity_mw(archive: Archive) -> pl.DataFrame:
     )
 
 
+def book_by_product(bids: pl.DataFrame) -> pl.DataFrame:
+    """Per product: bids, organisations, MW offered, lowest, median and highest price."""
+    return (
+        bids.group_by("product_id")
+        .agg(
+            bids=pl.len(),
+            organisations=pl.col("org_id").n_unique(),
+            offered_mw=pl.col("quantity_mw").sum().round(3),
+            lowest_price=pl.col("price_eur_per_mw").min(),
+            median_price=pl.col("price_eur_per_mw").median().round(2),
+            highest_price=pl.col("price_eur_per_mw").max(),
+        )
+        .sort("product_id")
+    )
+
+
 def warnings(archive: Archive) -> pl.DataFrame:
     """One row per warning: bid_id, org_id, product_id, kind, message."""
     bids = archive.bids.join(product_capacity_mw(archive), on="product_id", how="left").join(

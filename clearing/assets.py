@@ -16,21 +16,14 @@ import uuid
 import numpy as np
 import polars as pl
 
-from auction.book import MARKET_FACTOR, MARKETS
+from auction.book import BACKING_KW, MARKET_FACTOR, MARKETS
 from auction.model import Archive
 from auction.units import to_kw
 
 # Namespace of the ids of virtual assets and blocks: uuid5 of names derived from the
 # auction id and the bid id, so that a replay gives the same ids.
 ID_NAMESPACE = uuid.UUID("5f1d2c3e-8b7a-4c61-9e0f-1a2b3c4d5e6f")
-_GROUP_SPAN = 1 << 40
-# The frames behind allocation.csv and backing.csv, in integer kW and kWh.
-ALLOCATION_KW = pl.Schema(
-    {"product_id": pl.String, "market": pl.String, "asset_id": pl.String, "kw": pl.Int64}
-)
-BACKING_KW = pl.Schema(
-    {"block_id": pl.String, "asset_id": pl.String, "power_kw": pl.Int64, "energy_kwh": pl.Int64}
-)  # kW: far above any product total, separates groups on one line
+_GROUP_SPAN = 1 << 40  # kW: far above any product total, separates groups on one line
 
 
 def derived_ids(names: pl.Series) -> pl.Series:

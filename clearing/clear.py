@@ -8,11 +8,10 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
+from auction.book import ALLOCATION_KW, BACKING_KW
 from auction.model import Archive
 from auction.units import PAYMENT_UNITS_PER_EUR, to_kw
 from clearing.assets import (
-    ALLOCATION_KW,
-    BACKING_KW,
     allocation_kw,
     backing,
     blocks,

@@ -8,6 +8,7 @@ import polars as pl
 from auction.book import MARKET_FACTOR
 from auction.model import Archive
 from auction.timegrid import day_bounds
+from auction.units import KW_PER_MW, PAYMENT_UNITS_PER_EUR, from_units
 from clearing.result import ClearingResult
 
 
@@ -123,4 +124,23 @@ def public_results(bids: pl.DataFrame, awards: pl.DataFrame) -> pl.DataFrame:
             ["product_id", "price_cents", "awarded_kw", "offered_kw"],
             descending=[False, True, True, True],
         )
+    )
+
+
+def awards_by_product(awards: pl.DataFrame) -> pl.DataFrame:
+    """Per product of stored awards (integer kW, payment units): accepted bids, MW, EUR."""
+    totals = (
+        awards.group_by("product_id")
+        .agg(
+            awarded_kw=pl.col("awarded_kw").sum(),
+            revenue_units=pl.col("payment_units").sum(),
+            accepted=(pl.col("awarded_kw") > 0).sum(),
+        )
+        .sort("product_id")
+    )
+    return totals.select(
+        "product_id",
+        "accepted",
+        awarded_mw=from_units(totals["awarded_kw"], KW_PER_MW),
+        revenue_eur=from_units(totals["revenue_units"], PAYMENT_UNITS_PER_EUR),
     )

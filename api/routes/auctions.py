@@ -19,7 +19,7 @@ from api.schemas.bids import AuctionResults, ProductResult, ResultBid
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status
-from auction.plausibility import warnings
+from auction.plausibility import book_by_product, warnings
 from auction.store.accounts import User
 from auction.store.auctions import (
     AuctionRecord,
@@ -31,8 +31,7 @@ from auction.store.auctions import (
 from auction.store.book import load_archive
 from auction.store.results import get_clearing, result_frame
 from auction.store.schema import awards, bids
-from auction.units import KW_PER_MW, PAYMENT_UNITS_PER_EUR, from_units
-from clearing.report import public_results
+from clearing.report import awards_by_product, public_results
 
 router = APIRouter(prefix="/auctions", tags=["auctions"])
 IdempotencyKey = Annotated[
@@ -200,46 +199,19 @@ def get_report(auction_id: str, call: Operator) -> dict[str, Any]:
         record, archive = load_archive(conn, auction_id)
         clearing = get_clearing(conn, auction_id)
         awarded = result_frame(conn, auction_id, "awards") if clearing else None
-    book = (
-        archive.bids.group_by("product_id")
-        .agg(
-            bids=pl.len(),
-            organisations=pl.col("org_id").n_unique(),
-            offered_mw=pl.col("quantity_mw").sum().round(3),
-            lowest_price=pl.col("price_eur_per_mw").min(),
-            median_price=pl.col("price_eur_per_mw").median().round(2),
-            highest_price=pl.col("price_eur_per_mw").max(),
-        )
-        .sort("product_id")
-    )
     report: dict[str, Any] = {
         "auction_id": auction_id,
         "status": record.status.value,
-        "book": {"bids": archive.bids.height, "products": book.to_dicts()},
+        "book": {"bids": archive.bids.height, "products": book_by_product(archive.bids).to_dicts()},
         "warnings": warnings(archive).to_dicts(),
         "clearing": None,
     }
     if clearing is not None and awarded is not None:
-        per_product = (
-            awarded.group_by("product_id")
-            .agg(
-                awarded_kw=pl.col("awarded_kw").sum(),
-                revenue_units=pl.col("payment_units").sum(),
-                accepted=(pl.col("awarded_kw") > 0).sum(),
-            )
-            .sort("product_id")
-        )
-        per_product = per_product.select(
-            "product_id",
-            "accepted",
-            awarded_mw=from_units(per_product["awarded_kw"], KW_PER_MW),
-            revenue_eur=from_units(per_product["revenue_units"], PAYMENT_UNITS_PER_EUR),
-        )
         report["clearing"] = {
             "summary": clearing.summary,
             "checker_ok": clearing.checker_ok,
             "checker_report": clearing.checker_report,
-            "products": per_product.to_dicts(),
+            "products": awards_by_product(awarded).to_dicts(),
         }
     return report
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from polars._typing import PolarsDataType
 from sqlalchemy.engine import Connection
 
-from auction.book import UTC_TIME
+from auction.book import ALLOCATION_KW, BACKING_KW, UTC_TIME
 from auction.store.schema import allocation, awards, backing, blocks, clearings, virtual_assets
 
 
@@ -39,9 +39,7 @@ RESULT_SCHEMAS: dict[str, pl.Schema] = {
             "reason": pl.String,
         }
     ),
-    "allocation": _schema(
-        {"product_id": pl.String, "market": pl.String, "asset_id": pl.String, "kw": pl.Int64}
-    ),
+    "allocation": ALLOCATION_KW,
     "virtual_assets": _schema(
         {
             "virtual_asset_id": pl.String,
@@ -63,9 +61,7 @@ RESULT_SCHEMAS: dict[str, pl.Schema] = {
             "end": UTC_TIME,
         }
     ),
-    "backing": _schema(
-        {"block_id": pl.String, "asset_id": pl.String, "power_kw": pl.Int64, "energy_kwh": pl.Int64}
-    ),
+    "backing": BACKING_KW,
 }
 _TABLES = {
     "awards": awards,
