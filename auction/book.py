@@ -25,6 +25,8 @@ FLEET = pl.Schema(
             "afrr_pos": pl.Boolean,
             "afrr_neg": pl.Boolean,
             "owner_org": pl.String,
+            "eta_charge": pl.Float64,
+            "eta_discharge": pl.Float64,
         }
     )
 )

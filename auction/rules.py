@@ -28,7 +28,7 @@ TABLES: dict[str, pl.Schema] = {
 OPTIONAL_TABLES = frozenset({"availability", "allocations"})
 # Columns a table may leave out, with the value that fills them (None: null).
 OPTIONAL_COLUMNS: dict[str, dict[str, float | None]] = {
-    "fleet": {"owner_org": None},
+    "fleet": {"owner_org": None, "eta_charge": 0.95, "eta_discharge": 0.95},
     "availability": {},
     "products": {
         "max_mw": None,
@@ -75,6 +75,13 @@ def _multiple_rule(column: str, increment_kw: pl.Series) -> Callable[[int], str]
     )
 
 
+def _check_efficiencies(sheet: Sheet, columns: dict[str, pl.Series]) -> None:
+    """Optional one-way efficiencies in (0, 1]."""
+    for column in ("eta_charge", "eta_discharge"):
+        eta = columns[column] = sheet.number(column, nullable=True)
+        sheet.flag((eta <= 0) | (eta > 1), column, f"{column} must lie in (0, 1]")
+
+
 def check_fleet(sheet: Sheet | None) -> pl.DataFrame | None:
     """fleet: unique assets, powers >= 0, 0 <= e_min_mwh <= e_max_mwh, booleans."""
     if sheet is None:
@@ -92,6 +99,7 @@ def check_fleet(sheet: Sheet | None) -> pl.DataFrame | None:
     for column in ("fcr", "afrr_pos", "afrr_neg"):
         columns[column] = sheet.boolean(column)
     columns["owner_org"] = sheet.text("owner_org", nullable=True)
+    _check_efficiencies(sheet, columns)
     return _frame(columns, FLEET, "fleet")
 
 
@@ -172,9 +180,7 @@ def check_products(sheet: Sheet | None, config: AuctionConfig | None) -> pl.Data
         "reserve_price_eur_per_mw has at most two decimals (whole cents)",
     )[0]
     _at_least_zero(sheet, "reserve_price_eur_per_mw", price)
-    for column in ("eta_charge", "eta_discharge"):
-        eta = columns[column] = sheet.number(column, nullable=True)
-        sheet.flag((eta <= 0) | (eta > 1), column, f"{column} must lie in (0, 1]")
+    _check_efficiencies(sheet, columns)
     cycles = columns["daily_cycle_limit"] = sheet.number("daily_cycle_limit", nullable=True)
     sheet.flag(cycles <= 0, "daily_cycle_limit", "daily_cycle_limit must be > 0 (or empty)")
 

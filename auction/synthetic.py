@@ -388,6 +388,8 @@ def build_fleet(rng: np.random.Generator, s: Scenario, tso_zone: str) -> pl.Data
             "afrr_pos": afrr & ~neg_only,
             "afrr_neg": afrr,
             "owner_org": owners,
+            "eta_charge": 0.95,
+            "eta_discharge": 0.95,
         },
         schema=FLEET,
     ).pipe(conform, FLEET)

@@ -48,6 +48,8 @@ def asset(asset_id: str, mw: float, mwh: float, **extra: Any) -> dict[str, Any]:
         "afrr_pos": False,
         "afrr_neg": False,
         "owner_org": None,
+        "eta_charge": 0.95,
+        "eta_discharge": 0.95,
     }
     return row | extra
 
@@ -159,6 +161,8 @@ def fleets(draw: st.DrawFn) -> Rows:
                 "afrr_pos": draw(st.booleans()),
                 "afrr_neg": draw(st.booleans()),
                 "owner_org": None,
+                "eta_charge": draw(st.sampled_from([0.9, 0.95, 1.0])),
+                "eta_discharge": draw(st.sampled_from([0.9, 0.95, 1.0])),
             }
         )
     return rows

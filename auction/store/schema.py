@@ -101,6 +101,9 @@ fleet_assets = sa.Table(
     sa.Column("afrr_pos", sa.Boolean, nullable=False),
     sa.Column("afrr_neg", sa.Boolean, nullable=False),
     sa.Column("owner_org", sa.String(64)),
+    # Added by migration 2: one-way efficiencies, for disaggregation.
+    sa.Column("eta_charge", sa.Double, nullable=False, server_default="0.95"),
+    sa.Column("eta_discharge", sa.Double, nullable=False, server_default="0.95"),
 )
 
 fleet_outages = sa.Table(

@@ -149,6 +149,8 @@ def more_capacity(draw: st.DrawFn, archive: Archive) -> pl.DataFrame:
             "afrr_pos": [draw(st.booleans())],
             "afrr_neg": [draw(st.booleans())],
             "owner_org": [None],
+            "eta_charge": [0.95],
+            "eta_discharge": [0.95],
         },
         schema=fleet.schema,
     )

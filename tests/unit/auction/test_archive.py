@@ -131,7 +131,7 @@ def test_optional_tables_and_columns_get_defaults(root: Path) -> None:
     for file, drop in [
         ("products.csv", ["max_mw", "eta_charge", "eta_discharge", "daily_cycle_limit"]),
         ("bids.csv", ["min_quantity_mw", "exclusive_group", "linked_to"]),
-        ("fleet.csv", ["owner_org"]),
+        ("fleet.csv", ["owner_org", "eta_charge", "eta_discharge"]),
     ]:
         rows = read_rows(root / file)
         keep = [i for i, name in enumerate(rows[0]) if name not in drop]
@@ -147,6 +147,7 @@ def test_optional_tables_and_columns_get_defaults(root: Path) -> None:
     assert archive.products["daily_cycle_limit"].null_count() == 3
     assert archive.bids["min_quantity_mw"].null_count() == 4
     assert archive.fleet["owner_org"].null_count() == 2
+    assert archive.fleet["eta_charge"].to_list() == [0.95, 0.95]
     assert archive.bids.schema == BIDS
 
 
