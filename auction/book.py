@@ -12,6 +12,12 @@ from polars._typing import PolarsDataType
 
 UTC_TIME = pl.Datetime("us", "UTC")
 
+
+def schema(columns: dict[str, PolarsDataType]) -> pl.Schema:
+    """A polars schema from a literal dict (typed, so mypy accepts the mixed dtypes)."""
+    return pl.Schema(columns)
+
+
 FLEET = pl.Schema(
     dict[str, PolarsDataType](
         {

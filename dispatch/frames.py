@@ -7,14 +7,9 @@ schedules); instants UTC. Positive power discharges (export), negative charges (
 from __future__ import annotations
 
 import polars as pl
-from polars._typing import PolarsDataType
 
 from auction.book import UTC_TIME
-
-
-def _schema(columns: dict[str, PolarsDataType]) -> pl.Schema:
-    return pl.Schema(columns)
-
+from auction.book import schema as _schema
 
 # Published blocks, from any auctions: what the fleet must carry.
 BLOCKS = _schema(

@@ -43,6 +43,8 @@ class BlockTerms:
     eta_discharge: float = 1.0
     daily_cycle_limit: float | None = None
     gate_closure_s: int = 330
+    # kW per MTU that an outage left unbacked (None: the block is whole throughout).
+    lost_kw: tuple[int, ...] | None = None
 
     @property
     def mtu(self) -> timedelta:
@@ -54,6 +56,10 @@ class BlockTerms:
 
     def mtu_start(self, k: int) -> datetime:
         return self.start + k * self.mtu
+
+    def available_kw(self, k: int) -> int:
+        """The power the block may run at in MTU ``k``: less where an outage took some."""
+        return self.power_kw - (self.lost_kw[k] if self.lost_kw else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +136,9 @@ def apply_schedule(
     row_of_mtu: dict[int, int] = {}
     for row, point in enumerate(points, start=1):
         k = _check_time(terms, point.time, now, row, flag)
-        if abs(point.power_kw) > terms.power_kw:
-            rule = (
-                f"|power| must not exceed the block's power of {terms.power_kw} kW "
-                "(positive discharges, negative charges)"
-            )
-            flag(row, "power", point.power_kw, rule)
+        limit = terms.power_kw if k is None else terms.available_kw(k)
+        if abs(point.power_kw) > limit:
+            flag(row, "power", point.power_kw, _power_rule(terms, limit))
             k = None
         if k is None:
             continue
@@ -163,6 +166,27 @@ def apply_schedule(
     if problems:
         raise DomainError(problems)
     return profile
+
+
+def _power_rule(terms: BlockTerms, limit: int) -> str:
+    rule = f"|power| must not exceed the block's power of {limit} kW"
+    if limit < terms.power_kw:
+        rule += f" in this MTU ({terms.power_kw - limit} kW of its {terms.power_kw} kW are out)"
+    return rule + " (positive discharges, negative charges)"
+
+
+def conflicts(terms: BlockTerms, power_kw: np.ndarray) -> list[Problem]:
+    """Points of an accepted schedule that an outage has since made too large for the block.
+
+    One problem per MTU (``row`` = the MTU's index from 1), so that nothing is broken silently.
+    """
+    if not terms.lost_kw:
+        return []
+    limit = terms.power_kw - np.asarray(terms.lost_kw, dtype=np.int64)
+    return [
+        Problem(FILE, k + 1, "power", int(power_kw[k]), _power_rule(terms, int(limit[k])))
+        for k in np.flatnonzero(np.abs(power_kw) > limit).tolist()
+    ]
 
 
 def _check_time(

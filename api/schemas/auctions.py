@@ -122,6 +122,12 @@ class AssetIn(Strict):
     afrr_pos: bool
     afrr_neg: bool
     owner_org: str | None = None
+    eta_charge: Decimal | None = Field(
+        default=None, description="one-way charge efficiency in (0, 1]; default 0.95"
+    )
+    eta_discharge: Decimal | None = Field(
+        default=None, description="one-way discharge efficiency in (0, 1]; default 0.95"
+    )
 
 
 class FleetIn(Strict):
@@ -139,6 +145,8 @@ class AssetPublic(BaseModel):
     afrr_pos: bool
     afrr_neg: bool
     owner_org: str | None
+    eta_charge: float
+    eta_discharge: float
 
 
 class OutageIn(Strict):

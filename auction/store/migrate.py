@@ -16,14 +16,57 @@ from sqlalchemy.engine import Connection
 from auction.store import schema
 from auction.store.engine import Store
 
+_FIRST_TABLES = [
+    "organisations",
+    "users",
+    "invites",
+    "fleet_assets",
+    "fleet_outages",
+    "auctions",
+    "products",
+    "allocations",
+    "bids",
+    "bid_versions",
+    "clearings",
+    "awards",
+    "allocation",
+    "virtual_assets",
+    "blocks",
+    "backing",
+    "audit_events",
+    "idempotency_keys",
+]
+
+
+def _create(conn: Connection, names: list[str]) -> None:
+    schema.metadata.create_all(conn, tables=[schema.metadata.tables[n] for n in names])
+
 
 def _initial(conn: Connection) -> None:
-    tables = [t for t in schema.metadata.sorted_tables if t is not schema.schema_version]
-    schema.metadata.create_all(conn, tables=tables)
+    _create(conn, _FIRST_TABLES)
+
+
+def _dispatch(conn: Connection) -> None:
+    """Fleet efficiencies, schedules, re-backed stretches.
+
+    Migration 1 builds its tables from today's schema, so a new store already has the
+    fleet's new columns: add them only where an older store lacks them.
+    """
+    have = {c["name"] for c in sa.inspect(conn).get_columns("fleet_assets")}
+    for column in ("eta_charge", "eta_discharge"):
+        if column not in have:
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE fleet_assets ADD COLUMN {column} "
+                    "DOUBLE PRECISION NOT NULL DEFAULT 0.95"
+                )
+            )
+    _create(conn, ["schedule_versions", "backing_slices"])
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "organisations, users, fleet, auctions, bids, results, audit, idempotency", _initial),
+    (2, "dispatch: fleet efficiencies, schedules, re-backing", _dispatch),
 ]
 
 

@@ -279,6 +279,46 @@ backing = _result_table(
     sa.Column("energy_kwh", sa.BigInteger, nullable=False),
 )
 
+# Migration 2: dispatch.
+
+# Every accepted schedule of a wholesale block: the power of every MTU of its window.
+schedule_versions = sa.Table(
+    "schedule_versions",
+    metadata,
+    _id("block_id", primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    _id("auction_id", sa.ForeignKey("auctions.auction_id"), nullable=False),
+    _id("org_id", nullable=False),
+    sa.Column("at", Instant(), nullable=False),
+    _id("user_id", nullable=False),
+    # JSON list of integer kW, one per MTU of the block's window.
+    sa.Column("power_json", sa.Text, nullable=False),
+    sa.Column("points", sa.Integer, nullable=False),
+)
+
+# The whole effective backing of every block an outage re-backed, in stretches of time;
+# blocks that never moved keep the clearing's ``backing``. Where a block's rows cover less
+# than its power, the rest is unavailable.
+backing_slices = sa.Table(
+    "backing_slices",
+    metadata,
+    sa.Column(
+        "slice_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    _id("auction_id", sa.ForeignKey("auctions.auction_id"), nullable=False),
+    _id("block_id", nullable=False, index=True),
+    _id("asset_id", nullable=False),
+    sa.Column("start", Instant(), nullable=False),
+    sa.Column("end", Instant(), nullable=False),
+    sa.Column("power_kw", sa.BigInteger, nullable=False),
+    sa.Column("energy_kwh", sa.BigInteger, nullable=False),
+    # The outage whose re-backing wrote the row.
+    _id("outage_id", nullable=False),
+)
+
 audit_events = sa.Table(
     "audit_events",
     metadata,

@@ -10,9 +10,10 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from auction.model import Archive
 from auction.sample import sample_dir
 from auction.store import Store, migrate
 from auction.store.accounts import accept_invite, create_invite, create_org
+from tests.strategies import NORMAL_DAY, asset, local, product
 
 PASSWORD = "correct horse battery staple"
 SECRET = "test secret, long enough for HS256 signing"
@@ -183,3 +185,61 @@ def bid_body(row: dict[str, object], **changes: object) -> dict[str, object]:
     """A sample bid row as a REST body (without ids, org, time, links)."""
     keys = ("product_id", "quantity_mw", "min_quantity_mw", "price_eur_per_mw", "exclusive_group")
     return {**{k: row[k] for k in keys}, **changes}
+
+
+def small_auction(
+    client: TestClient,
+    operator: Account,
+    bidders: list[Account],
+    clock: Clock,
+    *,
+    auction_id: str = "small",
+    day: date = NORMAL_DAY,
+    fleet: list[dict[str, Any]] | None = None,
+    products: list[dict[str, Any]] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """A tiny auction taken through its whole life to publication: bidder i bids 1 MW of
+    every product at 100 - i EUR/MW. Returns each bidder's virtual assets by org id.
+
+    Default fleet: a1 (2 MW / 4 MWh, FCR), a2 (2 MW / 4 MWh, FCR), a3 spare (1 MW / 2 MWh,
+    FCR). Default products: p1 wholesale 10:00-14:00 local (1 MW, 2 h), p2 wholesale plus
+    0.5 MW FCR per MW, 16:00-20:00.
+    """
+    fleet = fleet or [
+        asset("a1", 2.0, 4.0, fcr=True),
+        asset("a2", 2.0, 4.0, fcr=True),
+        asset("a3", 1.0, 2.0, fcr=True),
+    ]
+    products = products or [
+        product("p1", day),
+        product("p2", day, start=local(day, 16), end=local(day, 20), fcr_mw=0.5),
+    ]
+    answer = client.put("/fleet/assets", headers=operator.headers, json={"assets": fleet})
+    assert answer.status_code == 200, answer.text
+    body = {
+        "auction": {"auction_id": auction_id, "delivery_day": day.isoformat()},
+        "products": [{k: _json_value(v) for k, v in p.items()} for p in products],
+    }
+    answer = client.post("/auctions", headers=operator.headers, json=body)
+    assert answer.status_code == 201, answer.text
+    assert client.post(f"/auctions/{auction_id}/open", headers=operator.headers).status_code == 200
+    for i, bidder in enumerate(bidders):
+        bids = [
+            {"product_id": p["product_id"], "quantity_mw": 1, "price_eur_per_mw": 100 - i}
+            for p in products
+        ]
+        url = f"/organisations/{bidder.org_id}/auctions/{auction_id}/bids"
+        answer = client.post(url, headers=bidder.headers, json={"bids": bids})
+        assert answer.status_code == 201, answer.text
+    gate = client.get(f"/auctions/{auction_id}", headers=operator.headers).json()["gate_close"]
+    clock.now = max(clock.now, datetime.fromisoformat(gate) + timedelta(minutes=1))
+    for step in ("close", "clear", "publish"):
+        answer = client.post(f"/auctions/{auction_id}/{step}", headers=operator.headers)
+        assert answer.status_code == 200, answer.text
+    out = {}
+    for bidder in bidders:
+        url = f"/organisations/{bidder.org_id}/virtual-assets"
+        answer = client.get(url, headers=bidder.headers)
+        assert answer.status_code == 200, answer.text
+        out[bidder.org_id] = answer.json()["virtual_assets"]
+    return out

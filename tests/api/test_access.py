@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import fastapi.routing
@@ -35,11 +35,13 @@ from tests.api.conftest import (
     bid_body,
     create_sample_auction,
     provision,
+    small_auction,
 )
 
 # The matrix runs on SQLite; the flow tests cover both stores.
 pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
+DAY = date(2026, 11, 28)
 CALLERS = ("anonymous", "expired", "other", "member", "operator")
 ORG_PREFIX = "/organisations/{org_id}/"
 
@@ -228,6 +230,29 @@ TABLE: list[Row] = [
     ),
     # Awards before publication: the domain's 409 for those who may read them.
     Row("GET", "/organisations/{org_id}/auctions/{auction_id}/awards", org_read(409)),
+    # Virtual assets of the member's published auction "dispatched".
+    Row("GET", "/organisations/{org_id}/virtual-assets", org_read(200)),
+    Row("GET", "/organisations/{org_id}/virtual-assets/{virtual_asset_id}", org_read(200)),
+    *[
+        Row(
+            method,
+            "/organisations/{org_id}/virtual-assets/{virtual_asset_id}/blocks/{block_id}",
+            org_write(200),
+            body=lambda w, _caller: {"schedule": [{"power": 100, "time": w.names["first-mtu"]}]},
+        )
+        for method in ("POST", "PUT")
+    ],
+    Row(
+        "GET",
+        "/organisations/{org_id}/virtual-assets/{virtual_asset_id}/blocks/{block_id}/schedule",
+        org_read(200),
+    ),
+    Row(
+        "GET",
+        "/organisations/{org_id}/virtual-assets/{virtual_asset_id}/blocks/{block_id}"
+        "/schedule/versions",
+        org_read(200),
+    ),
 ]
 
 
@@ -252,6 +277,9 @@ def world(store: Store, make_client: Callable[[], TestClient], clock: Clock) -> 
     operator = provision(store, client, "Operator", "operator")
     member = provision(store, client, "Alpha Trading", "bidder", EICS[1])
     other = provision(store, client, "Beta Flex", "bidder", EICS[2])
+    # Published first: its gate (D-2 of 2026-11-28) passes before the sample's.
+    dispatched = small_auction(client, operator, [member], clock, auction_id="dispatched", day=DAY)
+    va = next(v for v in dispatched[member.org_id] if v["product_id"] == "p1")
     archive = create_sample_auction(client, operator)
     for auction_id, steps in {
         "to-open": [],
@@ -310,6 +338,9 @@ def world(store: Store, make_client: Callable[[], TestClient], clock: Clock) -> 
             for caller in CALLERS
         }
     names = {
+        "va": va["virtual_asset_id"],
+        "block": va["blocks"][0]["block_id"],
+        "first-mtu": va["start"],
         "bid-to-read": member_bids[0],
         "bid-to-amend": member_bids[1],
         "bid-to-withdraw": member_bids[2],
@@ -331,6 +362,8 @@ def _path(world: World, row: Row, org_id: str | None = None) -> str:
         "org_id": world.member.org_id if org_id is None else org_id,
         "auction_id": "sample",
         "bid_id": "bid-to-read",
+        "virtual_asset_id": "va",
+        "block_id": "block",
         **row.params,
     }
     return row.template.format(**{k: world.names.get(v, v) for k, v in params.items()})
@@ -343,11 +376,11 @@ def _send(world: World, row: Row, caller: str, path: str) -> Answer:
 
 
 def _bid_state(store: Store, org_id: str) -> dict[str, Any]:
-    """Every live bid and every stored version of an organisation's bids."""
+    """Every live bid and every stored version of an organisation's bids in the sample."""
     with store.read() as conn:
         live = conn.execute(
             sa.select(bids.c.bid_id, bids.c.version, bids.c.price_cents).where(
-                bids.c.org_id == org_id
+                bids.c.org_id == org_id, bids.c.auction_id == "sample"
             )
         ).all()
         versions = conn.execute(
@@ -356,7 +389,7 @@ def _bid_state(store: Store, org_id: str) -> dict[str, Any]:
                 bid_versions.c.version,
                 bid_versions.c.action,
                 bid_versions.c.user_id,
-            ).where(bid_versions.c.org_id == org_id)
+            ).where(bid_versions.c.org_id == org_id, bid_versions.c.auction_id == "sample")
         ).all()
     return {"live": sorted(map(tuple, live)), "versions": sorted(map(tuple, versions))}
 

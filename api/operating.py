@@ -1,0 +1,263 @@
+"""What the doors do once an auction is cleared: virtual assets, schedules, outages, setpoints.
+
+Each function reads what it needs, applies the rules of ``dispatch`` and writes in one
+transaction, like ``api.operations`` does for the auction's own life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+from sqlalchemy.engine import Connection
+
+from api.errors import BodyProblems
+from auction.errors import DomainError, NotFound, Problem
+from auction.lifecycle import Status
+from auction.store import Store
+from auction.store.dispatch import (
+    BlockRecord,
+    ScheduleVersion,
+    auction_configs,
+    blocks_of,
+    clearing_backing,
+    current_schedule,
+    get_block,
+    org_virtual_assets,
+    product_terms,
+    rebacked,
+    rebacked_ids,
+    save_schedule,
+)
+from dispatch.schedule import BlockTerms, Point, Profile, apply_schedule, conflicts, soc_profile
+from dispatch.slices import lost_per_mtu, lost_stretches
+
+
+def block_terms(block: BlockRecord, lost_kw: tuple[int, ...] | None = None) -> BlockTerms:
+    """The schedule rules of a wholesale block, from its auction's and product's terms."""
+    cfg = block.config
+    return BlockTerms(
+        start=block.start,
+        end=block.end,
+        mtu_minutes=cfg.mtu_minutes,
+        power_kw=block.power_kw,
+        energy_kwh=block.energy_kwh,
+        initial_soc_kwh=cfg.initial_soc_fraction * block.energy_kwh,
+        final_soc_kwh=cfg.final_soc_fraction * block.energy_kwh,
+        final_soc_tolerance_kwh=cfg.final_soc_tolerance * block.energy_kwh,
+        eta_charge=block.eta_charge,
+        eta_discharge=block.eta_discharge,
+        daily_cycle_limit=block.daily_cycle_limit,
+        gate_closure_s=cfg.dispatch_gate_closure_s,
+        lost_kw=lost_kw,
+    )
+
+
+def lost_of(conn: Connection, blocks: pl.DataFrame) -> pl.DataFrame:
+    """Where outages left these blocks (block_id, power_kw, start, end) short of backing."""
+    ids = rebacked_ids(conn, blocks["block_id"].to_list())
+    if not ids:
+        return lost_stretches(blocks.clear(), blocks.clear())
+    touched = blocks.filter(pl.col("block_id").is_in(sorted(ids)))
+    return lost_stretches(touched, rebacked(conn, sorted(ids)))
+
+
+def effective_backing(conn: Connection, block_ids: Sequence[str]) -> pl.DataFrame:
+    """The backing the fleet carries now: re-backed slices where an outage moved a block,
+    the clearing's backing elsewhere."""
+    moved = rebacked_ids(conn, block_ids)
+    kept = [b for b in block_ids if b not in moved]
+    return pl.concat([clearing_backing(conn, kept), rebacked(conn, sorted(moved))])
+
+
+def _visible_block(conn: Connection, org_id: str | None, va_id: str, block_id: str) -> BlockRecord:
+    """A block of a published auction of the organisation (any organisation: None)."""
+    block = get_block(conn, va_id, block_id)
+    if block is None or block.status is not Status.PUBLISHED:
+        raise NotFound("block", block_id)
+    if org_id is not None and block.org_id != org_id:
+        raise NotFound("block", block_id)
+    return block
+
+
+def _wholesale(block: BlockRecord) -> None:
+    if block.market != "wholesale":
+        rule = (
+            f"block {block.block_id} is a {block.market} block: it holds reserve and takes no "
+            "wholesale schedule; send schedules to the wholesale block of the virtual asset"
+        )
+        raise BodyProblems([Problem("schedule", None, None, None, rule)], ("path", "block_id"))
+
+
+def _lost(conn: Connection, block: BlockRecord) -> tuple[int, ...] | None:
+    """The block's lost kW per MTU, if an outage left it short anywhere."""
+    if not rebacked_ids(conn, [block.block_id]):
+        return None
+    frame = pl.DataFrame(
+        {
+            "block_id": [block.block_id],
+            "power_kw": [block.power_kw],
+            "start": [block.start],
+            "end": [block.end],
+        }
+    )
+    mtu = block.config.mtu_minutes
+    n_mtu = int((block.end - block.start) / timedelta(minutes=mtu))
+    return lost_per_mtu(lost_of(conn, frame), block.start, n_mtu, mtu)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockSchedule:
+    """A wholesale block's current schedule and its virtual SoC."""
+
+    block: BlockRecord
+    terms: BlockTerms
+    version: ScheduleVersion | None
+    profile: Profile
+    conflicts: list[Problem]
+
+
+def _schedule(
+    block: BlockRecord, terms: BlockTerms, version: ScheduleVersion | None
+) -> BlockSchedule:
+    power = (
+        np.zeros(terms.n_mtu, dtype=np.int64)
+        if version is None
+        else np.asarray(version.power_kw, dtype=np.int64)
+    )
+    return BlockSchedule(block, terms, version, soc_profile(terms, power), conflicts(terms, power))
+
+
+def read_schedule(store: Store, org_id: str | None, va_id: str, block_id: str) -> BlockSchedule:
+    with store.read() as conn:
+        block = _visible_block(conn, org_id, va_id, block_id)
+        _wholesale(block)
+        terms = block_terms(block, _lost(conn, block))
+        return _schedule(block, terms, current_schedule(conn, block_id))
+
+
+def submit_schedule(
+    store: Store,
+    org_id: str,
+    va_id: str,
+    block_id: str,
+    points: Sequence[Point],
+    user_id: str,
+    now: datetime,
+) -> BlockSchedule:
+    """Accept the points whole (a new version of the schedule) or refuse them all (422)."""
+    with store.write() as conn:
+        block = _visible_block(conn, org_id, va_id, block_id)
+        _wholesale(block)
+        terms = block_terms(block, _lost(conn, block))
+        current = current_schedule(conn, block_id)
+        stored = (
+            np.zeros(terms.n_mtu, dtype=np.int64)
+            if current is None
+            else np.asarray(current.power_kw, dtype=np.int64)
+        )
+        try:
+            profile = apply_schedule(terms, stored, points, now)
+        except DomainError as exc:
+            raise BodyProblems(exc.problems, ("body", "schedule")) from exc
+        version = save_schedule(
+            conn,
+            block,
+            1 if current is None else current.version + 1,
+            profile.power_kw.tolist(),
+            len(points),
+            user_id,
+            now,
+        )
+        return BlockSchedule(block, terms, version, profile, conflicts(terms, profile.power_kw))
+
+
+# --- virtual assets ------------------------------------------------------------------
+
+
+def va_status(start: datetime, end: datetime, now: datetime) -> str:
+    """upcoming before its window, active inside it, past after it."""
+    return "upcoming" if now < start else "active" if now < end else "past"
+
+
+def virtual_assets(
+    store: Store, org_id: str, now: datetime, *, status: str | None = None, va_id: str | None = None
+) -> list[dict[str, object]]:
+    """The organisation's published virtual assets with their blocks, as plain dicts.
+
+    Raises NotFound for ``va_id`` if the organisation has no such virtual asset.
+    """
+    with store.read() as conn:
+        vas = org_virtual_assets(conn, org_id)
+        if va_id is not None:
+            vas = vas.filter(pl.col("virtual_asset_id") == va_id)
+            if vas.height == 0:
+                raise NotFound("virtual asset", va_id)
+        vas = vas.with_columns(
+            status=pl.Series(
+                [va_status(s, e, now) for s, e in vas.select("start", "end").iter_rows()],
+                dtype=pl.String,
+            )
+        )
+        if status is not None:
+            vas = vas.filter(pl.col("status") == status)
+        blocks = blocks_of(conn, vas["virtual_asset_id"].to_list())
+        auction_ids = vas["auction_id"].unique().to_list()
+        configs = auction_configs(conn, auction_ids)
+        terms = product_terms(conn, auction_ids)
+        lost = lost_of(conn, blocks)
+    blocks = blocks.join(terms, on=["auction_id", "product_id"], how="left", maintain_order="left")
+    lost_by_block: dict[str, list[dict[str, object]]] = {}
+    for row in lost.join(blocks.select("block_id", "power_kw"), on="block_id").iter_rows(
+        named=True
+    ):
+        lost_by_block.setdefault(row["block_id"], []).append(
+            {
+                "start": row["start"],
+                "end": row["end"],
+                "lost_kw": row["lost_kw"],
+                "available_kw": row["power_kw"] - row["lost_kw"],
+            }
+        )
+    blocks_by_va: dict[str, list[dict[str, object]]] = {}
+    for b in blocks.iter_rows(named=True):
+        cfg = configs[b["auction_id"]]
+        wholesale = b["market"] == "wholesale"
+        blocks_by_va.setdefault(b["virtual_asset_id"], []).append(
+            {
+                "block_id": b["block_id"],
+                "market": b["market"],
+                "power_kw": b["power_kw"],
+                "energy_kwh": b["energy_kwh"],
+                "start": b["start"],
+                "end": b["end"],
+                "dispatchable": wholesale,
+                "initial_soc_kwh": cfg.initial_soc_fraction * b["energy_kwh"]
+                if wholesale
+                else None,
+                "final_soc_target_kwh": cfg.final_soc_fraction * b["energy_kwh"]
+                if wholesale
+                else None,
+                "eta_charge": b["eta_charge"] if wholesale else None,
+                "eta_discharge": b["eta_discharge"] if wholesale else None,
+                "daily_cycle_limit": b["daily_cycle_limit"] if wholesale else None,
+                "gate_closure_s": cfg.dispatch_gate_closure_s,
+                "unavailability": lost_by_block.get(b["block_id"], []),
+            }
+        )
+    out = []
+    for va in vas.iter_rows(named=True):
+        own = blocks_by_va.get(va["virtual_asset_id"], [])
+        wholesale_block = next((b for b in own if b["market"] == "wholesale"), None)
+        out.append(
+            {
+                **va,
+                "power_kw": wholesale_block["power_kw"] if wholesale_block else 0,
+                "energy_kwh": wholesale_block["energy_kwh"] if wholesale_block else 0,
+                "blocks": own,
+            }
+        )
+    return out

@@ -1,0 +1,156 @@
+"""Virtual assets of one organisation and the schedules of their wholesale blocks (the guide's
+"View Upcoming Capacity" and "Dispatch Your Capacity")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api import operating
+from api.deps import Member, Reader
+from api.schemas.dispatch import (
+    ScheduleConflict,
+    ScheduleIn,
+    SchedulePoint,
+    ScheduleVersionPublic,
+    ScheduleView,
+    SocPoint,
+    VirtualAssetList,
+    VirtualAssetPublic,
+)
+from auction.store.dispatch import schedule_history
+from dispatch.schedule import Point
+
+router = APIRouter(prefix="/organisations/{org_id}/virtual-assets", tags=["dispatch"])
+
+
+def _public(va: dict[str, object]) -> VirtualAssetPublic:
+    return VirtualAssetPublic.model_validate(va)
+
+
+@router.get("", response_model=VirtualAssetList)
+def list_virtual_assets(
+    org_id: str,
+    call: Reader,
+    status: Annotated[
+        Literal["upcoming", "active", "past"] | None,
+        Query(description="upcoming: not yet started; active: delivering now; past: over"),
+    ] = None,
+) -> VirtualAssetList:
+    """Virtual assets your organisation may dispatch, created when their auction is
+    published (D-2, about 17:00), earliest first."""
+    vas = operating.virtual_assets(call.store, org_id, call.now, status=status)
+    return VirtualAssetList(virtual_assets=[_public(va) for va in vas])
+
+
+@router.get("/{virtual_asset_id}", response_model=VirtualAssetPublic)
+def get_virtual_asset(org_id: str, virtual_asset_id: str, call: Reader) -> VirtualAssetPublic:
+    """One virtual asset with its blocks: market, power, energy, window, initial SoC,
+    dispatch gate closure, and any unavailability an outage caused."""
+    [va] = operating.virtual_assets(call.store, org_id, call.now, va_id=virtual_asset_id)
+    return _public(va)
+
+
+def _view(s: operating.BlockSchedule) -> ScheduleView:
+    terms, profile = s.terms, s.profile
+    edges = [terms.mtu_start(k) for k in range(terms.n_mtu + 1)]
+    return ScheduleView(
+        block_id=s.block.block_id,
+        virtual_asset_id=s.block.virtual_asset_id,
+        version=0 if s.version is None else s.version.version,
+        accepted_at=None if s.version is None else s.version.at,
+        schedule=[
+            SchedulePoint(time=edges[k], power=int(p)) for k, p in enumerate(profile.power_kw)
+        ],
+        soc=[
+            SocPoint(time=t, soc_kwh=round(float(v), 3))
+            for t, v in zip(edges, profile.soc_kwh, strict=True)
+        ],
+        end_soc_kwh=round(float(profile.soc_kwh[-1]), 3),
+        final_soc_target_kwh=terms.final_soc_kwh,
+        imbalance_kwh=round(profile.imbalance_kwh, 3),
+        imbalance=profile.summary,
+        conflicts=[
+            ScheduleConflict(
+                time=edges[c.row - 1],
+                power=int(c.value),  # type: ignore[call-overload]
+                available_kw=terms.available_kw(c.row - 1),
+                rule=c.rule,
+            )
+            for c in s.conflicts
+            if c.row is not None
+        ],
+    )
+
+
+_SCHEDULE_DOC = """Set the power (kW) of the MTUs named; the others keep their value (0 if
+never set). Accepted whole or not at all: a refusal (422) lists every point that breaks a
+rule (on the MTU grid inside the window, |power| within the block's power, after the
+dispatch gate closure, virtual SoC within [0, energy] at every MTU edge, the daily cycle
+limit) and leaves the stored schedule as it was. Every accepted version is kept."""
+
+
+def _submit(
+    org_id: str, virtual_asset_id: str, block_id: str, body: ScheduleIn, call: Member
+) -> ScheduleView:
+    points = [Point(p.time, p.power) for p in body.schedule]
+    accepted = operating.submit_schedule(
+        call.store, org_id, virtual_asset_id, block_id, points, call.user.user_id, call.now
+    )
+    return _view(accepted)
+
+
+router.add_api_route(
+    "/{virtual_asset_id}/blocks/{block_id}",
+    _submit,
+    methods=["POST"],
+    response_model=ScheduleView,
+    summary="Submit a schedule for the wholesale block",
+    description=_SCHEDULE_DOC,
+    operation_id="post_schedule",
+)
+router.add_api_route(
+    "/{virtual_asset_id}/blocks/{block_id}",
+    _submit,
+    methods=["PUT"],
+    response_model=ScheduleView,
+    summary="Submit a schedule for the wholesale block (same as POST)",
+    description=_SCHEDULE_DOC,
+    operation_id="put_schedule",
+)
+
+
+@router.get("/{virtual_asset_id}/blocks/{block_id}/schedule", response_model=ScheduleView)
+def get_schedule(org_id: str, virtual_asset_id: str, block_id: str, call: Reader) -> ScheduleView:
+    """The current schedule, the SoC at every MTU edge, the projected end SoC and its
+    imbalance against the final SoC target, in kWh and in words."""
+    return _view(operating.read_schedule(call.store, org_id, virtual_asset_id, block_id))
+
+
+@router.get(
+    "/{virtual_asset_id}/blocks/{block_id}/schedule/versions",
+    response_model=list[ScheduleVersionPublic],
+)
+def get_schedule_versions(
+    org_id: str, virtual_asset_id: str, block_id: str, call: Reader
+) -> list[ScheduleVersionPublic]:
+    """Every accepted version of the schedule, oldest first, with who sent it and when."""
+    current = operating.read_schedule(call.store, org_id, virtual_asset_id, block_id)
+    with call.store.read() as conn:
+        history = schedule_history(conn, block_id)
+    step = timedelta(minutes=current.terms.mtu_minutes)
+    start = current.terms.start
+    return [
+        ScheduleVersionPublic(
+            version=v.version,
+            accepted_at=v.at,
+            user_id=v.user_id,
+            points=v.points,
+            schedule=[
+                SchedulePoint(time=start + k * step, power=p) for k, p in enumerate(v.power_kw)
+            ],
+        )
+        for v in history
+    ]

@@ -1,0 +1,117 @@
+"""Bodies of virtual assets, schedules, outages and setpoints. Power in kW (the guide's
+unit): positive discharges (export), negative charges (import)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.accounts import Strict
+
+MAX_POINTS = 200  # a DST day has 100 quarter-hours
+
+
+class SchedulePoint(Strict):
+    power: int = Field(
+        description="kW for the MTU starting at `time`: positive discharges (export), "
+        "negative charges (import); whole kW",
+        examples=[380],
+    )
+    time: datetime = Field(
+        description="the start of an MTU of the block's window, with an offset",
+        examples=["2026-11-29T14:30:00Z"],
+    )
+
+
+class ScheduleIn(Strict):
+    """The guide's body: the power of each MTU named; MTUs not named keep their value."""
+
+    schedule: list[SchedulePoint] = Field(min_length=1, max_length=MAX_POINTS)
+
+
+class Unavailability(BaseModel):
+    """A stretch of time in which an outage left part of the block without backing."""
+
+    start: datetime
+    end: datetime
+    lost_kw: int
+    available_kw: int
+
+
+class ScheduleConflict(BaseModel):
+    """A point of the accepted schedule that an outage has since made too large."""
+
+    time: datetime
+    power: int
+    available_kw: int
+    rule: str
+
+
+class BlockPublic(BaseModel):
+    block_id: str
+    market: Literal["wholesale", "fcr", "afrr_pos", "afrr_neg"]
+    power_kw: int
+    energy_kwh: int
+    start: datetime
+    end: datetime
+    dispatchable: bool = Field(description="wholesale blocks take schedules; reserve blocks do not")
+    initial_soc_kwh: float | None = Field(description="wholesale: the virtual SoC at `start`")
+    final_soc_target_kwh: float | None
+    eta_charge: float | None
+    eta_discharge: float | None
+    daily_cycle_limit: float | None
+    gate_closure_s: int = Field(
+        description="schedules for an MTU may change until this many seconds before it starts"
+    )
+    unavailability: list[Unavailability]
+
+
+class VirtualAssetPublic(BaseModel):
+    virtual_asset_id: str
+    auction_id: str
+    org_id: str
+    bid_id: str | None
+    product_id: str
+    start: datetime
+    end: datetime
+    status: Literal["upcoming", "active", "past"]
+    power_kw: int = Field(description="the wholesale block's power (0 for reserve-only)")
+    energy_kwh: int = Field(description="the wholesale block's energy")
+    blocks: list[BlockPublic]
+
+
+class VirtualAssetList(BaseModel):
+    virtual_assets: list[VirtualAssetPublic]
+
+
+class SocPoint(BaseModel):
+    time: datetime = Field(description="an MTU edge")
+    soc_kwh: float
+
+
+class ScheduleView(BaseModel):
+    """A block's current schedule and what it does to the virtual state of charge."""
+
+    block_id: str
+    virtual_asset_id: str
+    version: int = Field(description="0: never dispatched")
+    accepted_at: datetime | None
+    schedule: list[SchedulePoint] = Field(description="every MTU of the window")
+    soc: list[SocPoint] = Field(description="the SoC at every MTU edge, first the initial SoC")
+    end_soc_kwh: float
+    final_soc_target_kwh: float
+    imbalance_kwh: float = Field(description="end SoC minus target: + over-, - under-charged")
+    imbalance: str = Field(description="the imbalance in words")
+    conflicts: list[ScheduleConflict] = Field(
+        description="points an outage has made too large since they were accepted"
+    )
+
+
+class ScheduleVersionPublic(BaseModel):
+    version: int
+    accepted_at: datetime
+    user_id: str
+    points: int = Field(description="how many points the request named")
+    schedule: list[SchedulePoint]

@@ -1,0 +1,208 @@
+"""Virtual assets and schedules over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from auction.store import Store
+from tests.api.conftest import EICS, Account, Clock, provision, small_auction
+from tests.strategies import NORMAL_DAY, local
+
+START = local(NORMAL_DAY, 10)  # p1's window opens
+
+
+def _setup(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> tuple[TestClient, Account, Account, Account, dict[str, list[dict[str, Any]]]]:
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    beta = provision(store, client, "Beta Flex", "bidder", EICS[2])
+    vas = small_auction(client, operator, [alpha, beta], clock)
+    return client, operator, alpha, beta, vas
+
+
+def _wholesale(va: dict[str, Any]) -> dict[str, Any]:
+    return next(b for b in va["blocks"] if b["market"] == "wholesale")
+
+
+def _url(account: Account, va: dict[str, Any], block: dict[str, Any]) -> str:
+    return (
+        f"/organisations/{account.org_id}/virtual-assets/{va['virtual_asset_id']}"
+        f"/blocks/{block['block_id']}"
+    )
+
+
+def _at(k: int) -> str:
+    return (START + k * timedelta(minutes=15)).isoformat()
+
+
+def test_each_organisation_sees_its_own_virtual_assets_with_their_blocks(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, operator, alpha, beta, vas = _setup(store, make_client, clock)
+    mine = vas[alpha.org_id]
+    assert sorted(va["product_id"] for va in mine) == ["p1", "p2"]
+    assert all(va["org_id"] == alpha.org_id and va["status"] == "upcoming" for va in mine)
+    p1 = next(va for va in mine if va["product_id"] == "p1")
+    p2 = next(va for va in mine if va["product_id"] == "p2")
+    assert [b["market"] for b in p1["blocks"]] == ["wholesale"]
+    assert sorted(b["market"] for b in p2["blocks"]) == ["fcr", "wholesale"]
+    block = _wholesale(p1)
+    assert (block["power_kw"], block["energy_kwh"], block["initial_soc_kwh"]) == (1000, 2000, 1000)
+    assert block["gate_closure_s"] == 330
+    assert block["dispatchable"]
+    assert datetime.fromisoformat(block["start"]) == START
+    assert (p1["power_kw"], p1["energy_kwh"]) == (1000, 2000)
+
+    one = client.get(
+        f"/organisations/{alpha.org_id}/virtual-assets/{p1['virtual_asset_id']}",
+        headers=alpha.headers,
+    )
+    assert one.status_code == 200
+    assert one.json() == p1
+    # Another organisation's virtual asset is as unknown as a missing one.
+    foreign = client.get(
+        f"/organisations/{beta.org_id}/virtual-assets/{p1['virtual_asset_id']}",
+        headers=beta.headers,
+    )
+    assert foreign.status_code == 404
+    assert (
+        client.get(
+            f"/organisations/{alpha.org_id}/virtual-assets", headers=beta.headers
+        ).status_code
+        == 404
+    )
+    # Operators read any organisation's.
+    seen = client.get(f"/organisations/{alpha.org_id}/virtual-assets", headers=operator.headers)
+    assert seen.json()["virtual_assets"] == mine
+
+    # The window decides the status.
+    clock.now = START + timedelta(minutes=1)
+    url = f"/organisations/{alpha.org_id}/virtual-assets"
+    active = client.get(url, params={"status": "active"}, headers=alpha.headers).json()
+    assert [va["product_id"] for va in active["virtual_assets"]] == ["p1"]
+    upcoming = client.get(url, params={"status": "upcoming"}, headers=alpha.headers).json()
+    assert [va["product_id"] for va in upcoming["virtual_assets"]] == ["p2"]
+    assert client.get(url, params={"status": "soon"}, headers=alpha.headers).status_code == 422
+
+
+def test_a_schedule_is_accepted_whole_and_reports_its_soc_and_imbalance(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, _operator, alpha, _beta, vas = _setup(store, make_client, clock)
+    va = next(v for v in vas[alpha.org_id] if v["product_id"] == "p1")
+    url = _url(alpha, va, _wholesale(va))
+
+    body = {"schedule": [{"power": 400, "time": _at(0)}, {"power": -200, "time": _at(1)}]}
+    answer = client.post(url, headers=alpha.headers, json=body)
+    assert answer.status_code == 200, answer.text
+    view = answer.json()
+    assert view["version"] == 1
+    assert len(view["schedule"]) == 16
+    assert len(view["soc"]) == 17
+    assert [p["power"] for p in view["schedule"][:3]] == [400, -200, 0]
+    assert [s["soc_kwh"] for s in view["soc"][:3]] == [1000.0, 900.0, 950.0]
+    assert view["imbalance_kwh"] == -50.0
+    assert view["imbalance"].startswith("projected to end 50 kWh under-charged")
+
+    # MTUs not named keep their value; PUT does the same as POST.
+    again = client.put(
+        url, headers=alpha.headers, json={"schedule": [{"power": 0, "time": _at(1)}]}
+    )
+    assert again.status_code == 200, again.text
+    assert [p["power"] for p in again.json()["schedule"][:2]] == [400, 0]
+    stored = client.get(url + "/schedule", headers=alpha.headers).json()
+    assert stored == again.json()
+    assert stored["version"] == 2
+    versions = client.get(url + "/schedule/versions", headers=alpha.headers).json()
+    assert [(v["version"], v["points"]) for v in versions] == [(1, 2), (2, 1)]
+    assert [p["power"] for p in versions[0]["schedule"][:2]] == [400, -200]
+
+
+def test_a_refused_schedule_lists_every_broken_point_and_changes_nothing(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, _operator, alpha, _beta, vas = _setup(store, make_client, clock)
+    va = next(v for v in vas[alpha.org_id] if v["product_id"] == "p1")
+    url = _url(alpha, va, _wholesale(va))
+    assert (
+        client.post(
+            url, headers=alpha.headers, json={"schedule": [{"power": 100, "time": _at(0)}]}
+        ).status_code
+        == 200
+    )
+
+    bad = {
+        "schedule": [
+            {"power": 1001, "time": _at(2)},  # above the block's 1,000 kW
+            {"power": 100, "time": (START + timedelta(minutes=7)).isoformat()},  # off the grid
+            {"power": 100, "time": _at(16)},  # after the window
+        ]
+    }
+    answer = client.post(url, headers=alpha.headers, json=bad)
+    assert answer.status_code == 422
+    found = {(tuple(d["loc"]), d["field"]) for d in answer.json()["detail"]}
+    assert found == {
+        (("body", "schedule", 0, "power"), "power"),
+        (("body", "schedule", 1, "time"), "time"),
+        (("body", "schedule", 2, "time"), "time"),
+    }
+    # 975 kWh after the first MTU: the fourth quarter-hour at 1 MW goes below 0.
+    drain = {"schedule": [{"power": 1000, "time": _at(k)} for k in range(1, 6)]}
+    answer = client.post(url, headers=alpha.headers, json=drain)
+    assert answer.status_code == 422
+    [soc] = answer.json()["detail"]
+    assert soc["loc"] == ["body", "schedule", 3, "power"]
+    assert "below 0" in soc["rule"]
+    fraction = client.post(
+        url, headers=alpha.headers, json={"schedule": [{"power": 0.5, "time": _at(0)}]}
+    )
+    assert fraction.status_code == 422
+    assert fraction.json()["detail"][0]["loc"] == ["body", "schedule", 0, "power"]
+
+    stored = client.get(url + "/schedule", headers=alpha.headers).json()
+    assert stored["version"] == 1
+    assert [p["power"] for p in stored["schedule"][:3]] == [100, 0, 0]
+
+
+def test_reserve_blocks_refuse_schedules_and_the_gate_closes_per_mtu(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, _operator, alpha, beta, vas = _setup(store, make_client, clock)
+    p2 = next(v for v in vas[alpha.org_id] if v["product_id"] == "p2")
+    fcr = next(b for b in p2["blocks"] if b["market"] == "fcr")
+    refused = client.post(
+        _url(alpha, p2, fcr),
+        headers=alpha.headers,
+        json={"schedule": [{"power": 100, "time": p2["start"]}]},
+    )
+    assert refused.status_code == 422
+    assert "fcr block: it holds reserve" in refused.json()["detail"][0]["rule"]
+
+    p1 = next(v for v in vas[alpha.org_id] if v["product_id"] == "p1")
+    url = _url(alpha, p1, _wholesale(p1))
+    # Exactly at the gate closure of the first MTU: that MTU is closed, the next one open.
+    clock.now = START - timedelta(seconds=330)
+    closed = client.post(
+        url, headers=alpha.headers, json={"schedule": [{"power": 100, "time": _at(0)}]}
+    )
+    assert closed.status_code == 422
+    assert "dispatch gate" in closed.json()["detail"][0]["rule"]
+    assert (
+        client.post(
+            url, headers=alpha.headers, json={"schedule": [{"power": 100, "time": _at(1)}]}
+        ).status_code
+        == 200
+    )
+    # Another organisation cannot dispatch it, nor learn that it exists.
+    stranger = client.post(
+        _url(beta, p1, _wholesale(p1)),
+        headers=beta.headers,
+        json={"schedule": [{"power": 100, "time": _at(2)}]},
+    )
+    assert stranger.status_code == 404
