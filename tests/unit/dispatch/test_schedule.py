@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from auction.errors import DomainError
 from auction.timegrid import day_bounds
-from dispatch.schedule import BlockTerms, Point, apply_schedule, empty_schedule, soc_profile
+from dispatch.schedule import (
+    BlockTerms,
+    Point,
+    apply_schedule,
+    conflicts,
+    empty_schedule,
+    soc_profile,
+)
 from tests.strategies import FALL_BACK, NORMAL_DAY, SPRING_FORWARD, local
 
 START = local(NORMAL_DAY, 10)
@@ -170,3 +177,17 @@ def test_timestamps_in_any_offset_name_the_same_mtu() -> None:
     block = terms()
     utc = apply_schedule(block, empty_schedule(block), [Point(at(2).astimezone(UTC), 100)], BEFORE)
     assert utc.power_kw[2] == 100
+
+
+def test_an_outage_lowers_the_power_limit_of_its_mtus_and_reports_old_points() -> None:
+    lost = (0, 600) + (0,) * 14
+    block = terms(lost_kw=lost)
+    assert problems(block, [Point(at(1), 500)]) == {(1, "power")}
+    profile = apply_schedule(block, empty_schedule(block), [Point(at(1), 400)], BEFORE)
+    assert profile.power_kw[1] == 400
+    # A schedule accepted before the outage: the point that no longer fits is reported.
+    accepted = apply_schedule(terms(), empty_schedule(terms()), [Point(at(1), 900)], BEFORE)
+    [conflict] = conflicts(block, accepted.power_kw)
+    assert (conflict.row, conflict.value) == (2, 900)
+    assert "400 kW" in conflict.rule
+    assert conflicts(terms(), accepted.power_kw) == []
