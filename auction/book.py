@@ -121,3 +121,17 @@ MARKET_FACTOR = {
     "afrr_pos": "afrr_pos_mw",
     "afrr_neg": "afrr_neg_mw",
 }
+
+# Which assets carry each block over a stretch of time. The clearing's backing holds for the
+# block's whole window; after an outage a block may be carried differently in some MTUs.
+# Where a block's slices sum to less than its power, the rest is unavailable (lost).
+BACKING_SLICES = schema(
+    {
+        "block_id": pl.String,
+        "asset_id": pl.String,
+        "start": UTC_TIME,
+        "end": UTC_TIME,
+        "power_kw": pl.Int64,
+        "energy_kwh": pl.Int64,
+    }
+)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from auction.book import BACKING_SLICES as BACKING_SLICES  # re-exported: dispatch's frame too
 from auction.book import UTC_TIME
 from auction.book import schema as _schema
+from auction.model import AuctionConfig
 
 # Published blocks, from any auctions: what the fleet must carry.
 BLOCKS = _schema(
@@ -28,20 +30,6 @@ BLOCKS = _schema(
     }
 )
 
-# Which assets carry each block over a stretch of time. The clearing's backing holds for the
-# block's whole window; after an outage a block may be carried differently in some MTUs.
-# Where a block's slices sum to less than its power, the rest is unavailable (lost).
-BACKING_SLICES = _schema(
-    {
-        "block_id": pl.String,
-        "asset_id": pl.String,
-        "start": UTC_TIME,
-        "end": UTC_TIME,
-        "power_kw": pl.Int64,
-        "energy_kwh": pl.Int64,
-    }
-)
-
 # Accepted wholesale schedules: the power of each MTU (by its start) that is not 0.
 SCHEDULES = _schema(
     {
@@ -50,3 +38,21 @@ SCHEDULES = _schema(
         "power_kw": pl.Int64,
     }
 )
+
+
+def dispatch_blocks(rows: pl.DataFrame, configs: dict[str, AuctionConfig]) -> pl.DataFrame:
+    """Blocks as ``BLOCKS`` (plus any other columns of ``rows``).
+
+    ``rows`` has block_id, product_id, market, power_kw, energy_kwh, start, end and
+    auction_id; ``configs`` holds each auction's conventions: its zone, and the initial
+    SoC fraction that wholesale blocks start at.
+    """
+    zone = {aid: cfg.tso_zone for aid, cfg in configs.items()}
+    initial = {aid: cfg.initial_soc_fraction for aid, cfg in configs.items()}
+    auction = pl.col("auction_id")
+    return rows.with_columns(
+        tso_zone=auction.replace_strict(zone, return_dtype=pl.String),
+        initial_soc_kwh=pl.when(pl.col("market") == "wholesale")
+        .then(auction.replace_strict(initial, return_dtype=pl.Float64) * pl.col("energy_kwh"))
+        .otherwise(0.0),
+    ).select(*BLOCKS.names(), *[c for c in rows.columns if c not in BLOCKS.names()])
