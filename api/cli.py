@@ -15,13 +15,15 @@ from rich.table import Table
 
 from api import commands
 from api.demo import demo_workdir, run_demo
-from auction.archive import read_archive
+from auction.archive import read_archive, table_csv
 from auction.errors import ArchiveError, Conflict, DomainError, NotFound
 from auction.model import TENNET_DE, Archive
 from auction.sample import sample_dir
 from clearing import ClearingResult, clear, write_results
 from clearing.report import product_table, utilisation
 from clearing.verify import format_report, verify
+from dispatch.disaggregate import Disaggregation
+from dispatch.replay import replay
 
 MAX_PROBLEMS_SHOWN = 50
 EXIT_BAD_INPUT = 2
@@ -81,6 +83,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify_cmd.set_defaults(run=_verify)
 
+    dispatch = sub.add_parser(
+        "dispatch",
+        help="split the schedules beside a cleared archive onto the physical fleet",
+        description="Clears AUCTION_DIR to rebuild its blocks (checked against recorded/ "
+        "if present), reads schedules.csv, rebacked.csv and outages.csv beside it (as vba "
+        "export writes them) and writes OUT/setpoints.csv and OUT/shortfall.csv.",
+    )
+    dispatch.add_argument("auction_dir", type=Path, metavar="AUCTION_DIR")
+    dispatch.add_argument("out", type=Path, metavar="OUT")
+    dispatch.set_defaults(run=_dispatch)
+
     serve = sub.add_parser("serve", help="serve the REST API (store: VBA_DATABASE_URL)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -124,6 +137,57 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
     report = verify(archive, args.out, optimality=optimality)
     console.print(format_report(report), markup=False)
     return 0 if report.ok else EXIT_FINDINGS
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    archive = read_archive(args.auction_dir)
+    with console.status(f"clearing {archive.config.auction_id} to rebuild its blocks…"):
+        result = clear(archive)
+    recorded = args.auction_dir / "recorded" / "summary.json"
+    if recorded.exists():
+        stored = json.loads(recorded.read_text())["result_sha256"]
+        again = write_results(result, args.out / "result")
+        if again["result_sha256"] != stored:
+            console.print("[bold red]error:[/] the archive no longer gives its recorded result")
+            return EXIT_FINDINGS
+    with console.status("splitting the schedules onto the fleet…"):
+        day = replay(args.auction_dir, archive, result)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tz = archive.config.time_zone
+    (args.out / "setpoints.csv").write_text(table_csv(day.setpoints, tz))
+    (args.out / "shortfall.csv").write_text(table_csv(day.shortfall, tz))
+    _print_setpoints(console, day, archive.config.mtu_minutes / 60)
+    console.print(f"setpoints written to {args.out / 'setpoints.csv'}")
+    return 0
+
+
+def _print_setpoints(console: Console, day: Disaggregation, mtu_h: float) -> None:
+    """The busiest assets of the day, and the day in one sentence."""
+    per_asset = (
+        day.setpoints.group_by("asset_id")
+        .agg(
+            discharge_kwh=(pl.col("power_kw").clip(0, None) * mtu_h).sum(),
+            charge_kwh=(-pl.col("power_kw").clip(None, 0) * mtu_h).sum(),
+            peak_kw=pl.col("power_kw").abs().max(),
+            soc_low=pl.col("soc_kwh").min(),
+            soc_high=pl.col("soc_kwh").max(),
+        )
+        .sort("discharge_kwh", "asset_id", descending=[True, False])
+    )
+    table = Table(title="Busiest assets (physical setpoints)", title_justify="left")
+    for name in ("asset", "discharged kWh", "charged kWh", "peak kW", "SoC range kWh"):
+        table.add_column(name, justify="left" if name == "asset" else "right")
+    for r in per_asset.head(10).iter_rows(named=True):
+        table.add_row(
+            r["asset_id"],
+            f"{r['discharge_kwh']:,.0f}",
+            f"{r['charge_kwh']:,.0f}",
+            f"{r['peak_kw']:,.0f}",
+            f"{r['soc_low']:,.0f}-{r['soc_high']:,.0f}",
+        )
+    if per_asset.height:
+        console.print(table)
+    console.print(day.summary)
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from api import operations
+from api import operating, operations
 from api.settings import Settings, SettingsError
 from auction.store import DEFAULT_URL, Store, migrate
 
@@ -72,10 +72,14 @@ def export_command(args: argparse.Namespace, console: Console) -> int:
     console.print(f"auction {args.auction_id} exported to {out}")
     if clearing is None:
         console.print("not cleared yet: the archive has no recorded/ result")
-    else:
-        console.print(
-            f"recorded result in {out / 'recorded'} "
-            f"(result_sha256 {clearing.result_sha256[:16]}…); "
-            f"reproduce it with: vba clear {out} --out OUT"
-        )
+        return 0
+    console.print(
+        f"recorded result in {out / 'recorded'} "
+        f"(result_sha256 {clearing.result_sha256[:16]}…); "
+        f"reproduce it with: vba clear {out} --out OUT"
+    )
+    rows = operating.export_dispatch(store, args.auction_id, out)
+    if any(rows.values()):
+        listed = ", ".join(f"{name}.csv {n} rows" for name, n in rows.items() if n)
+        console.print(f"dispatch files: {listed}; replay them with: vba dispatch {out} OUT")
     return 0

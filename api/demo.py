@@ -6,7 +6,9 @@ sample auction; every sample bid is sent over HTTP at its own submission time (t
 clock walks through the bidding window, so time priority is the sample's); one bid is
 amended and one withdrawn; a late bid is refused at the gate; the operator reads the
 pre-clearing report, clears, publishes; a bidder reads its awards and everybody the
-anonymous results. The app runs in-process (no port is opened).
+anonymous results. After publication the bidder dispatches two of its virtual assets (one
+schedule is refused for its state of charge), the operator reads the fleet's setpoints, and
+an outage of the busiest battery is re-backed. The app runs in-process (no port is opened).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from api import operations
+from api import operating, operations
 from api.app import create_app, tick
 from api.settings import Settings
 from auction.archive import read_archive
@@ -31,6 +34,7 @@ from auction.model import Archive
 from auction.sample import sample_dir
 from auction.store import Store
 from auction.store.accounts import create_invite, create_org
+from auction.store.results import result_frame
 
 PASSWORD = "demo password, not for production"  # noqa: S105 - a throwaway demo store
 _IDS = uuid.UUID("0b6c1d52-61a4-4a8e-9d55-6f1e3b8a7c20")
@@ -152,9 +156,11 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
         cleared = client.post(f"/auctions/{cfg.auction_id}/clear", headers=op).json()
         client.post(f"/auctions/{cfg.auction_id}/publish", headers=op)
         _show_bidder(console, client, sample, accounts)
+        _dispatch(console, client, store, sample, accounts)
 
     out = workdir / "export"
     operations.export_auction(store, cfg.auction_id, out)
+    operating.export_dispatch(store, cfg.auction_id, out)
     store.dispose()
     return DemoOutcome(
         archive=read_archive(out),
@@ -256,6 +262,103 @@ def _show_bidder(
         f"{busiest['lowest_accepted_eur_per_mw']}-{busiest['highest_accepted_eur_per_mw']} "
         f"EUR/MW (average {busiest['average_accepted_eur_per_mw']})."
     )
+
+
+def _dispatch(
+    console: Console,
+    client: TestClient,
+    store: Store,
+    sample: Archive,
+    accounts: dict[str, Any],
+) -> None:
+    """The bidder dispatches; a schedule that would empty its battery is refused; an outage
+    of the battery carrying the most blocks is re-backed by the rest of the fleet."""
+    name = sample.bids["org_id"].mode().sort()[0]
+    account, op = accounts[name], accounts["operator"]["headers"]
+    base = f"/organisations/{account['org_id']}/virtual-assets"
+    vas = client.get(base, headers=account["headers"]).json()["virtual_assets"]
+    dispatchable = [va for va in vas if va["power_kw"] > 0]
+    console.print(
+        f"{name} has {len(vas)} virtual assets (upcoming, created at publication); "
+        f"{len(dispatchable)} with a wholesale block to dispatch."
+    )
+    for n, va in enumerate(dispatchable[:2]):
+        block = next(b for b in va["blocks"] if b["market"] == "wholesale")
+        url = f"{base}/{va['virtual_asset_id']}/blocks/{block['block_id']}"
+        step = timedelta(minutes=15)
+        start = datetime.fromisoformat(block["start"])
+        n_mtu = int((datetime.fromisoformat(block["end"]) - start) / step)
+        if n == 0:
+            # Full power out in every MTU: more energy than the block holds.
+            drain = [
+                {"power": block["power_kw"], "time": (start + k * step).isoformat()}
+                for k in range(n_mtu)
+            ]
+            refused = client.post(url, headers=account["headers"], json={"schedule": drain})
+            first = refused.json()["detail"][0]
+            console.print(
+                f"Schedule for {va['product_id']} refused ({refused.status_code}): "
+                f"point {first['loc'][2] + 1}: {first['rule']}."
+            )
+        # A quarter of the power, out and back in turn: well inside the SoC window.
+        quarter = block["power_kw"] // 4
+        points = [
+            {"power": quarter if k % 2 == 0 else -quarter, "time": (start + k * step).isoformat()}
+            for k in range(min(n_mtu, 8))
+        ]
+        accepted = client.post(url, headers=account["headers"], json={"schedule": points})
+        assert accepted.status_code == 200, accepted.text
+        view = accepted.json()
+        low = min(s["soc_kwh"] for s in view["soc"])
+        console.print(
+            f"Schedule for {va['product_id']} accepted (version {view['version']}): "
+            f"{len(points)} MTUs at ±{quarter:,} kW, SoC {low:,.0f}-{block['energy_kwh']:,} kWh; "
+            f"{view['imbalance']}."
+        )
+    day = datetime.fromisoformat(dispatchable[0]["start"]).date() if dispatchable else None
+    if day is None:
+        return
+    window = {
+        "from": f"{sample.config.delivery_day}T00:00:00+01:00",
+        "to": f"{sample.config.delivery_day + timedelta(days=1)}T00:00:00+01:00",
+    }
+    setpoints = client.get("/fleet/setpoints", headers=op, params=window).json()
+    console.print(f"Physical setpoints: {setpoints['summary'][0]}.")
+
+    # Two hours into the first dispatched virtual asset's window.
+    first = dispatchable[0]
+    start = datetime.fromisoformat(first["start"]) + timedelta(hours=2)
+    end = start + timedelta(hours=2)
+    busiest = _busiest_asset(store, sample.config.auction_id, start, end)
+    outage = {
+        "asset_id": busiest,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "available_fraction": 0,
+    }
+    answer = client.post("/fleet/outages", headers=op, json=outage).json()
+    tz = ZoneInfo(sample.config.time_zone)
+    console.print(
+        f"Outage of {busiest}, the battery under the most blocks, {start.astimezone(tz):%H:%M}-"
+        f"{end.astimezone(tz):%H:%M}: {answer['rebacking']}"
+    )
+    for conflict in answer["schedule_conflicts"][:3]:
+        console.print(f"  schedule point {conflict['time']} no longer fits: {conflict['rule']}")
+
+
+def _busiest_asset(store: Store, auction_id: str, start: datetime, end: datetime) -> str:
+    """The asset under the most blocks of the auction delivering in [start, end)."""
+    with store.read() as conn:
+        backing = result_frame(conn, auction_id, "backing")
+        blocks = result_frame(conn, auction_id, "blocks")
+    live = blocks.filter((pl.col("start") < end) & (pl.col("end") > start))
+    counts = (
+        backing.filter(pl.col("block_id").is_in(live["block_id"].implode()))
+        .group_by("asset_id")
+        .len()
+        .sort("len", "asset_id", descending=[True, False])
+    )
+    return str(counts["asset_id"][0])
 
 
 def demo_workdir(out: Path | None) -> Path:

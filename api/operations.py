@@ -21,12 +21,12 @@ from sqlalchemy.engine import Connection
 from api.errors import BodyProblems
 from auction.archive import check_config, table_csv, write_archive
 from auction.bidding import BidIn, check_bids_in
-from auction.book import ALLOCATIONS, AVAILABILITY, FLEET, PRODUCTS
+from auction.book import ALLOCATIONS, FLEET, PRODUCTS
 from auction.cells import sheet_from_rows
 from auction.errors import Conflict, DomainError, NotFound, Problem
 from auction.lifecycle import Status, check_gate, next_status
 from auction.model import AuctionConfig
-from auction.rules import check_allocations, check_availability, check_fleet, check_products
+from auction.rules import check_allocations, check_fleet, check_products
 from auction.store import Store, audit
 from auction.store.accounts import (
     Organisation,
@@ -46,13 +46,14 @@ from auction.store.auctions import (
 )
 from auction.store.bids import OwnLinks, amend_bid, insert_bids, withdraw_bid
 from auction.store.book import load_archive
-from auction.store.fleet import add_outages, fleet_frame, replace_fleet
+from auction.store.dispatch import assets_in_use
+from auction.store.fleet import replace_fleet
 from auction.store.results import ClearingRecord, get_clearing, result_frame, save_clearing
 from clearing import ClearingResult, clear, write_results
 from clearing.verify import format_report, verify
 
 
-def _checked_rows(
+def checked_rows(
     stem: str,
     rows: Sequence[dict[str, Any]],
     columns: Sequence[str],
@@ -100,22 +101,19 @@ def invite(
 
 
 def put_fleet(store: Store, rows: list[dict[str, Any]], actor: str, now: datetime) -> pl.DataFrame:
-    fleet = _checked_rows("fleet", rows, FLEET.names(), ("body", "assets"), check_fleet)
+    fleet = checked_rows("fleet", rows, FLEET.names(), ("body", "assets"), check_fleet)
     with store.write() as conn:
+        missing = sorted(assets_in_use(conn, now) - set(fleet["asset_id"]))
+        if missing:
+            raise Conflict(
+                f"{len(missing)} asset(s) left out of the new fleet still carry blocks that are "
+                "not yet delivered: keep them, and record an outage (POST /fleet/outages) "
+                "for an asset that is gone, so that its blocks are re-backed",
+                assets=missing,
+            )
         replace_fleet(conn, fleet)
         audit.record(conn, actor, "fleet.replace", "fleet", now, assets=fleet.height)
     return fleet
-
-
-def post_outage(store: Store, row: dict[str, Any], actor: str, now: datetime) -> str:
-    with store.write() as conn:
-        fleet = fleet_frame(conn)
-        frame = _checked_rows(
-            "availability", [row], AVAILABILITY.names(), ("body",), check_availability, fleet
-        )
-        [outage_id] = add_outages(conn, frame, now)
-        audit.record(conn, actor, "fleet.outage", f"asset/{row['asset_id']}", now, **row)
-    return outage_id
 
 
 # --- auctions ------------------------------------------------------------------------
@@ -132,7 +130,7 @@ def _config(doc: dict[str, Any]) -> AuctionConfig:
 def _allocations(
     conn: Connection, rows: list[dict[str, Any]], products: pl.DataFrame
 ) -> pl.DataFrame:
-    frame = _checked_rows(
+    frame = checked_rows(
         "allocations",
         rows,
         ALLOCATIONS.names(),
@@ -162,7 +160,7 @@ def create_auction(
     now: datetime,
 ) -> AuctionRecord:
     config = _config({**auction, "auction_id": auction.get("auction_id") or new_id()})
-    checked = _checked_rows(
+    checked = checked_rows(
         "products", products, PRODUCTS.names(), ("body", "products"), check_products, config
     )
     alloc = _allocations(conn, allocations, checked)
@@ -193,7 +191,7 @@ def put_allocations(
                 f"allocations cannot change once the auction is {record.status.value}",
                 status=record.status.value,
             )
-        products = _checked_rows(
+        products = checked_rows(
             "products",
             product_frame(conn, auction_id).to_dicts(),
             PRODUCTS.names(),

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from auction.errors import DomainError, Problem
+from auction.model import AuctionConfig
 
 # SoC is a float (efficiencies); this much below 0 or above the energy is rounding, not a breach.
 SOC_EPSILON_KWH = 1e-6
@@ -79,6 +80,35 @@ class Profile:
     discharged_kwh: float
     imbalance_kwh: float  # end SoC minus the final SoC target
     summary: str  # the imbalance in a trader's words
+
+
+def wholesale_terms(
+    config: AuctionConfig,
+    start: datetime,
+    end: datetime,
+    power_kw: int,
+    energy_kwh: int,
+    eta_charge: float = 1.0,
+    eta_discharge: float = 1.0,
+    daily_cycle_limit: float | None = None,
+    lost_kw: tuple[int, ...] | None = None,
+) -> BlockTerms:
+    """A wholesale block's terms from its auction's conventions and its product's."""
+    return BlockTerms(
+        start=start,
+        end=end,
+        mtu_minutes=config.mtu_minutes,
+        power_kw=power_kw,
+        energy_kwh=energy_kwh,
+        initial_soc_kwh=config.initial_soc_fraction * energy_kwh,
+        final_soc_kwh=config.final_soc_fraction * energy_kwh,
+        final_soc_tolerance_kwh=config.final_soc_tolerance * energy_kwh,
+        eta_charge=eta_charge,
+        eta_discharge=eta_discharge,
+        daily_cycle_limit=daily_cycle_limit,
+        gate_closure_s=config.dispatch_gate_closure_s,
+        lost_kw=lost_kw,
+    )
 
 
 def empty_schedule(terms: BlockTerms) -> np.ndarray:
@@ -192,33 +222,37 @@ def conflicts(terms: BlockTerms, power_kw: np.ndarray) -> list[Problem]:
 def _check_time(
     terms: BlockTerms, time: datetime, now: datetime, row: int, flag: Flag
 ) -> int | None:
-    """The MTU index of ``time`` if it is an MTU start of the window still open to change."""
-    shown = time.isoformat()
+    """The MTU index of ``time`` if it is an MTU start of the window still open to change.
+
+    Texts are built only for a broken rule: this runs for every point of every request.
+    """
     if time.tzinfo is None:
-        flag(row, "time", shown, "time must carry a UTC offset, e.g. 2026-11-29T14:30:00Z")
+        rule = "time must carry a UTC offset, e.g. 2026-11-29T14:30:00Z"
+        flag(row, "time", time.isoformat(), rule)
         return None
     if not terms.start <= time < terms.end:
         rule = (
             f"time must lie in the block's window [{terms.start.isoformat()}, "
             f"{terms.end.isoformat()})"
         )
-        flag(row, "time", shown, rule)
+        flag(row, "time", time.isoformat(), rule)
         return None
-    offset = time - terms.start
-    if offset % terms.mtu:
+    mtu = terms.mtu
+    k, rest = divmod(time - terms.start, mtu)
+    if rest:
         rule = f"time must be the start of an MTU: a whole number of {terms.mtu_minutes} minutes "
         rule += f"after {terms.start.isoformat()}"
-        flag(row, "time", shown, rule)
+        flag(row, "time", time.isoformat(), rule)
         return None
-    closes = time - timedelta(seconds=terms.gate_closure_s)
-    if now >= closes:
+    if (time - now).total_seconds() <= terms.gate_closure_s:
+        closes = time - timedelta(seconds=terms.gate_closure_s)
         rule = (
-            f"the dispatch gate for the MTU starting {shown} closed at {closes.isoformat()} "
-            f"({terms.gate_closure_s} s before it starts)"
+            f"the dispatch gate for the MTU starting {time.isoformat()} closed at "
+            f"{closes.isoformat()} ({terms.gate_closure_s} s before it starts)"
         )
-        flag(row, "time", shown, rule)
+        flag(row, "time", time.isoformat(), rule)
         return None
-    return int(offset / terms.mtu)
+    return int(k)
 
 
 def _check_soc(terms: BlockTerms, profile: Profile, row_of_mtu: dict[int, int], flag: Flag) -> None:

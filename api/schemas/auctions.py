@@ -158,9 +158,36 @@ class OutageIn(Strict):
     available_fraction: Decimal = Field(description="0 = outage, 1 = fully available")
 
 
+class BlockUnavailable(BaseModel):
+    """Part of a block the rest of the fleet cannot carry: its owner is credited for it."""
+
+    virtual_asset_id: str
+    block_id: str
+    org_id: str
+    start: datetime
+    end: datetime
+    lost_kw: int
+
+
+class ScheduleBroken(BaseModel):
+    """A point of an accepted schedule that no longer fits the reduced block."""
+
+    virtual_asset_id: str
+    block_id: str
+    time: datetime
+    power: int
+    rule: str
+
+
 class OutageCreated(BaseModel):
     outage_id: str
     asset_id: str
     start: datetime
     end: datetime
     available_fraction: float
+    rebacking: str = Field(description="what the re-backing did, in words")
+    blocks_touched: int = Field(description="blocks whose backing changed")
+    moved_kw: int = Field(description="kW of backing moved to other assets")
+    lost_kw: int = Field(description="kW no asset could take over (most at once)")
+    unavailable: list[BlockUnavailable]
+    schedule_conflicts: list[ScheduleBroken]

@@ -115,3 +115,23 @@ class ScheduleVersionPublic(BaseModel):
     user_id: str
     points: int = Field(description="how many points the request named")
     schedule: list[SchedulePoint]
+
+
+class Setpoint(BaseModel):
+    asset_id: str
+    start: datetime = Field(description="the MTU's start")
+    power_kw: float = Field(description="positive discharges, negative charges")
+    soc_kwh: float = Field(description="planned physical SoC at the MTU's end")
+
+
+class Shortfall(BaseModel):
+    start: datetime
+    virtual_kw: float = Field(description="the sum of all wholesale schedules")
+    physical_kw: float = Field(description="what the fleet delivers")
+    shortfall_kw: float
+
+
+class SetpointList(BaseModel):
+    summary: list[str] = Field(description="one sentence per delivery day")
+    setpoints: list[Setpoint]
+    shortfall: list[Shortfall]

@@ -15,7 +15,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from auction.book import UTC_TIME, schema
+from auction.book import BACKING_SLICES, UTC_TIME, schema
 from auction.lifecycle import Status
 from auction.model import AuctionConfig
 from auction.store.auctions import _config
@@ -56,16 +56,7 @@ BLOCK_ROWS = schema(
         "end": UTC_TIME,
     }
 )
-SLICE_ROWS = schema(
-    {
-        "block_id": pl.String,
-        "asset_id": pl.String,
-        "start": UTC_TIME,
-        "end": UTC_TIME,
-        "power_kw": pl.Int64,
-        "energy_kwh": pl.Int64,
-    }
-)
+SLICE_ROWS = BACKING_SLICES
 
 
 def _frame(
@@ -99,10 +90,18 @@ def org_virtual_assets(conn: Connection, org_id: str) -> pl.DataFrame:
     return _frame(conn, query, VIRTUAL_ASSETS)
 
 
-def blocks_of(conn: Connection, virtual_asset_ids: Sequence[str]) -> pl.DataFrame:
-    """The blocks of these virtual assets, in the clearing's order."""
+def vas_owners(conn: Connection, virtual_asset_ids: Sequence[str]) -> pl.DataFrame:
+    """virtual_asset_id, org_id of these virtual assets."""
+    va = virtual_assets.c
+    query = sa.select(va.virtual_asset_id, va.org_id).where(
+        va.virtual_asset_id.in_(list(virtual_asset_ids))
+    )
+    return _frame(conn, query, schema({"virtual_asset_id": pl.String, "org_id": pl.String}))
+
+
+def _block_query() -> sa.Select[tuple[object, ...]]:
     b, va = blocks.c, virtual_assets.c
-    query = (
+    return (
         sa.select(
             b.block_id,
             b.virtual_asset_id,
@@ -115,33 +114,38 @@ def blocks_of(conn: Connection, virtual_asset_ids: Sequence[str]) -> pl.DataFram
             b.end,
         )
         .join_from(blocks, virtual_assets, b.virtual_asset_id == va.virtual_asset_id)
-        .where(b.virtual_asset_id.in_(list(virtual_asset_ids)))
         .order_by(b.auction_id, b.row_no)
     )
+
+
+def blocks_of(conn: Connection, virtual_asset_ids: Sequence[str]) -> pl.DataFrame:
+    """The blocks of these virtual assets, in the clearing's order."""
+    query = _block_query().where(blocks.c.virtual_asset_id.in_(list(virtual_asset_ids)))
     return _frame(conn, query, BLOCK_ROWS)
 
 
 def carried_blocks(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
     """Every block of a cleared or published auction whose window overlaps [start, end)."""
-    b, va = blocks.c, virtual_assets.c
+    b = blocks.c
     query = (
-        sa.select(
-            b.block_id,
-            b.virtual_asset_id,
-            b.auction_id,
-            va.product_id,
-            b.market,
-            b.power_kw,
-            b.energy_kwh,
-            b.start,
-            b.end,
-        )
-        .join_from(blocks, virtual_assets, b.virtual_asset_id == va.virtual_asset_id)
+        _block_query()
         .join(auctions, b.auction_id == auctions.c.auction_id)
         .where(auctions.c.status.in_(CARRIED), b.start < end, b.end > start)
-        .order_by(b.auction_id, b.row_no)
     )
     return _frame(conn, query, BLOCK_ROWS)
+
+
+def assets_in_use(conn: Connection, now: datetime) -> set[str]:
+    """Assets that carry a block of a cleared or published auction not yet delivered."""
+    k, b, s = backing.c, blocks.c, backing_slices.c
+    cleared = (
+        sa.select(k.asset_id)
+        .join_from(backing, blocks, (k.block_id == b.block_id) & (k.auction_id == b.auction_id))
+        .join(auctions, b.auction_id == auctions.c.auction_id)
+        .where(auctions.c.status.in_(CARRIED), b.end > now, k.power_kw > 0)
+    )
+    moved = sa.select(s.asset_id).where(s.end > now, s.power_kw > 0)
+    return set(conn.execute(cleared.union(moved)).scalars())
 
 
 def auction_configs(conn: Connection, auction_ids: Iterable[str]) -> dict[str, AuctionConfig]:
@@ -328,6 +332,17 @@ def rebacked(conn: Connection, block_ids: Sequence[str]) -> pl.DataFrame:
     query = (
         sa.select(s.block_id, s.asset_id, s.start, s.end, s.power_kw, s.energy_kwh)
         .where(s.block_id.in_(list(block_ids)))
+        .order_by(s.block_id, s.start, s.asset_id)
+    )
+    return _frame(conn, query, SLICE_ROWS)
+
+
+def auction_rebacked(conn: Connection, auction_id: str) -> pl.DataFrame:
+    """Every re-backed slice of the auction's blocks (SLICE_ROWS)."""
+    s = backing_slices.c
+    query = (
+        sa.select(s.block_id, s.asset_id, s.start, s.end, s.power_kw, s.energy_kwh)
+        .where(s.auction_id == auction_id)
         .order_by(s.block_id, s.start, s.asset_id)
     )
     return _frame(conn, query, SLICE_ROWS)

@@ -34,12 +34,17 @@ def add_outages(conn: Connection, outages: pl.DataFrame, now: datetime) -> list[
     return [str(r["outage_id"]) for r in rows]
 
 
-def availability_frame(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
-    """Outages and derates that overlap [start, end), ``AVAILABILITY`` schema."""
+def availability_frame(
+    conn: Connection, start: datetime, end: datetime, *, recorded_after: datetime | None = None
+) -> pl.DataFrame:
+    """Outages and derates that overlap [start, end), ``AVAILABILITY`` schema; only those
+    recorded after ``recorded_after`` if given."""
     t = fleet_outages.c
     query = (
         sa.select(t.asset_id, t.start, t.end, t.available_fraction)
         .where(t.start < end, t.end > start)
         .order_by(t.asset_id, t.start, t.end, t.available_fraction)
     )
+    if recorded_after is not None:
+        query = query.where(t.created_at > recorded_after)
     return pl.DataFrame(conn.execute(query).all(), schema=AVAILABILITY, orient="row")

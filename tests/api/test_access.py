@@ -35,6 +35,7 @@ from tests.api.conftest import (
     bid_body,
     create_sample_auction,
     provision,
+    sample_archive,
     small_auction,
 )
 
@@ -83,6 +84,7 @@ class Row:
     # Path parameters other than the defaults (values may name an entry of World.names).
     params: dict[str, str] = field(default_factory=dict)
     body: Body | None = None
+    query: str = ""
 
 
 @dataclass
@@ -171,6 +173,12 @@ TABLE: list[Row] = [
         body=lambda w, _caller: {
             k: _json(v) for k, v in w.archive.availability.row(0, named=True).items()
         },
+    ),
+    Row(
+        "GET",
+        "/fleet/setpoints",
+        operator_only(200),
+        query="?from=2026-11-28T00:00:00%2B01:00&to=2026-11-29T00:00:00%2B01:00",
     ),
     Row("GET", "/auctions", authenticated(200)),
     Row("GET", "/auctions/{auction_id}", authenticated(200)),
@@ -278,7 +286,12 @@ def world(store: Store, make_client: Callable[[], TestClient], clock: Clock) -> 
     member = provision(store, client, "Alpha Trading", "bidder", EICS[1])
     other = provision(store, client, "Beta Flex", "bidder", EICS[2])
     # Published first: its gate (D-2 of 2026-11-28) passes before the sample's.
-    dispatched = small_auction(client, operator, [member], clock, auction_id="dispatched", day=DAY)
+    # On the sample's fleet, which the sample auction puts again (a fleet replaced under
+    # published blocks may not lose their assets).
+    fleet = sample_archive().fleet.to_dicts()
+    dispatched = small_auction(
+        client, operator, [member], clock, auction_id="dispatched", day=DAY, fleet=fleet
+    )
     va = next(v for v in dispatched[member.org_id] if v["product_id"] == "p1")
     archive = create_sample_auction(client, operator)
     for auction_id, steps in {
@@ -366,7 +379,8 @@ def _path(world: World, row: Row, org_id: str | None = None) -> str:
         "block_id": "block",
         **row.params,
     }
-    return row.template.format(**{k: world.names.get(v, v) for k, v in params.items()})
+    path = row.template.format(**{k: world.names.get(v, v) for k, v in params.items()})
+    return path + row.query
 
 
 def _send(world: World, row: Row, caller: str, path: str) -> Answer:

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import polars as pl
 from fastapi.testclient import TestClient
 
+from api import operating
 from auction.store import Store
+from auction.store.results import result_frame
 from tests.api.conftest import EICS, Account, Clock, provision, small_auction
 from tests.strategies import NORMAL_DAY, local
 
@@ -206,3 +209,143 @@ def test_reserve_blocks_refuse_schedules_and_the_gate_closes_per_mtu(
         json={"schedule": [{"power": 100, "time": _at(2)}]},
     )
     assert stranger.status_code == 404
+
+
+def _carriers(store: Store, vas: list[dict[str, Any]]) -> list[str]:
+    """Assets under these virtual assets' blocks, most kW first."""
+    blocks = {b["block_id"] for va in vas for b in va["blocks"]}
+    with store.read() as conn:
+        backing = result_frame(conn, "small", "backing")
+    carried = (
+        backing.filter(pl.col("block_id").is_in(sorted(blocks)))
+        .group_by("asset_id")
+        .agg(pl.col("power_kw").sum())
+        .sort("power_kw", "asset_id", descending=[True, False])
+    )
+    return carried["asset_id"].to_list()
+
+
+def test_an_outage_rebacks_blocks_and_marks_only_what_the_fleet_cannot_carry(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, operator, alpha, beta, vas = _setup(store, make_client, clock)
+    p1 = {org: next(v for v in mine if v["product_id"] == "p1") for org, mine in vas.items()}
+    for account in (alpha, beta):
+        va = p1[account.org_id]
+        body = {"schedule": [{"power": 800, "time": _at(0)}]}
+        answer = client.post(_url(account, va, _wholesale(va)), headers=account.headers, json=body)
+        assert answer.status_code == 200, answer.text
+    window = {"asset_id": "", "start": _at(0), "end": _at(16), "available_fraction": 0}
+
+    # p1 needs 2 MW / 4 MWh; without its busiest carrier the other two still hold it.
+    first = _carriers(store, list(p1.values()))[0]
+    spare = sorted({"a1", "a2", "a3"} - {first})
+    answer = client.post(
+        "/fleet/outages", headers=operator.headers, json={**window, "asset_id": first}
+    )
+    assert answer.status_code == 201, answer.text
+    whole = answer.json()
+    assert whole["lost_kw"] == 0
+    assert whole["unavailable"] == []
+    assert whole["blocks_touched"] >= 1
+    assert whole["moved_kw"] > 0
+    assert set(_carriers_now(store, p1)) <= set(spare)
+
+    # Then the biggest of the others fails too: 1 MW / 2 MWh is left for 2 MW of blocks.
+    biggest = "a1" if "a1" in spare else "a2"
+    answer = client.post(
+        "/fleet/outages", headers=operator.headers, json={**window, "asset_id": biggest}
+    )
+    assert answer.status_code == 201, answer.text
+    short = answer.json()
+    assert short["lost_kw"] == 1000, short["rebacking"]
+    lost = {u["block_id"]: u for u in short["unavailable"]}
+    assert sum(u["lost_kw"] for u in lost.values()) == 1000
+    for u in lost.values():
+        assert (datetime.fromisoformat(u["start"]), datetime.fromisoformat(u["end"])) == (
+            START,
+            START + timedelta(hours=4),
+        )
+    broken = {c["block_id"] for c in short["schedule_conflicts"]}
+    assert broken == {b for b, u in lost.items() if 1000 - u["lost_kw"] < 800}
+
+    for account in (alpha, beta):
+        va = p1[account.org_id]
+        block = _wholesale(va)
+        seen = client.get(
+            f"/organisations/{account.org_id}/virtual-assets/{va['virtual_asset_id']}",
+            headers=account.headers,
+        ).json()
+        shown = _wholesale(seen)["unavailability"]
+        if block["block_id"] in lost:
+            [stretch] = shown
+            assert stretch["lost_kw"] == lost[block["block_id"]]["lost_kw"]
+            assert stretch["available_kw"] == 1000 - stretch["lost_kw"]
+            view = client.get(
+                _url(account, va, block) + "/schedule", headers=account.headers
+            ).json()
+            assert [c["power"] for c in view["conflicts"]] == (
+                [800] if stretch["available_kw"] < 800 else []
+            )
+            too_much = {"schedule": [{"power": stretch["available_kw"] + 1, "time": _at(1)}]}
+            refused = client.post(_url(account, va, block), headers=account.headers, json=too_much)
+            assert refused.status_code == 422
+            assert "are out" in refused.json()["detail"][0]["rule"]
+        else:
+            assert shown == []
+
+
+def _carriers_now(store: Store, p1: dict[str, dict[str, Any]]) -> list[str]:
+    """Assets under p1's blocks after re-backing, in the first MTU."""
+    ids = sorted(b["block_id"] for va in p1.values() for b in va["blocks"])
+    with store.read() as conn:
+        backing = operating.effective_backing(conn, ids)
+    first = backing.filter(pl.col("start") <= START, pl.col("end") > START, pl.col("power_kw") > 0)
+    return sorted(set(first["asset_id"]))
+
+
+def test_setpoints_split_the_schedules_onto_the_fleet(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, operator, alpha, beta, vas = _setup(store, make_client, clock)
+    powers = {alpha.org_id: 600, beta.org_id: -400}
+    for account in (alpha, beta):
+        va = next(v for v in vas[account.org_id] if v["product_id"] == "p1")
+        body = {"schedule": [{"power": powers[account.org_id], "time": _at(k)} for k in range(2)]}
+        answer = client.post(_url(account, va, _wholesale(va)), headers=account.headers, json=body)
+        assert answer.status_code == 200, answer.text
+    day = {"from": local(NORMAL_DAY, 0).isoformat(), "to": local(NORMAL_DAY, 0).isoformat()}
+    empty = client.get("/fleet/setpoints", headers=operator.headers, params=day)
+    assert empty.status_code == 422
+    day["to"] = (local(NORMAL_DAY, 0) + timedelta(days=1)).isoformat()
+    answer = client.get("/fleet/setpoints", headers=operator.headers, params=day)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["shortfall"] == []
+    points = pl.DataFrame(found["setpoints"]).with_columns(
+        pl.col("start").str.to_datetime(time_zone="UTC")
+    )
+    assert points["start"].n_unique() == 96
+    total = points.group_by("start").agg(pl.col("power_kw").sum()).sort("start")
+    at_start = total.filter(pl.col("start") == START)["power_kw"].item()
+    assert abs(at_start - 200) < 1e-6
+    assert abs(total["power_kw"].abs().sum() - 400) < 1e-6
+    bidder = client.get("/fleet/setpoints", headers=alpha.headers, params=day)
+    assert bidder.status_code == 403
+
+
+def test_a_new_fleet_may_not_drop_an_asset_that_carries_blocks(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, operator, _alpha, _beta, vas = _setup(store, make_client, clock)
+    fleet = client.get("/fleet/assets", headers=operator.headers).json()
+    busy = _carriers(store, [va for mine in vas.values() for va in mine])[0]
+    kept = [a for a in fleet if a["asset_id"] != busy]
+    answer = client.put("/fleet/assets", headers=operator.headers, json={"assets": kept})
+    assert answer.status_code == 409
+    assert answer.json()["assets"] == [busy]
+    assert client.get("/fleet/assets", headers=operator.headers).json() == fleet
+    # Once the day is delivered the asset may go.
+    clock.now = START + timedelta(days=2)
+    answer = client.put("/fleet/assets", headers=operator.headers, json={"assets": kept})
+    assert answer.status_code == 200, answer.text
