@@ -194,8 +194,26 @@ class BlockRecord:
     daily_cycle_limit: float | None
 
 
+# Published blocks never change: each schedule request would otherwise read its block again.
+_PUBLISHED: dict[tuple[str, str, str], BlockRecord] = {}
+_PUBLISHED_MAX = 100_000
+
+
 def get_block(conn: Connection, virtual_asset_id: str, block_id: str) -> BlockRecord | None:
-    """One block of one virtual asset, with its auction and product terms; one query."""
+    """One block of one virtual asset, with its auction and product terms; one query,
+    none for a published block read before."""
+    key = (str(conn.engine.url), virtual_asset_id, block_id)
+    if key in _PUBLISHED:
+        return _PUBLISHED[key]
+    record = _read_block(conn, virtual_asset_id, block_id)
+    if record is not None and record.status is Status.PUBLISHED:
+        if len(_PUBLISHED) >= _PUBLISHED_MAX:
+            _PUBLISHED.clear()
+        _PUBLISHED[key] = record
+    return record
+
+
+def _read_block(conn: Connection, virtual_asset_id: str, block_id: str) -> BlockRecord | None:
     b, va, p = blocks.c, virtual_assets.c, products.c
     query = (
         sa.select(
