@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from api.errors import BodyProblems
 from api.operations import checked_rows
+from auction.archive import read_archive
 from auction.book import AVAILABILITY
 from auction.errors import DomainError, NotFound, Problem
 from auction.lifecycle import Status
@@ -510,21 +511,34 @@ def setpoints(store: Store, start: datetime, end: datetime) -> list[Disaggregati
 
 
 def export_dispatch(store: Store, auction_id: str, out_dir: Path) -> dict[str, int]:
-    """Write the auction's schedules, re-backing and later outages beside its export, for
-    ``vba dispatch``; returns how many rows each file got."""
+    """Write the auction's schedules, re-backing and later outages beside its export in
+    ``out_dir`` (written by ``operations.export_auction``), for ``vba dispatch``; returns
+    how many rows each file got."""
     with store.read() as conn:
         record = get_auction(conn, auction_id)
-        clearing = get_clearing(conn, auction_id)
-        if clearing is None:
+        if get_clearing(conn, auction_id) is None:
             return {}
         day_start, day_end = day_bounds(record.config.delivery_day, record.config.time_zone)
         blocks = day_blocks(conn, day_start, day_end).filter(pl.col("auction_id") == auction_id)
         schedules = schedule_frame(conn, blocks, record.config.mtu_minutes)
         rebacked_rows = auction_rebacked(conn, auction_id)
-        outages = availability_frame(conn, day_start, day_end, recorded_after=clearing.created_at)
-    write_dispatch_files(out_dir, record.config.time_zone, schedules, rebacked_rows, outages)
+        outages = availability_frame(conn, day_start, day_end)
+    # The export's availability.csv holds the outages the clearing saw; the others came later.
+    seen = read_archive(out_dir).availability
+    later = _without(outages, seen)
+    write_dispatch_files(out_dir, record.config.time_zone, schedules, rebacked_rows, later)
     return {
         "schedules": schedules.height,
         "rebacked": rebacked_rows.height,
-        "outages": outages.height,
+        "outages": later.height,
     }
+
+
+def _without(rows: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` less ``taken``, as multisets: a row given twice is taken out twice at most."""
+    keys = rows.columns
+
+    def counted(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(_n=pl.int_range(pl.len()).over(keys))
+
+    return counted(rows).join(counted(taken), on=[*keys, "_n"], how="anti").drop("_n")

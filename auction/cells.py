@@ -181,7 +181,12 @@ class Sheet:
                 pl.when(pl.col("sign") == "-").then(-1).otherwise(1)
                 * (
                     pl.col("whole").cast(pl.Int64, strict=False) * 10**decimals
-                    + pl.col("frac").str.pad_end(decimals, "0").cast(pl.Int64, strict=False)
+                    # With no decimals allowed the fraction is empty: nothing to add.
+                    + (
+                        pl.col("frac").str.pad_end(decimals, "0").cast(pl.Int64, strict=False)
+                        if decimals
+                        else pl.lit(0, pl.Int64)
+                    )
                 )
             )
             .to_series()

@@ -25,7 +25,9 @@ from auction.rules import check_availability
 from dispatch.frames import BACKING_SLICES, SCHEDULES
 from dispatch.schedule import BlockTerms, Point, apply_schedule, empty_schedule
 
-LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)  # "now" of a replay: every gate is still open
+LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+# The schedule rules name the fields of the REST body; the file's columns are these.
+_COLUMN_OF = {"time": "start", "power": "power_kw"}  # "now" of a replay: every gate is still open
 
 
 def _sheet(path: Path, columns: list[str], problems: list[Problem]) -> Sheet | None:
@@ -88,7 +90,13 @@ def read_schedules(root: Path, blocks: pl.DataFrame, terms: dict[str, BlockTerms
         except DomainError as exc:
             lines = rows["row"].to_list()
             problems += [
-                Problem(sheet.file, lines[p.row - 1] if p.row else None, p.column, p.value, p.rule)
+                Problem(
+                    sheet.file,
+                    lines[p.row - 1] if p.row else None,
+                    _COLUMN_OF.get(p.column or "", p.column),
+                    p.value,
+                    p.rule,
+                )
                 for p in exc.problems
             ]
     if problems:

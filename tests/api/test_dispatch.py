@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 
 from api import operating
@@ -349,3 +353,59 @@ def test_a_new_fleet_may_not_drop_an_asset_that_carries_blocks(
     clock.now = START + timedelta(days=2)
     answer = client.put("/fleet/assets", headers=operator.headers, json={"assets": kept})
     assert answer.status_code == 200, answer.text
+
+
+def test_vba_dispatch_offline_gives_the_setpoints_the_server_gives(
+    store_url: str,
+    store: Store,
+    make_client: Callable[[], TestClient],
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    """Schedules, an outage and its re-backing, exported; ``vba dispatch`` on the export
+    reproduces the server's setpoints."""
+    client, operator, alpha, beta, vas = _setup(store, make_client, clock)
+    for account, power in ((alpha, 600), (beta, -300)):
+        va = next(v for v in vas[account.org_id] if v["product_id"] == "p1")
+        body = {"schedule": [{"power": power, "time": _at(k)} for k in range(0, 8, 2)]}
+        answer = client.post(_url(account, va, _wholesale(va)), headers=account.headers, json=body)
+        assert answer.status_code == 200, answer.text
+    busy = _carriers(store, [va for mine in vas.values() for va in mine])[0]
+    outage = {"asset_id": busy, "start": _at(4), "end": _at(12), "available_fraction": 0}
+    assert client.post("/fleet/outages", headers=operator.headers, json=outage).status_code == 201
+    midnight = local(NORMAL_DAY, 0)
+    day = {"from": midnight.isoformat(), "to": (midnight + timedelta(days=1)).isoformat()}
+    online = client.get("/fleet/setpoints", headers=operator.headers, params=day).json()
+
+    vba = Path(sys.executable).with_name("vba")
+    env = {"VBA_DATABASE_URL": store_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [vba, "export", "small", tmp_path / "x"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "vba dispatch" in done.stdout
+    assert {"schedules.csv", "rebacked.csv", "outages.csv"} <= {
+        f.name for f in (tmp_path / "x").iterdir()
+    }
+    done = subprocess.run(
+        [vba, "dispatch", tmp_path / "x", tmp_path / "out"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "follow" in done.stdout
+    offline = pl.read_csv(tmp_path / "out" / "setpoints.csv")
+    served = pl.DataFrame(online["setpoints"])
+    assert offline.height == served.height > 0
+    assert offline["power_kw"].to_list() == pytest.approx(served["power_kw"].to_list(), abs=1e-6)
+    assert offline["soc_kwh"].to_list() == pytest.approx(served["soc_kwh"].to_list(), abs=1e-6)
+
+    # A schedule beside the archive that breaks a rule is refused, naming the file and row.
+    schedules = tmp_path / "x" / "schedules.csv"
+    rows = schedules.read_text().splitlines()
+    header, first = rows[0], rows[1].split(",")
+    first[2] = "999999"
+    schedules.write_text("\n".join([header, ",".join(first), *rows[2:]]) + "\n")
+    done = subprocess.run(
+        [vba, "dispatch", tmp_path / "x", tmp_path / "out2"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "schedules.csv, row 1, column power_kw" in done.stderr
