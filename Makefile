@@ -36,6 +36,9 @@ smoke: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/clearing.py
 	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/schedules.py
+	$(BIN)/python benchmarks/disaggregate.py
+	$(BIN)/python benchmarks/rebacking.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

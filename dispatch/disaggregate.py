@@ -49,6 +49,7 @@ import scipy.sparse as sp
 from auction.book import UTC_TIME
 from auction.errors import DomainError, Problem
 from clearing.solve import HIGHSPY_VERSION, _highs, _pass_model
+from dispatch.grid import Grid, availability_matrix, numbered
 
 # Shortfall first, then the deviation from the split: covering 1 kW of shortfall costs
 # a few kW-MTUs of deviation at most (shift energy earlier or later), far below BIG.
@@ -68,42 +69,6 @@ OPTIONS: dict[str, Option] = {"solver": "simplex", "time_limit": 60.0}
 TOLERANCE_KW = 1e-6
 FILE = "disaggregate"
 RESERVES = ("fcr", "afrr_pos", "afrr_neg")
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The MTUs of the delivery day ``[start, start + n_mtu·mtu)``, UTC."""
-
-    start: datetime
-    n_mtu: int
-    mtu_minutes: int
-
-    @property
-    def dt_h(self) -> float:
-        return self.mtu_minutes / 60
-
-    @property
-    def end(self) -> datetime:
-        return self.start + self.n_mtu * timedelta(minutes=self.mtu_minutes)
-
-    def starts(self) -> pl.Series:
-        """The UTC start of every MTU."""
-        return pl.datetime_range(
-            self.start,
-            self.end,
-            interval=f"{self.mtu_minutes}m",
-            closed="left",
-            time_unit="us",
-            time_zone="UTC",
-            eager=True,
-        ).alias("start")
-
-    def index(self, column: str, *, ceil: bool) -> pl.Expr:
-        """The MTU edge at or before (or, with ``ceil``, at or after) ``column``, in [0, n]."""
-        mtu_us = self.mtu_minutes * 60_000_000
-        offset = (pl.col(column) - pl.lit(self.start, dtype=UTC_TIME)).dt.total_microseconds()
-        edge = -(-offset // mtu_us) if ceil else offset // mtu_us
-        return edge.clip(0, self.n_mtu)
 
 
 @dataclass(frozen=True)
@@ -267,8 +232,8 @@ def prepare(
     if missing:
         rule = "a backing slice names an asset that is not in the fleet"
         raise DomainError([Problem(FILE, None, "asset_id", a, rule) for a in missing])
-    numbered = _numbered(asset_ids, "asset_id", "k")
-    slices = slices.join(numbered, on="asset_id", how="inner", maintain_order="left")
+    asset_k = numbered(asset_ids, "asset_id", "k")
+    slices = slices.join(asset_k, on="asset_id", how="inner", maintain_order="left")
     wholesale = slices.filter(is_wholesale)
     n_k, n_t = len(asset_ids), grid.n_mtu
 
@@ -402,28 +367,6 @@ def _slices(blocks: pl.DataFrame, backing: pl.DataFrame, grid: Grid) -> pl.DataF
     )
 
 
-def availability_matrix(availability: pl.DataFrame, asset_ids: list[str], grid: Grid) -> np.ndarray:
-    """``a[k, t]``: the product of the fractions of every row overlapping MTU ``t``.
-
-    The same rule as ``clearing.reference.availability_matrix`` (a row covering part of
-    an MTU derates all of it: capacity must hold all through), which takes an archive.
-    """
-    a = np.ones((len(asset_ids), grid.n_mtu))
-    rows = (
-        availability.join(_numbered(asset_ids, "asset_id", "k"), on="asset_id", how="inner")
-        .with_columns(t0=grid.index("start", ceil=False), t1=grid.index("end", ceil=True))
-        .filter(pl.col("t1") > pl.col("t0"))
-        .sort("k", "t0", "t1", "available_fraction")
-    )
-    if rows.height == 0:
-        return a
-    t = np.arange(grid.n_mtu)
-    covers = (rows["t0"].to_numpy()[:, None] <= t) & (t < rows["t1"].to_numpy()[:, None])
-    fraction = rows["available_fraction"].to_numpy()[:, None]
-    np.multiply.at(a, rows["k"].to_numpy(), np.where(covers, fraction, 1.0))
-    return a
-
-
 def _targets(
     wholesale: pl.DataFrame,
     schedules: pl.DataFrame,
@@ -462,13 +405,6 @@ def _targets(
     )
     target = np.asarray(owner @ per_slice) if rows.height else np.zeros((n_k, grid.n_mtu))
     return target, virtual, in_day.height
-
-
-def _numbered(ids: list[str], column: str, index: str) -> pl.DataFrame:
-    """``ids`` with their position, to join on (replace_strict keeps the type of an empty
-    mapping's input, not the return type)."""
-    frame = pl.DataFrame({column: ids}, schema={column: pl.String})
-    return frame.with_row_index(index).with_columns(pl.col(index).cast(pl.Int64))
 
 
 def _schedule_points(schedules: pl.DataFrame, blocks: pl.DataFrame, grid: Grid) -> pl.DataFrame:

@@ -61,6 +61,7 @@ from auction.timegrid import DEFAULT_TIME_ZONE
 from clearing.result import ClearingResult
 from clearing.solve import HIGHSPY_VERSION, _highs, _pass_model
 from dispatch.frames import BACKING_SLICES, BLOCKS
+from dispatch.grid import Grid, availability_matrix
 from dispatch.slices import LOST, replace_stretches, whole_window
 
 # Objective weights (module docstring): a kW lost outweighs a chain of LOST / (2·MOVE)
@@ -246,7 +247,7 @@ def situation(
     n = (end - start) // mtu
     fleet = fleet.sort("asset_id")
     asset_ids = fleet["asset_id"].to_list()
-    avail = availability_matrix(asset_ids, availability, start, n, mtu_minutes)
+    avail = availability_matrix(availability, asset_ids, Grid(start, n, mtu_minutes))
 
     blk = _in_window(blocks.select(BLOCKS.names()).with_row_index("line"), start, n, mtu)
     groups = (
@@ -358,28 +359,6 @@ def _preference(free: np.ndarray) -> np.ndarray:
     rank = np.empty(spare.size)
     rank[order] = np.arange(spare.size) / max(spare.size, 1)
     return rank
-
-
-def availability_matrix(
-    asset_ids: list[str], availability: pl.DataFrame, start: datetime, n: int, mtu_minutes: int
-) -> np.ndarray:
-    """``a[k, t]`` over the MTUs of ``[start, start + n·mtu)``: overlapping rows multiply;
-    a row that covers part of an MTU derates the whole MTU (as the clearing reads it)."""
-    avail = np.ones((len(asset_ids), n))
-    k_of = {a: i for i, a in enumerate(asset_ids)}
-    rows = _mtus(availability.filter(pl.col("asset_id").is_in(asset_ids)), start, n, mtu_minutes)
-    cells = (
-        rows.filter(pl.col("t1") > pl.col("t0"))
-        .with_columns(
-            k=pl.col("asset_id").replace_strict(k_of, return_dtype=pl.Int64),
-            t=pl.int_ranges("t0", "t1"),
-        )
-        .explode("t")
-        .group_by("k", "t")
-        .agg(pl.col("available_fraction").product())
-    )
-    avail[cells["k"].to_numpy(), cells["t"].to_numpy()] = cells["available_fraction"].to_numpy()
-    return avail
 
 
 def _mtus(frame: pl.DataFrame, start: datetime, n: int, mtu_minutes: int) -> pl.DataFrame:
