@@ -30,20 +30,21 @@ LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMN_OF = {"time": "start", "power": "power_kw"}  # "now" of a replay: every gate is still open
 
 
-def _sheet(path: Path, columns: list[str], problems: list[Problem]) -> Sheet | None:
+def _sheet(path: Path, columns: list[str]) -> Sheet | None:
+    """The file as text cells, or None if it is absent; unreadable: ArchiveError."""
     if not path.exists():
         return None
     try:
         frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        problems.append(Problem(path.name, None, None, None, f"cannot be read: {exc}"))
-        return None
+        raise ArchiveError(
+            [Problem(path.name, None, None, None, f"cannot be read: {exc}")]
+        ) from exc
     missing = [c for c in columns if c not in frame.columns]
-    problems += [
-        Problem(path.name, None, c, None, f"required column {c} is missing") for c in missing
-    ]
     if missing:
-        return None
+        raise ArchiveError(
+            [Problem(path.name, None, c, None, f"required column {c} is missing") for c in missing]
+        )
     text, _ = as_text(frame, columns)
     return Sheet(path.name, text)
 
@@ -66,11 +67,8 @@ def _known_blocks(sheet: Sheet, blocks: pl.DataFrame, market: str | None) -> pl.
 
 def read_schedules(root: Path, blocks: pl.DataFrame, terms: dict[str, BlockTerms]) -> pl.DataFrame:
     """schedules.csv as ``SCHEDULES``, each block's schedule checked by the schedule rules."""
-    problems: list[Problem] = []
-    sheet = _sheet(root / "schedules.csv", list(SCHEDULES.names()), problems)
+    sheet = _sheet(root / "schedules.csv", list(SCHEDULES.names()))
     if sheet is None:
-        if problems:
-            raise ArchiveError(problems)
         return pl.DataFrame(schema=SCHEDULES)
     frame = pl.DataFrame(
         {
@@ -82,6 +80,7 @@ def read_schedules(root: Path, blocks: pl.DataFrame, terms: dict[str, BlockTerms
     ).with_row_index("row", offset=1)
     if sheet.problems:
         raise ArchiveError(sheet.problems)
+    problems: list[Problem] = []
     for (block_id,), rows in frame.group_by("block_id", maintain_order=True):
         block = terms[str(block_id)]
         points = [Point(t, int(p)) for t, p in rows.select("start", "power_kw").iter_rows()]
@@ -106,11 +105,8 @@ def read_schedules(root: Path, blocks: pl.DataFrame, terms: dict[str, BlockTerms
 
 def read_rebacked(root: Path, blocks: pl.DataFrame) -> pl.DataFrame:
     """rebacked.csv as ``BACKING_SLICES`` (empty if absent)."""
-    problems: list[Problem] = []
-    sheet = _sheet(root / "rebacked.csv", list(BACKING_SLICES.names()), problems)
+    sheet = _sheet(root / "rebacked.csv", list(BACKING_SLICES.names()))
     if sheet is None:
-        if problems:
-            raise ArchiveError(problems)
         return pl.DataFrame(schema=BACKING_SLICES)
     frame = pl.DataFrame(
         {
@@ -132,11 +128,8 @@ def read_rebacked(root: Path, blocks: pl.DataFrame) -> pl.DataFrame:
 
 def read_outages(root: Path, fleet: pl.DataFrame) -> pl.DataFrame:
     """outages.csv as ``AVAILABILITY`` (empty if absent), by the rules of availability.csv."""
-    problems: list[Problem] = []
-    sheet = _sheet(root / "outages.csv", list(AVAILABILITY.names()), problems)
+    sheet = _sheet(root / "outages.csv", list(AVAILABILITY.names()))
     if sheet is None:
-        if problems:
-            raise ArchiveError(problems)
         return pl.DataFrame(schema=AVAILABILITY)
     frame = check_availability(sheet, fleet)
     if sheet.problems or frame is None:
