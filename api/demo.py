@@ -35,6 +35,7 @@ from auction.sample import sample_dir
 from auction.store import Store
 from auction.store.accounts import create_invite, create_org
 from auction.store.results import result_frame
+from auction.timegrid import day_bounds
 
 PASSWORD = "demo password, not for production"  # noqa: S105 - a throwaway demo store
 _IDS = uuid.UUID("0b6c1d52-61a4-4a8e-9d55-6f1e3b8a7c20")
@@ -309,19 +310,16 @@ def _dispatch(
         accepted = client.post(url, headers=account["headers"], json={"schedule": points})
         assert accepted.status_code == 200, accepted.text
         view = accepted.json()
-        low = min(s["soc_kwh"] for s in view["soc"])
+        socs = [s["soc_kwh"] for s in view["soc"]]
         console.print(
             f"Schedule for {va['product_id']} accepted (version {view['version']}): "
-            f"{len(points)} MTUs at ±{quarter:,} kW, SoC {low:,.0f}-{block['energy_kwh']:,} kWh; "
-            f"{view['imbalance']}."
+            f"{len(points)} MTUs at ±{quarter:,} kW, the SoC stays within {min(socs):,.0f}-"
+            f"{max(socs):,.0f} of {block['energy_kwh']:,} kWh; {view['imbalance']}."
         )
-    day = datetime.fromisoformat(dispatchable[0]["start"]).date() if dispatchable else None
-    if day is None:
+    if not dispatchable:
         return
-    window = {
-        "from": f"{sample.config.delivery_day}T00:00:00+01:00",
-        "to": f"{sample.config.delivery_day + timedelta(days=1)}T00:00:00+01:00",
-    }
+    day_start, day_end = day_bounds(sample.config.delivery_day, sample.config.time_zone)
+    window = {"from": day_start.isoformat(), "to": day_end.isoformat()}
     setpoints = client.get("/fleet/setpoints", headers=op, params=window).json()
     console.print(f"Physical setpoints: {setpoints['summary'][0]}.")
 
