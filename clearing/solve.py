@@ -201,8 +201,8 @@ class _Master:
         self.alloc_mw = arrays.products["alloc_kw"].to_numpy() / 1000
         self.integer = np.flatnonzero(integrality).astype(np.int32)
         self.cuts = Cuts(np.zeros((0, len(self.t_cols))), np.zeros(0))
-        self.h = _highs()
-        _pass_model(self.h, cost, lb, ub, A.tocsc(), row_lb, row_ub, integrality)
+        self.h = new_highs()
+        pass_model(self.h, cost, lb, ub, A.tocsc(), row_lb, row_ub, integrality)
         for pi, pi0 in zip(cuts.pi, cuts.pi0, strict=True):
             self.add_cut(pi, float(pi0))
 
@@ -278,7 +278,7 @@ class FleetLP:
         self.n_products = arrays.products.height
         self.n_pairs = n_pairs
         self.backing = np.zeros(n_w)
-        self.h = _highs()
+        self.h = new_highs()
         # The first solve starts cold on a large, degenerate LP: interior point (with
         # crossover, for a basis) is 3-6x faster there than dual simplex; later solves
         # change only the totals and warm-start the simplex from that basis.
@@ -292,7 +292,7 @@ class FleetLP:
             format="csc",
         )
         cost = np.concatenate([np.zeros(n_w), -np.ones(n_pairs)])
-        _pass_model(
+        pass_model(
             self.h,
             cost,
             np.zeros(n_w + n_pairs),
@@ -359,7 +359,8 @@ class FleetLP:
         return True
 
 
-def _highs() -> highspy.Highs:
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS with the engine's options: for every model, the dispatch LPs too."""
     with _stdout_silenced():
         h = highspy.Highs()  # type: ignore[no-untyped-call]
     for name, value in OPTIONS.items():
@@ -367,7 +368,7 @@ def _highs() -> highspy.Highs:
     return h
 
 
-def _pass_model(
+def pass_model(
     h: highspy.Highs,
     cost: np.ndarray,
     lb: np.ndarray,

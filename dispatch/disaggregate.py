@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from auction.book import UTC_TIME
 from auction.errors import DomainError, Problem
-from clearing.solve import HIGHSPY_VERSION, _highs, _pass_model
+from clearing.solve import HIGHSPY_VERSION, new_highs, pass_model
 from dispatch.grid import Grid, availability_matrix, numbered
 
 # Shortfall first, then the deviation from the split: covering 1 kW of shortfall costs
@@ -571,11 +571,11 @@ def _n_cols(day: FleetDay) -> int:
 def solve_lp(lp: LpArrays, options: Mapping[str, Option] = OPTIONS) -> tuple[str, np.ndarray]:
     """HiGHS' model status and the column values (through clearing.solve, the one module
     that imports highspy, for its options and its silenced banner)."""
-    h = _highs()
+    h = new_highs()
     for name, value in options.items():
         h.setOptionValue(name, value)
     # clearing.solve passes maximisation models: maximise −c.
-    _pass_model(h, -lp.c, lp.lb, lp.ub, lp.A, lp.row_lb, lp.row_ub, None)
+    pass_model(h, -lp.c, lp.lb, lp.ub, lp.A, lp.row_lb, lp.row_ub, None)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     if status != "Optimal":

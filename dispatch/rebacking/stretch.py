@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from clearing.solve import _highs, _pass_model
+from clearing.solve import new_highs, pass_model
 from dispatch.rebacking.situation import KINDS, TOL_KW, Situation
 
 # Objective weights (package docstring): a kW lost outweighs a chain of LOST / (2·MOVE)
@@ -187,13 +187,13 @@ def _run(
     An integer search (to within one kW moved, at most ``MAX_NODES`` nodes) returns no
     values if it found no integer point; ``start`` is a feasible point to begin from.
     """
-    h = _highs()
+    h = new_highs()
     if integer:
         h.setOptionValue("mip_max_nodes", MAX_NODES)
         h.setOptionValue("mip_abs_gap", MOVE_COST)
     integrality = np.ones(cost.size, dtype=np.int32) if integer else None
     # clearing.solve passes maximisation models: maximise −c.
-    _pass_model(h, -cost, lb, ub, lp.A, lp.row_lb, lp.row_ub, integrality)
+    pass_model(h, -cost, lb, ub, lp.A, lp.row_lb, lp.row_ub, integrality)
     if start is not None:
         # HiGHS' own solution type, so that only clearing.solve imports highspy.
         solution = h.getSolution()
