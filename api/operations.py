@@ -34,6 +34,7 @@ from auction.store.accounts import (
     create_org,
     list_orgs,
     new_id,
+    org_zone,
 )
 from auction.store.auctions import (
     AuctionRecord,
@@ -256,8 +257,16 @@ def submit_bids(
     user_id: str,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """Add bids, all or none, while the gate is open."""
+    """Add bids, all or none, while the gate is open, from an organisation whose balancing
+    group lies in the auction's TSO zone."""
     record = _open_for_bids(conn, auction_id, now)
+    zone = org_zone(conn, org_id)
+    if zone != record.config.tso_zone:
+        rule = (
+            f"your balancing group is in TSO zone {zone}, this auction delivers in "
+            f"{record.config.tso_zone}: nominations need both in the same zone"
+        )
+        raise BodyProblems([Problem("organisation", None, "tso_zone", zone, rule)], ("path",))
     try:
         rows = check_bids_in(bids, product_limits(conn, record), OwnLinks(conn, auction_id, org_id))
     except DomainError as exc:

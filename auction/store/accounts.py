@@ -72,6 +72,18 @@ def get_org(conn: Connection, org_id: str) -> Organisation:
     return Organisation(row.org_id, row.name, row.eic, row.tso_zone)
 
 
+_ZONES: dict[tuple[str, str], str] = {}
+
+
+def org_zone(conn: Connection, org_id: str) -> str:
+    """The TSO zone of the organisation's balancing group. Read once per store and
+    organisation: no endpoint changes it, and every bid needs it."""
+    key = (str(conn.engine.url), org_id)
+    if key not in _ZONES:
+        _ZONES[key] = get_org(conn, org_id).tso_zone
+    return _ZONES[key]
+
+
 def list_orgs(conn: Connection) -> list[Organisation]:
     rows = conn.execute(sa.select(organisations).order_by(organisations.c.name))
     return [Organisation(r.org_id, r.name, r.eic, r.tso_zone) for r in rows]

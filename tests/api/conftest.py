@@ -104,12 +104,18 @@ def password_hash() -> str:
 
 
 def provision(
-    store: Store, client: TestClient, name: str, role: str, eic: str = EICS[0]
+    store: Store,
+    client: TestClient,
+    name: str,
+    role: str,
+    eic: str = EICS[0],
+    zone: str = EICS[0],
 ) -> Account:
-    """An organisation with one user of ``role``, logged in through the API."""
+    """An organisation with one user of ``role`` (balancing group ``eic`` in TSO zone
+    ``zone``), logged in through the API."""
     now = datetime.now(UTC)
     with store.write() as conn:
-        org = create_org(conn, name, eic, EICS[0], now)
+        org = create_org(conn, name, eic, zone, now)
         token = create_invite(
             conn,
             f"{name.lower().replace(' ', '.')}@example.com",

@@ -211,3 +211,21 @@ def test_links_groups_and_the_opening_gate(
     early = client.post(url.format(org=beta.org_id), headers=beta.headers, json=bid_body(row))
     assert early.status_code == 409
     assert "the gate opens at 2026-11-24T09:00:00+01:00" in early.json()["detail"]
+
+
+def test_a_balancing_group_outside_the_auction_s_zone_cannot_bid(
+    store: Store, make_client: Callable[[], TestClient]
+) -> None:
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    archive = create_sample_auction(client, operator)
+    elsewhere = provision(store, client, "Far Away", "bidder", EICS[1], zone=EICS[2])
+    url = f"/organisations/{elsewhere.org_id}/auctions/sample/bids"
+    answer = client.post(
+        url, headers=elsewhere.headers, json=bid_body(archive.bids.row(0, named=True))
+    )
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["field"] == "tso_zone"
+    assert EICS[2] in problem["rule"]
+    assert client.get(url, headers=elsewhere.headers).json()["bids"] == []
