@@ -15,7 +15,7 @@ from pydantic.warnings import UnsupportedFieldAttributeWarning
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, operations
-from api.routes import admin, auctions, auth, bids, fleet, virtual_assets
+from api.routes import admin, auctions, auth, bids, fleet, settlement, virtual_assets
 from api.settings import Settings
 from auction.store import Store, migrate
 from auction.store.auctions import due_to_close, due_to_publish
@@ -114,7 +114,7 @@ def create_app(
     app.state.store = store
     app.state.clock = clock
     errors.install(app)
-    for module in (auth, admin, fleet, auctions, bids, virtual_assets):
+    for module in (auth, admin, fleet, auctions, bids, virtual_assets, settlement):
         app.include_router(module.router)
     app.add_middleware(EnvironmentHeader, env=settings.env)
     return app

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -103,6 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("auction_id", metavar="AUCTION_ID")
     export.add_argument("dir", type=Path, metavar="DIR")
     export.set_defaults(run=commands.export_command)
+
+    settle = sub.add_parser(
+        "settle", help="settle a delivery day: invoices, credits, nominations (a new version)"
+    )
+    settle.add_argument("day", type=date.fromisoformat, metavar="DAY", help="YYYY-MM-DD")
+    settle.add_argument(
+        "--imbalance-price", default="0", metavar="EUR_PER_MWH", help="SoC imbalance price"
+    )
+    settle.add_argument("--operator-org", metavar="ORG_ID", help="default: the only one")
+    settle.set_defaults(run=commands.settle_command)
 
     admin = sub.add_parser("admin", help="provision organisations and users")
     admin_sub = admin.add_subparsers(required=True, metavar="ACTION")

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 
-from api import operating, operations
+from api import operating, operations, settling
 from api.settings import Settings, SettingsError
 from auction.store import DEFAULT_URL, Store, migrate
+from auction.store.accounts import operator_org_ids
+from settlement.money import money
 
 EXIT_BAD_SETTINGS = 2
 
@@ -83,3 +87,37 @@ def export_command(args: argparse.Namespace, console: Console) -> int:
         listed = ", ".join(f"{name}.csv {n} rows" for name, n in rows.items() if n)
         console.print(f"dispatch files: {listed}; replay them with: vba dispatch {out} OUT")
     return 0
+
+
+def settle_command(args: argparse.Namespace, console: Console) -> int:
+    """Settle a delivery day on the store; print the totals and the reconciliation."""
+    store = _store()
+    with store.read() as conn:
+        operators = operator_org_ids(conn)
+    org_id = args.operator_org or (operators[0] if len(operators) == 1 else None)
+    if org_id is None:
+        console.print(
+            "[bold red]error:[/] name the operator's organisation with --operator-org "
+            f"(organisations with operators: {', '.join(operators) or 'none'})"
+        )
+        return EXIT_BAD_SETTINGS
+    price = int(Decimal(args.imbalance_price) * 100)
+    settled = settling.settle_day(store, args.day, price, org_id, "cli", datetime.now(UTC))
+    run = settled.run
+    totals = {
+        kind: money(int(settled.lines.filter(pl.col("kind") == kind)["amount_units"].sum()))
+        for kind in ("award", "unavailability_credit", "imbalance_charge")
+    }
+    console.print(
+        f"settled {run.day} (version {run.version}): awards {totals['award']:,} EUR, "
+        f"credits {totals['unavailability_credit']:,} EUR, imbalance "
+        f"{totals['imbalance_charge']:,} EUR; {settled.documents} nomination documents"
+    )
+    report = run.report
+    verdict = "reconciled" if report["ok"] else "NOT reconciled"
+    console.print(
+        f"{verdict}: nominated = scheduled for {len(report['organisations'])} organisations; "
+        f"setpoints {report['setpoints_kwh']:,.1f} kWh + shortfall "
+        f"{report['shortfall_kwh']:,.1f} kWh = schedules {report['virtual_kwh']:,.1f} kWh"
+    )
+    return 0 if report["ok"] else 4

@@ -158,6 +158,7 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
         client.post(f"/auctions/{cfg.auction_id}/publish", headers=op)
         _show_bidder(console, client, sample, accounts)
         _dispatch(console, client, store, sample, accounts)
+        _settle(console, client, sample, accounts, clock)
 
     out = workdir / "export"
     operations.export_auction(store, cfg.auction_id, out)
@@ -301,10 +302,14 @@ def _dispatch(
                 f"Schedule for {va['product_id']} refused ({refused.status_code}): "
                 f"point {first['loc'][2] + 1}: {first['rule']}."
             )
-        # A quarter of the power, out and back in turn: well inside the SoC window.
+        # A quarter of the power, out and back in turn (the first: ends on target), or out
+        # only (the second: ends under-charged, which settlement charges).
         quarter = block["power_kw"] // 4
         points = [
-            {"power": quarter if k % 2 == 0 else -quarter, "time": (start + k * step).isoformat()}
+            {
+                "power": quarter if n == 1 or k % 2 == 0 else -quarter,
+                "time": (start + k * step).isoformat(),
+            }
             for k in range(min(n_mtu, 8))
         ]
         accepted = client.post(url, headers=account["headers"], json={"schedule": points})
@@ -342,6 +347,51 @@ def _dispatch(
     )
     for conflict in answer["schedule_conflicts"][:3]:
         console.print(f"  schedule point {conflict['time']} no longer fits: {conflict['rule']}")
+
+
+def _settle(
+    console: Console,
+    client: TestClient,
+    sample: Archive,
+    accounts: dict[str, Any],
+    clock: DemoClock,
+) -> None:
+    """D+1: the operator settles the day; a bidder reads its invoice and its nomination."""
+    day = sample.config.delivery_day
+    _, day_end = day_bounds(day, sample.config.time_zone)
+    clock.now = day_end + timedelta(hours=8)
+    op = accounts["operator"]["headers"]
+    body = {"imbalance_price_eur_per_mwh": 150}
+    run = client.post(f"/settlement/{day}/run", headers=op, json=body)
+    assert run.status_code == 201, run.text
+    settled = run.json()
+    totals = settled["totals_eur"]
+    verdict = "reconciled" if settled["reconciliation"]["ok"] else "NOT reconciled"
+    console.print(
+        f"Settlement of {day} (version {settled['version']}): awards "
+        f"{float(totals['award']):,.2f} EUR, unavailability credits "
+        f"{float(totals['unavailability_credit']):,.2f} EUR, SoC imbalance "
+        f"{float(totals['imbalance_charge']):,.2f} EUR; {settled['documents']} nominations; "
+        f"{verdict} with the schedules and the fleet's setpoints."
+    )
+    name = sample.bids["org_id"].mode().sort()[0]
+    account = accounts[name]
+    base = f"/organisations/{account['org_id']}"
+    invoice = client.get(f"{base}/invoices", headers=account["headers"]).json()["invoices"][0]
+    console.print(
+        f"{name}'s invoice: {len(invoice['lines'])} lines, awards {invoice['awards_eur']} EUR, "
+        f"credits {invoice['credits_eur']} EUR, imbalance {invoice['imbalance_eur']} EUR; "
+        f"due {invoice['amount_due_eur']} EUR."
+    )
+    xml = client.get(
+        f"{base}/nominations/{day}", headers=account["headers"], params={"format": "xml"}
+    )
+    intervals = xml.text.count("<Interval>")
+    console.print(
+        f"Its nomination for {day}: an ESS-style schedule document ({len(xml.content):,} "
+        f"bytes, {intervals // 2} quarter-hours in each direction), checked against the "
+        "project's XSD."
+    )
 
 
 def _busiest_asset(store: Store, auction_id: str, start: datetime, end: datetime) -> str:

@@ -86,12 +86,15 @@ def lost_of(conn: Connection, blocks: pl.DataFrame) -> pl.DataFrame:
     return lost_stretches(touched, rebacked(conn, sorted(ids)))
 
 
-def effective_backing(conn: Connection, block_ids: Sequence[str]) -> pl.DataFrame:
-    """The backing the fleet carries now: re-backed slices where an outage moved a block,
-    the clearing's backing elsewhere."""
-    moved = rebacked_ids(conn, block_ids)
-    kept = [b for b in block_ids if b not in moved]
-    return pl.concat([clearing_backing(conn, kept), rebacked(conn, sorted(moved))])
+def effective_backing(conn: Connection, blocks: pl.DataFrame) -> pl.DataFrame:
+    """The backing the fleet carries now for these blocks (block_id, auction_id):
+    re-backed slices where an outage moved a block, the clearing's backing elsewhere."""
+    ids = blocks["block_id"].to_list()
+    moved = rebacked_ids(conn, ids)
+    kept = clearing_backing(conn, blocks["auction_id"].unique().to_list()).filter(
+        pl.col("block_id").is_in(ids) & ~pl.col("block_id").is_in(sorted(moved))
+    )
+    return pl.concat([kept, rebacked(conn, sorted(moved))])
 
 
 def _visible_block(conn: Connection, org_id: str | None, va_id: str, block_id: str) -> BlockRecord:
@@ -381,7 +384,7 @@ def record_outage(
         lo, hi = _snap(row["start"], row["end"], first, mtu)
         lo, hi = max(lo, first), min(hi, last)
         # Every block the fleet carries in [lo, hi) takes part: room may be made anywhere.
-        current = effective_backing(conn, blocks["block_id"].to_list())
+        current = effective_backing(conn, blocks)
         result = reback(
             fleet_frame(conn),
             availability_frame(conn, lo, hi),
@@ -491,7 +494,7 @@ def setpoints(store: Store, start: datetime, end: datetime) -> list[Disaggregati
                 continue
             day = day_blocks(conn, day_start, day_end)
             mtu = _mtu_minutes(conn, day)
-            backing = effective_backing(conn, day["block_id"].to_list())
+            backing = effective_backing(conn, day)
             out.append(
                 disaggregate(
                     fleet,

@@ -135,3 +135,23 @@ BACKING_SLICES = schema(
         "energy_kwh": pl.Int64,
     }
 )
+
+# Invoice lines: what settlement writes and the store keeps. Money in 1e-5 EUR (1 kW x 1
+# cent), exact; what the customer pays positive, what it gets back negative.
+INVOICE_LINES = schema(
+    {
+        "auction_id": pl.String,
+        "org_id": pl.String,
+        "kind": pl.String,
+        "virtual_asset_id": pl.String,
+        "bid_id": pl.String,
+        "product_id": pl.String,
+        "start": UTC_TIME,
+        "end": UTC_TIME,
+        "description": pl.String,
+        "quantity": pl.String,
+        "unit": pl.String,
+        "unit_price_eur": pl.String,
+        "amount_units": pl.Int64,
+    }
+)

@@ -154,3 +154,9 @@ def user_by_email(conn: Connection, email: str) -> User | None:
 
 def user_by_id(conn: Connection, user_id: str) -> User | None:
     return _user(conn.execute(sa.select(users).where(users.c.user_id == user_id)).first())
+
+
+def operator_org_ids(conn: Connection) -> list[str]:
+    """The organisations that have an operator user."""
+    query = sa.select(users.c.org_id).where(users.c.role == Role.OPERATOR.value).distinct()
+    return sorted(conn.execute(query).scalars())

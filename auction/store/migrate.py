@@ -64,9 +64,14 @@ def _dispatch(conn: Connection) -> None:
     _create(conn, ["schedule_versions", "backing_slices"])
 
 
+def _settlement(conn: Connection) -> None:
+    _create(conn, ["settlement_runs", "invoice_lines", "nomination_documents"])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "organisations, users, fleet, auctions, bids, results, audit, idempotency", _initial),
     (2, "dispatch: fleet efficiencies, schedules, re-backing", _dispatch),
+    (3, "settlement: runs, invoice lines, nomination documents", _settlement),
 ]
 
 

@@ -319,6 +319,55 @@ backing_slices = sa.Table(
     _id("outage_id", nullable=False),
 )
 
+# Migration 3: settlement. Every run of a day is a new version; nothing is overwritten.
+
+settlement_runs = sa.Table(
+    "settlement_runs",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("run_at", Instant(), nullable=False),
+    _id("actor", nullable=False),
+    sa.Column("imbalance_price_cents", sa.BigInteger, nullable=False),  # EUR/MWh in cents
+    # The reconciliation: nominated = scheduled per organisation, setpoints = the total.
+    sa.Column("report_json", sa.Text, nullable=False),
+)
+
+invoice_lines = sa.Table(
+    "invoice_lines",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("row_no", sa.Integer, primary_key=True),
+    _id("auction_id", nullable=False),
+    _id("org_id", nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    _id("virtual_asset_id"),
+    _id("bid_id"),
+    _id("product_id"),
+    sa.Column("start", Instant()),
+    sa.Column("end", Instant()),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("quantity", sa.String(32)),
+    sa.Column("unit", sa.String(8)),
+    sa.Column("unit_price_eur", sa.String(32)),
+    # 1e-5 EUR (1 kW x 1 cent): the engine's money grid, exact.
+    sa.Column("amount_units", sa.BigInteger, nullable=False),
+    sa.Index("ix_invoice_lines_org", "org_id", "day"),
+)
+
+nomination_documents = sa.Table(
+    "nomination_documents",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    _id("org_id", primary_key=True),
+    _id("document_id", nullable=False),
+    sa.Column("mtu_json", sa.Text, nullable=False),  # kW per MTU, the day's order
+    sa.Column("csv_text", sa.Text, nullable=False),
+    sa.Column("xml_text", sa.Text, nullable=False),
+)
+
 audit_events = sa.Table(
     "audit_events",
     metadata,

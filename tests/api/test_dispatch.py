@@ -302,8 +302,9 @@ def test_an_outage_rebacks_blocks_and_marks_only_what_the_fleet_cannot_carry(
 def _carriers_now(store: Store, p1: dict[str, dict[str, Any]]) -> list[str]:
     """Assets under p1's blocks after re-backing, in the first MTU."""
     ids = sorted(b["block_id"] for va in p1.values() for b in va["blocks"])
+    blocks = pl.DataFrame({"block_id": ids, "auction_id": ["small"] * len(ids)})
     with store.read() as conn:
-        backing = operating.effective_backing(conn, ids)
+        backing = operating.effective_backing(conn, blocks)
     first = backing.filter(pl.col("start") <= START, pl.col("end") > START, pl.col("power_kw") > 0)
     return sorted(set(first["asset_id"]))
 

@@ -1,0 +1,152 @@
+"""Settlement (D+1): the operator runs a day; organisations read their invoices and
+nominations. Money is exact: amounts in EUR with five decimals (1 kW x 1 cent), and the
+amount due rounded once per invoice to the cent, half to even."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api import settling
+from api.deps import Operator, Reader
+from api.schemas.settlement import (
+    DayRun,
+    Invoice,
+    InvoiceLine,
+    InvoiceList,
+    NominationInterval,
+    Nominations,
+    RunIn,
+)
+from auction.errors import NotFound
+from auction.store.accounts import get_org
+from auction.store.settlement import Run, latest_run, org_document, org_lines
+from settlement.money import amount_due, money
+
+router = APIRouter(tags=["settlement"])
+Format = Literal["json", "csv", "xml"]
+
+
+def _invoices(lines: pl.DataFrame) -> list[Invoice]:
+    out = []
+    for (day, version, auction_id), rows in lines.group_by(
+        "day", "version", "auction_id", maintain_order=True
+    ):
+        units = {k: int(rows.filter(pl.col("kind") == k)["amount_units"].sum()) for k in KINDS}
+        total = sum(units.values())
+        out.append(
+            Invoice(
+                day=day,
+                version=version,
+                auction_id=str(auction_id),
+                awards_eur=money(units["award"]),
+                credits_eur=money(units["unavailability_credit"]),
+                imbalance_eur=money(units["imbalance_charge"]),
+                total_eur=money(total),
+                amount_due_eur=amount_due(total),
+                lines=[
+                    InvoiceLine(
+                        **{k: v for k, v in r.items() if k != "amount_units"},
+                        amount_eur=money(r["amount_units"]),
+                    )
+                    for r in rows.drop("day", "version", "auction_id", "org_id").to_dicts()
+                ],
+            )
+        )
+    return out
+
+
+KINDS = ("award", "unavailability_credit", "imbalance_charge")
+
+
+@router.post("/settlement/{delivery_day}/run", response_model=DayRun, status_code=201)
+def run_day(delivery_day: date, body: RunIn, call: Operator) -> DayRun:
+    """Settle a delivery day: pay-as-bid invoices with unavailability credits and SoC
+    imbalance charges, and the nominations from the operator's balancing group to each
+    customer's (CSV and ESS-style XML). Every run is a new version; nothing is overwritten.
+    The answer carries the reconciliation: nominated = scheduled per organisation, and the
+    fleet's setpoints (plus any shortfall) = the same total."""
+    cents = int(body.imbalance_price_eur_per_mwh * 100)
+    settled = settling.settle_day(
+        call.store, delivery_day, cents, call.user.org_id, call.user.user_id, call.now
+    )
+    return _day_run(settled.run, settled.lines, settled.documents)
+
+
+@router.get("/settlement/{delivery_day}", response_model=DayRun)
+def get_day(delivery_day: date, call: Operator) -> DayRun:
+    """The newest settlement run of the day."""
+    with call.store.read() as conn:
+        run = latest_run(conn, delivery_day)
+    if run is None:
+        raise NotFound("settlement run", str(delivery_day))
+    return _day_run(run, None, None)
+
+
+def _day_run(run: Run, lines: pl.DataFrame | None, documents: int | None) -> DayRun:
+    totals: dict[str, Decimal] = {}
+    if lines is not None:
+        for kind in KINDS:
+            totals[kind] = money(int(lines.filter(pl.col("kind") == kind)["amount_units"].sum()))
+    return DayRun(
+        day=run.day,
+        version=run.version,
+        run_at=run.run_at,
+        imbalance_price_eur_per_mwh=Decimal(run.imbalance_price_cents) / 100,
+        totals_eur=totals,
+        documents=documents,
+        reconciliation=run.report,
+    )
+
+
+@router.get("/organisations/{org_id}/invoices", response_model=InvoiceList)
+def get_invoices(
+    org_id: str,
+    call: Reader,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: one row per line")] = "json",
+) -> Any:
+    """Your invoices, one per settled day and auction (the newest run of each day)."""
+    with call.store.read() as conn:
+        get_org(conn, org_id)
+        lines = org_lines(conn, org_id)
+    if format == "csv":
+        frame = lines.with_columns(
+            amount_eur=pl.Series([str(money(u)) for u in lines["amount_units"]], dtype=pl.String)
+        ).drop("amount_units")
+        buffer = io.StringIO()
+        frame.write_csv(buffer)
+        return Response(buffer.getvalue(), media_type="text/csv")
+    return InvoiceList(invoices=_invoices(lines))
+
+
+@router.get("/organisations/{org_id}/nominations/{delivery_day}", response_model=Nominations)
+def get_nominations(
+    org_id: str,
+    delivery_day: date,
+    call: Reader,
+    format: Annotated[Format, Query(description="xml: the ESS-style schedule document")] = "json",
+) -> Any:
+    """Your nomination for a settled day: the sum of your virtual assets' final schedules
+    per MTU, from the operator's balancing group to yours (MW; negative: the other way)."""
+    with call.store.read() as conn:
+        get_org(conn, org_id)
+        document = org_document(conn, org_id, delivery_day)
+    if document is None:
+        raise NotFound("nomination", f"{org_id}/{delivery_day}")
+    if format == "xml":
+        return Response(document["xml_text"], media_type="application/xml")
+    if format == "csv":
+        return Response(document["csv_text"], media_type="text/csv")
+    rows = pl.read_csv(io.StringIO(document["csv_text"]), infer_schema=False).to_dicts()
+    return Nominations(
+        day=delivery_day,
+        version=document["version"],
+        document_id=document["document_id"],
+        intervals=[NominationInterval.model_validate(r) for r in rows],
+    )
