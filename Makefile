@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/schedules.py
 	$(BIN)/python benchmarks/disaggregate.py
 	$(BIN)/python benchmarks/rebacking.py
+	$(BIN)/python benchmarks/settlement.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Settlement benchmark: settle a delivered day of ~2,000 virtual assets and 10 customers.
 
-    python benchmarks/settlement.py [--bids 10000] [--assets 200] [--orgs 10] [--repeats 3]
+    python benchmarks/settlement.py [--bids 14000] [--assets 300] [--orgs 10] [--repeats 3]
 
 Builds a store the way the server does (in-process, through the REST API on a fresh SQLite
 file): the benchmark day of ``auction.synthetic`` with ``--orgs`` bidding organisations,
@@ -154,8 +154,8 @@ def baseline(store: Any, auction_id: str, mtu_minutes: int) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--bids", type=int, default=10_000)
-    parser.add_argument("--assets", type=int, default=200)
+    parser.add_argument("--bids", type=int, default=14_000)
+    parser.add_argument("--assets", type=int, default=300)
     parser.add_argument("--orgs", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
