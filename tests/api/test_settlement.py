@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -164,3 +164,33 @@ def test_an_outage_credits_the_owner_of_the_lost_block(
         ).json()["invoices"]
         expected = price[account.org_id] * lost.get(account.org_id, 0) / 1000
         assert Decimal(invoice["credits_eur"]) == -expected
+
+
+def test_vba_settle_settles_a_delivered_day_from_the_command_line(
+    store_url: str, store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    """A day three days before the wall clock's today: `vba settle` (on the wall clock)
+    may settle it, and says what it did."""
+    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    clock.now = local(day, 0) - timedelta(days=5)
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    small_auction(client, operator, [alpha], clock, day=day)
+    vba = Path(sys.executable).with_name("vba")
+    done = subprocess.run(
+        [vba, "settle", str(day), "--imbalance-price", "99.5"],
+        env={"VBA_DATABASE_URL": store_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = " ".join(done.stdout.split())  # the terminal wraps long lines
+    assert f"settled {day} (version 1)" in said
+    assert "1 nomination documents" in said
+    assert "reconciled: nominated = scheduled" in said
+    [invoice] = client.get(f"/organisations/{alpha.org_id}/invoices", headers=alpha.headers).json()[
+        "invoices"
+    ]
+    assert Decimal(invoice["awards_eur"]) == Decimal(200)
