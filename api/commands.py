@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import polars as pl
 from rich.console import Console
 
 from api import operating, operations, settling
 from api.settings import Settings, SettingsError
 from auction.store import DEFAULT_URL, Store, migrate
 from auction.store.accounts import operator_org_ids
+from settlement.invoices import kind_totals
 from settlement.money import money
 
 EXIT_BAD_SETTINGS = 2
@@ -104,10 +104,7 @@ def settle_command(args: argparse.Namespace, console: Console) -> int:
     price = int(Decimal(args.imbalance_price) * 100)
     settled = settling.settle_day(store, args.day, price, org_id, "cli", datetime.now(UTC))
     run = settled.run
-    totals = {
-        kind: money(int(settled.lines.filter(pl.col("kind") == kind)["amount_units"].sum()))
-        for kind in ("award", "unavailability_credit", "imbalance_charge")
-    }
+    totals = {kind: money(units) for kind, units in kind_totals(settled.lines).items()}
     console.print(
         f"settled {run.day} (version {run.version}): awards {totals['award']:,} EUR, "
         f"credits {totals['unavailability_credit']:,} EUR, imbalance "

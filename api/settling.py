@@ -23,7 +23,7 @@ from auction.store.dispatch import current_schedules, product_terms
 from auction.store.results import result_frame
 from auction.store.settlement import Run, next_version, save_run
 from auction.timegrid import day_bounds
-from dispatch.schedule import soc_profile, wholesale_terms
+from dispatch.schedule import soc_profile, terms_by_block
 from settlement.invoices import invoice_lines, reconcile
 from settlement.nominations import (
     nomination_csv,
@@ -62,26 +62,17 @@ def _imbalances(conn: Connection, auction: AuctionRecord) -> pl.DataFrame:
     wholesale = blocks.join(vas.select("virtual_asset_id", "product_id"), on="virtual_asset_id")
     wholesale = wholesale.join(terms.drop("auction_id"), on="product_id", how="left")
     current = current_schedules(conn, wholesale["block_id"].to_list())
+    va_of = dict(wholesale.select("block_id", "virtual_asset_id").iter_rows())
     rows = []
-    for b in wholesale.iter_rows(named=True):
-        block = wholesale_terms(
-            auction.config,
-            b["start"],
-            b["end"],
-            b["power_kw"],
-            b["energy_kwh"],
-            b["eta_charge"],
-            b["eta_discharge"],
-            b["daily_cycle_limit"],
-        )
-        version = current.get(b["block_id"])
+    for block_id, block in terms_by_block(auction.config, wholesale).items():
+        version = current.get(block_id)
         power = (
             np.zeros(block.n_mtu, dtype=np.int64)
             if version is None
             else np.asarray(version.power_kw, dtype=np.int64)
         )
         profile = soc_profile(block, power)
-        rows.append((b["virtual_asset_id"], profile.imbalance_kwh, block.final_soc_tolerance_kwh))
+        rows.append((va_of[block_id], profile.imbalance_kwh, block.final_soc_tolerance_kwh))
     return pl.DataFrame(rows, schema=IMBALANCES, orient="row")
 
 

@@ -15,7 +15,7 @@ from clearing import ClearingResult
 from dispatch.disaggregate import Disaggregation, disaggregate
 from dispatch.files import read_outages, read_rebacked, read_schedules
 from dispatch.frames import BLOCKS, dispatch_blocks
-from dispatch.schedule import BlockTerms, wholesale_terms
+from dispatch.schedule import BlockTerms, terms_by_block
 from dispatch.slices import whole_window
 
 
@@ -33,19 +33,7 @@ def block_terms(archive: Archive, blocks: pl.DataFrame) -> dict[str, BlockTerms]
         on="product_id",
         how="left",
     )
-    return {
-        b["block_id"]: wholesale_terms(
-            archive.config,
-            b["start"],
-            b["end"],
-            b["power_kw"],
-            b["energy_kwh"],
-            b["eta_charge"],
-            b["eta_discharge"],
-            b["daily_cycle_limit"],
-        )
-        for b in wholesale.iter_rows(named=True)
-    }
+    return terms_by_block(archive.config, wholesale)
 
 
 def replay(root: Path, archive: Archive, result: ClearingResult) -> Disaggregation:

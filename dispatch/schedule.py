@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import polars as pl
 
 from auction.errors import DomainError, Problem
 from auction.model import AuctionConfig
@@ -109,6 +110,24 @@ def wholesale_terms(
         gate_closure_s=config.dispatch_gate_closure_s,
         lost_kw=lost_kw,
     )
+
+
+def terms_by_block(config: AuctionConfig, wholesale: pl.DataFrame) -> dict[str, BlockTerms]:
+    """The terms of each wholesale block in ``wholesale`` (block_id, start, end, power_kw,
+    energy_kwh and its product's eta_charge, eta_discharge, daily_cycle_limit)."""
+    return {
+        b["block_id"]: wholesale_terms(
+            config,
+            b["start"],
+            b["end"],
+            b["power_kw"],
+            b["energy_kwh"],
+            b["eta_charge"],
+            b["eta_discharge"],
+            b["daily_cycle_limit"],
+        )
+        for b in wholesale.iter_rows(named=True)
+    }
 
 
 def empty_schedule(terms: BlockTerms) -> np.ndarray:

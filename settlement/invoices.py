@@ -137,6 +137,11 @@ def invoices(lines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def kind_totals(lines: pl.DataFrame) -> dict[str, int]:
+    """The exact sum of each kind of line, in 1e-5 EUR (0 for a kind without lines)."""
+    return {k: int(lines.filter(pl.col("kind") == k)["amount_units"].sum()) for k in KINDS}
+
+
 def reconcile(lines: pl.DataFrame, clearing_revenue_units: int) -> list[str]:
     """Problems with ``lines`` (all orgs of one auction); empty when they reconcile.
 
@@ -487,4 +492,4 @@ def _problem(file: str, value: object, rule: str) -> Problem:
     return Problem(file=file, row=None, column=None, value=value, rule=rule)
 
 
-__all__ = ["INVOICES", "LINES", "invoice_lines", "invoices", "reconcile"]
+__all__ = ["INVOICES", "KINDS", "LINES", "invoice_lines", "invoices", "kind_totals", "reconcile"]

@@ -27,7 +27,8 @@ from api.schemas.settlement import (
 from auction.errors import NotFound
 from auction.store.accounts import get_org
 from auction.store.settlement import Run, latest_run, org_document, org_lines
-from settlement.money import amount_due, money
+from settlement.invoices import invoices, kind_totals
+from settlement.money import money
 
 router = APIRouter(tags=["settlement"])
 Format = Literal["json", "csv", "xml"]
@@ -38,8 +39,8 @@ def _invoices(lines: pl.DataFrame) -> list[Invoice]:
     for (day, version, auction_id), rows in lines.group_by(
         "day", "version", "auction_id", maintain_order=True
     ):
-        units = {k: int(rows.filter(pl.col("kind") == k)["amount_units"].sum()) for k in KINDS}
-        total = sum(units.values())
+        units = kind_totals(rows)
+        [totals] = invoices(rows.drop("day", "version")).to_dicts()
         out.append(
             Invoice(
                 day=day,
@@ -48,8 +49,8 @@ def _invoices(lines: pl.DataFrame) -> list[Invoice]:
                 awards_eur=money(units["award"]),
                 credits_eur=money(units["unavailability_credit"]),
                 imbalance_eur=money(units["imbalance_charge"]),
-                total_eur=money(total),
-                amount_due_eur=amount_due(total),
+                total_eur=Decimal(totals["total_eur"]),
+                amount_due_eur=Decimal(totals["amount_due_eur"]),
                 lines=[
                     InvoiceLine(
                         **{k: v for k, v in r.items() if k != "amount_units"},
@@ -60,9 +61,6 @@ def _invoices(lines: pl.DataFrame) -> list[Invoice]:
             )
         )
     return out
-
-
-KINDS = ("award", "unavailability_credit", "imbalance_charge")
 
 
 @router.post("/settlement/{delivery_day}/run", response_model=DayRun, status_code=201)
@@ -90,10 +88,7 @@ def get_day(delivery_day: date, call: Operator) -> DayRun:
 
 
 def _day_run(run: Run, lines: pl.DataFrame | None, documents: int | None) -> DayRun:
-    totals: dict[str, Decimal] = {}
-    if lines is not None:
-        for kind in KINDS:
-            totals[kind] = money(int(lines.filter(pl.col("kind") == kind)["amount_units"].sum()))
+    totals = {} if lines is None else {k: money(u) for k, u in kind_totals(lines).items()}
     return DayRun(
         day=run.day,
         version=run.version,

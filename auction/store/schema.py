@@ -42,6 +42,16 @@ def _id(name: str, *args: Any, **kw: Any) -> sa.Column[str]:
     return sa.Column(name, sa.String(64), *args, **kw)
 
 
+def _serial(name: str) -> sa.Column[int]:
+    """An increasing integer key: the order rows were written in."""
+    return sa.Column(
+        name,
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    )
+
+
 def _created() -> sa.Column[datetime]:
     return sa.Column("created_at", Instant(), nullable=False)
 
@@ -302,12 +312,7 @@ schedule_versions = sa.Table(
 backing_slices = sa.Table(
     "backing_slices",
     metadata,
-    sa.Column(
-        "slice_id",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
+    _serial("slice_id"),
     _id("auction_id", sa.ForeignKey("auctions.auction_id"), nullable=False),
     _id("block_id", nullable=False, index=True),
     _id("asset_id", nullable=False),
@@ -372,12 +377,7 @@ audit_events = sa.Table(
     "audit_events",
     metadata,
     # The order events were written in; several may share one instant.
-    sa.Column(
-        "seq",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
+    _serial("seq"),
     _id("event_id", nullable=False, unique=True),
     sa.Column("at", Instant(), nullable=False, index=True),
     # A user id, or "system" for what the engine does by itself (closing a gate).
