@@ -4,35 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
-from multiprocessing import get_context
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api import commands
+from api import commands, replaying
 from api.demo import demo_workdir, run_demo
 from auction.archive import read_archive, table_csv
 from auction.errors import ArchiveError, Conflict, DomainError, NotFound
 from auction.model import TENNET_DE, Archive
 from auction.sample import sample_dir
 from clearing import ClearingResult, clear, write_results
-from clearing.replay import (
-    ReplayOutcome,
-    find_archives,
-    replay_archive,
-    replay_differences,
-    replay_report,
-)
 from clearing.report import product_table, utilisation
 from clearing.verify import format_report, verify
 from dispatch.disaggregate import Disaggregation
@@ -107,14 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     dispatch.add_argument("out", type=Path, metavar="OUT")
     dispatch.set_defaults(run=_dispatch)
 
-    replay = sub.add_parser(
-        "replay",
-        help="clear every archive under ROOT again and compare with its recorded/ result",
-    )
-    replay.add_argument("root", type=Path, metavar="ROOT")
-    replay.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
-    replay.add_argument("--out", type=Path, metavar="REPORT_DIR", help="write the report here")
-    replay.set_defaults(run=_replay)
+    replaying.add_parser(sub)
 
     serve = sub.add_parser("serve", help="serve the REST API (store: VBA_DATABASE_URL)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -220,63 +201,6 @@ def _print_setpoints(console: Console, day: Disaggregation, mtu_h: float) -> Non
     if per_asset.height:
         console.print(table)
     console.print(day.summary)
-
-
-def _replay(args: argparse.Namespace, console: Console) -> int:
-    paths = find_archives(args.root)
-    if not paths:
-        console.print(
-            f"[bold red]error:[/] no archive (a directory with auction.json) under {args.root}"
-        )
-        return EXIT_BAD_INPUT
-    outcomes: list[ReplayOutcome] = []
-    columns = (
-        TextColumn("replaying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
-    started = time.perf_counter()
-    with (
-        Progress(*columns, console=console) as progress,
-        ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=get_context("spawn")) as pool,
-    ):
-        task = progress.add_task("replay", total=len(paths), rate="")
-        for outcome in pool.map(replay_archive, paths):
-            outcomes.append(outcome)
-            rate = len(outcomes) / max(time.perf_counter() - started, 1e-9)
-            progress.update(task, advance=1, rate=f"{rate:.2f} auctions/s")
-    report = replay_report(outcomes)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        report.write_csv(args.out / "replay.csv")
-        replay_differences(outcomes).write_csv(args.out / "differences.csv")
-    _print_replay(console, outcomes)
-    if any(o.status == "differs" for o in outcomes):
-        return EXIT_FINDINGS
-    return EXIT_BAD_INPUT if any(o.status == "error" for o in outcomes) else 0
-
-
-def _print_replay(console: Console, outcomes: list[ReplayOutcome]) -> None:
-    for o in outcomes:
-        if o.status == "error":
-            console.print(f"[bold red]error[/] {o.path}: {o.error}", markup=True)
-        for d in o.differences[:MAX_PROBLEMS_SHOWN]:
-            console.print(
-                f"differs {o.path}: bid {d.bid_id} {d.column} recorded {d.recorded} "
-                f"replayed {d.replayed}",
-                markup=False,
-            )
-    counts = {
-        s: sum(o.status == s for o in outcomes) for s in ("same", "differs", "unrecorded", "error")
-    }
-    revenue = sum(o.revenue_eur or 0.0 for o in outcomes)
-    console.print(
-        f"{len(outcomes)} archives: {counts['same']} reproduce their record, {counts['differs']} "
-        f"differ, {counts['unrecorded']} have no record, {counts['error']} could not be "
-        f"replayed; revenue {revenue:,.2f} EUR."
-    )
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:

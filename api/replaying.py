@@ -1,0 +1,194 @@
+"""``vba replay``: the analyst's command, replaying archived auctions in parallel."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from clearing.replay import ReplayOutcome, find_archives, parse_rules
+from clearing.replay.report import days_table, organisations_table, write_report
+from clearing.replay.rules import Rules
+from clearing.replay.run import EXECUTORS, replay_all
+
+EXIT_BAD_INPUT = 2
+EXIT_FINDINGS = 4
+MAX_SHOWN = 50
+
+DESCRIPTION = """\
+Clears every auction archive under ROOT again, in parallel, and compares each result bid by
+bid (awarded MW and payment) with the archive's recorded/awards.csv. Without --rule this
+checks that today's engine reproduces what was published: the exit code is 4 if any
+archive differs, 2 if some could not be replayed. With --rule it asks what-if and puts the
+counterfactual beside the record. Rules: reserve_price_scale=K, fleet_scale=K,
+fcr_energy_h=H, afrr_energy_h=H, pricing=pay_as_bid|uniform, time_limit_s=S.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``vba replay ROOT [--jobs N] [--rule KEY=VALUE ...] [--out DIR] [--executor ...]``."""
+    replay = sub.add_parser(
+        "replay",
+        help="clear archived auctions again, compare with their record, or ask what-if",
+        description=DESCRIPTION,
+    )
+    replay.add_argument("root", type=Path, metavar="ROOT")
+    replay.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    replay.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a what-if rule (repeat for several), e.g. pricing=uniform",
+    )
+    replay.add_argument(
+        "--out", type=Path, metavar="REPORT_DIR", help="write tables and report.html"
+    )
+    replay.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="process",
+        help="process: a local pool (default); dask: a Dask cluster",
+    )
+    replay.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: a running scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local cluster of --jobs workers)",
+    )
+    replay.set_defaults(run=replay_command)
+
+
+def replay_command(args: argparse.Namespace, console: Console) -> int:
+    """Replay, report, and say in a few lines what was found."""
+    rules = parse_rules(args.rule)
+    if args.jobs < 1:
+        console.print(f"[bold red]error:[/] --jobs must be at least 1, got {args.jobs}")
+        return EXIT_BAD_INPUT
+    if args.scheduler and args.executor != "dask":
+        console.print("[bold red]error:[/] --scheduler needs --executor dask")
+        return EXIT_BAD_INPUT
+    paths = find_archives(args.root)
+    if not paths:
+        console.print(
+            f"[bold red]error:[/] no archive (a directory with auction.json) under {args.root}"
+        )
+        return EXIT_BAD_INPUT
+    outcomes = _run(console, paths, rules, args)
+    if args.out is not None:
+        write_report(args.out, outcomes, rules.given())
+    _print_findings(console, outcomes)
+    _print_totals(console, outcomes, rules)
+    if args.out is not None:
+        console.print(f"report written to {args.out / 'report.html'} (tables beside it)")
+    if rules.plain and any(o.status == "differs" for o in outcomes):
+        return EXIT_FINDINGS
+    return EXIT_BAD_INPUT if any(o.status == "error" for o in outcomes) else 0
+
+
+def _run(
+    console: Console, paths: Sequence[Path], rules: Rules, args: argparse.Namespace
+) -> list[ReplayOutcome]:
+    columns = (
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    started = time.perf_counter()
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("replay", total=len(paths), rate="")
+        done = 0
+
+        def advance(_: ReplayOutcome) -> None:
+            nonlocal done
+            done += 1
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=1, rate=f"{rate:.2f} auctions/s")
+
+        return replay_all(
+            paths,
+            rules,
+            jobs=args.jobs,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            on_done=advance,
+        )
+
+
+def _print_findings(console: Console, outcomes: Sequence[ReplayOutcome]) -> None:
+    shown = 0
+    for o in outcomes:
+        if o.status == "error":
+            console.print(f"[bold red]error[/] {o.path}: {o.error}")
+        if o.status != "differs":
+            continue
+        for d in o.differences:
+            if shown == MAX_SHOWN:
+                break
+            shown += 1
+            console.print(
+                f"differs {o.path}: bid {d.bid_id} {d.column} recorded {d.recorded} "
+                f"replayed {d.replayed}",
+                markup=False,
+            )
+    hidden = sum(len(o.differences) for o in outcomes if o.status == "differs") - shown
+    if hidden > 0:
+        console.print(f"… and {hidden} more differences (see differences.csv with --out)")
+
+
+def _print_totals(console: Console, outcomes: Sequence[ReplayOutcome], rules: Rules) -> None:
+    days = days_table(outcomes)
+    counts = {s: int((days["status"] == s).sum()) for s in ("same", "differs", "unrecorded")}
+    errors = int((days["status"] == "error").sum())
+    seconds = float(days["seconds"].sum() or 0.0)
+    if rules.plain:
+        console.print(
+            f"{days.height} archives: {counts['same']} reproduce their record, "
+            f"{counts['differs']} differ, {counts['unrecorded']} have no record, {errors} could "
+            f"not be replayed; revenue {_eur(days['revenue_eur'])}, volume "
+            f"{days['volume_mw'].sum():,.1f} MW; {seconds:,.1f} s of work."
+        )
+        return
+    orgs = organisations_table(outcomes)
+    given = ", ".join(f"{k}={v}" for k, v in rules.given().items())
+    console.print(f"What-if ({given}) on {days.height} archives, {errors} not replayed:")
+    for label, before, after in (
+        ("revenue", days["recorded_revenue_eur"], days["revenue_eur"]),
+        ("volume MW", days["recorded_volume_mw"], days["volume_mw"]),
+        ("bidder surplus", orgs["recorded_surplus_eur"], orgs["surplus_eur"]),
+    ):
+        console.print(
+            f"  {label:<15} recorded {_sum(before):>16,.2f}   what-if "
+            f"{_sum(after):>16,.2f}   {_change(_sum(before), _sum(after))}"
+        )
+
+
+def _sum(values: pl.Series) -> float:
+    return float(values.sum() or 0.0)
+
+
+def _eur(values: pl.Series) -> str:
+    return f"{_sum(values):,.2f} EUR"
+
+
+def _change(before: float, after: float) -> str:
+    if before == 0:
+        return "" if after == 0 else "(from zero)"
+    return f"({(after - before) / abs(before):+.1%})"
