@@ -24,9 +24,7 @@ Median of ``--repeats`` runs. Figures only: nothing here asserts on a time.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
-import platform
 import statistics
 import sys
 import time
@@ -52,6 +50,7 @@ import scipy.sparse as sp  # noqa: E402
 
 from auction.book import AVAILABILITY, FLEET  # noqa: E402
 from auction.timegrid import day_bounds  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
 from dispatch import disaggregate as dis  # noqa: E402
 from dispatch.frames import BACKING_SLICES, BLOCKS, SCHEDULES  # noqa: E402
 
@@ -456,23 +455,6 @@ def table(title: str, rows: list[dict[str, Any]]) -> Table:
             f"{r['short_max_kw']:,.1f}",
         )
     return t
-
-
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = ", ".join(
-        f"{p} {importlib.metadata.version(p)}" for p in ("highspy", "polars", "numpy", "scipy")
-    )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{len(os.sched_getaffinity(0))} cores ({cpu}), {platform.platform()}, "
-        f"python {platform.python_version()}, {versions}; load {load:.2f}"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
