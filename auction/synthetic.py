@@ -1,10 +1,11 @@
 """Seeded synthetic auctions that look like the German market.
 
 ``generate(Scenario())`` is the bundled sample auction (``data/sample``);
-``benchmark_scenario`` gives the books the benchmarks clear. Everything is drawn from one
-``numpy.random.default_rng(seed)`` in a fixed order, so a scenario always gives the same
-frames. Bids are built as arrays (no Python loop per bid): a 100,000-bid book takes well
-under a second.
+``benchmark_scenario`` gives the books the benchmarks clear; ``auction.history`` builds a
+year of days from the same blocks, passing its own ``PriceScale`` and persistent
+``BidderStyles``. Everything is drawn from one ``numpy.random.default_rng(seed)`` in a
+fixed order, so a scenario always gives the same frames. Bids are built as arrays (no
+Python loop per bid): a 100,000-bid book takes well under a second.
 
 The price scale (see ``data/README.md``): a full-day wholesale-only 2 h virtual battery is
 worth about 280 EUR/MW/day (German BESS arbitrage of recent years, ~100 kEUR/MW/year);
@@ -51,6 +52,23 @@ _HOUR_WEIGHT = np.array(
     dtype=np.float64,
 )
 HOUR_SHARE: FloatArray = _HOUR_WEIGHT / _HOUR_WEIGHT.sum()
+
+
+@dataclass(frozen=True, slots=True)
+class PriceScale:
+    """The central values bidders price against; the default is the sample's scale.
+
+    A history varies them day by day (season, weekday, market mood); ``hour_share`` is the
+    share of the day's arbitrage value earned in each local hour (24 values summing to 1).
+    """
+
+    day_arbitrage_2h_eur_per_mw: float = DAY_ARBITRAGE_2H_EUR_PER_MW
+    fcr_eur_per_mw_h: float = FCR_EUR_PER_MW_H
+    afrr_eur_per_mw_h: float = AFRR_EUR_PER_MW_H
+    hour_share: tuple[float, ...] = tuple(float(x) for x in HOUR_SHARE)
+
+
+DEFAULT_PRICE_SCALE = PriceScale()
 
 ORG_NAMES = (
     "northwind-trading",
@@ -430,28 +448,46 @@ def build_availability(
 # --------------------------------------------------------------------------- products
 
 
-def product_values(specs: tuple[ProductSpec, ...], hours: FloatArray) -> FloatArray:
+def product_values(
+    specs: tuple[ProductSpec, ...], hours: FloatArray, scale: PriceScale = DEFAULT_PRICE_SCALE
+) -> FloatArray:
     """Central value of one MW of each product over its window, EUR/MW.
 
     Wholesale: the day's 2 h arbitrage value, times the window's share of the day, times
     ``(wholesale_h / 2) ** 0.7`` (a 1 h battery earns ~60 % of a 2 h one per MW); reserves:
     capacity price x block MW x hours; ``STACKING_PREMIUM`` on products with both.
     """
+    hour_share = np.asarray(scale.hour_share, dtype=np.float64)
     values = np.empty(len(specs))
     for i, spec in enumerate(specs):  # one per product
         r = RECIPES[spec.recipe]
-        share = HOUR_SHARE[spec.start_h : spec.end_h].sum()
+        share = hour_share[spec.start_h : spec.end_h].sum()
         wholesale = (
-            DAY_ARBITRAGE_2H_EUR_PER_MW * r.wholesale_mw * (r.wholesale_h / 2.0) ** 0.7 * share
+            scale.day_arbitrage_2h_eur_per_mw
+            * r.wholesale_mw
+            * (r.wholesale_h / 2.0) ** 0.7
+            * share
         )
-        reserve = r.fcr_mw * FCR_EUR_PER_MW_H + (r.afrr_pos_mw + r.afrr_neg_mw) * AFRR_EUR_PER_MW_H
+        reserve = (
+            r.fcr_mw * scale.fcr_eur_per_mw_h
+            + (r.afrr_pos_mw + r.afrr_neg_mw) * scale.afrr_eur_per_mw_h
+        )
         stacked = wholesale > 0 and reserve > 0
         values[i] = (wholesale + reserve * hours[i]) * (STACKING_PREMIUM if stacked else 1.0)
     return values
 
 
-def build_products(specs: tuple[ProductSpec, ...], day: date, time_zone: str) -> pl.DataFrame:
-    """Products of one delivery day; windows are local wall-clock hours, stored in UTC."""
+def build_products(
+    specs: tuple[ProductSpec, ...],
+    day: date,
+    time_zone: str,
+    scale: PriceScale = DEFAULT_PRICE_SCALE,
+) -> pl.DataFrame:
+    """Products of one delivery day; windows are local wall-clock hours, stored in UTC.
+
+    Reserve prices are ``RESERVE_FRACTION`` of the values at ``scale`` (a history passes
+    the month's scale: the operator sets reserves monthly, not daily).
+    """
     tz = ZoneInfo(time_zone)
 
     def edge(hour: int) -> int:
@@ -462,7 +498,7 @@ def build_products(specs: tuple[ProductSpec, ...], day: date, time_zone: str) ->
     starts = np.array([edge(p.start_h) for p in specs], dtype=np.int64)
     ends = np.array([edge(p.end_h) for p in specs], dtype=np.int64)
     hours = (ends - starts) / 3.6e9
-    values = product_values(specs, hours)
+    values = product_values(specs, hours, scale)
     recipes = [RECIPES[p.recipe] for p in specs]
     increment = np.array([p.increment_mw for p in specs])
     return pl.DataFrame(
@@ -520,6 +556,43 @@ def org_names(n_orgs: int) -> list[str]:
     return named + [f"trader-{i:03d}" for i in range(len(named) + 1, n_orgs + 1)]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class BidderStyles:
+    """Who bids and how, per organisation (rows) and product (taste columns).
+
+    ``activity`` sums to 1 (share of the bids), ``level`` is the price as a fraction of the
+    product's value (aggressive ~1.0, conservative ~0.8), ``scatter`` the log-normal spread
+    of that, ``tick_cents`` the price grid, and ``taste`` each org's product distribution
+    (rows sum to 1). A history keeps them for the whole year, so strategies persist.
+    """
+
+    orgs: tuple[str, ...]
+    activity: FloatArray
+    level: FloatArray
+    scatter: FloatArray
+    tick_cents: IntArray
+    taste: FloatArray
+
+
+def draw_styles(
+    rng: np.random.Generator, orgs: tuple[str, ...], popularity: FloatArray
+) -> BidderStyles:
+    """Random styles for ``orgs`` over products of the given ``popularity``.
+
+    Some orgs bid a lot (activity falls with a random rank), half are aggressive.
+    """
+    n_org, n_prod = len(orgs), len(popularity)
+    activity = np.asarray(1.0 / (1.0 + rng.permutation(n_org)) ** 0.8, dtype=np.float64)
+    activity /= activity.sum()
+    aggressive = rng.random(n_org) < 0.5
+    level = np.where(aggressive, rng.uniform(0.92, 1.08, n_org), rng.uniform(0.72, 0.88, n_org))
+    scatter = rng.uniform(0.04, 0.12, n_org)
+    tick_cents = rng.choice(np.array([1, 1, 10, 50, 100, 100, 500]), n_org)
+    taste = popularity[None, :] * rng.gamma(2.0, 0.5, (n_org, n_prod))
+    taste /= taste.sum(axis=1, keepdims=True)
+    return BidderStyles(orgs, activity, level, scatter, tick_cents, taste)
+
+
 def _sample_rows(rng: np.random.Generator, cum: FloatArray, rows: IntArray) -> IntArray:
     """One column per row, drawn from the cumulative distributions ``cum[rows]``."""
     u = rng.random(len(rows))
@@ -534,6 +607,9 @@ def build_bids(
     products: pl.DataFrame,
     gate_open_us: int,
     gate_close_us: int,
+    *,
+    scale: PriceScale = DEFAULT_PRICE_SCALE,
+    styles: BidderStyles | None = None,
 ) -> pl.DataFrame:
     """The bid book.
 
@@ -542,11 +618,14 @@ def build_bids(
     parent, another product). Each org has a persistent style: a price level (aggressive
     ~1.0 of the product's value, conservative ~0.8), a scatter and a price tick (cents to
     5 EUR). Ids ``b00001``... follow submission order.
+
+    Prices scatter around the values at ``scale``. Without ``styles`` the ``s.n_orgs``
+    organisations get fresh styles from ``rng`` (drawn first, so the sample's draws stay
+    in order); with them, ``s.n_orgs`` is ignored and ``styles.taste`` has one column per
+    spec.
     """
     n = s.n_bids
     n_prod = len(specs)
-    n_org = s.n_orgs
-    orgs = org_names(n_org)
 
     # Products: increments in kW so that quantities are exact multiples.
     inc_kw = np.round(products["increment_mw"].to_numpy() * 1000).astype(np.int64)
@@ -557,19 +636,18 @@ def build_bids(
     ).astype(np.int64)
     single = np.array([p.single_item for p in specs])
     hours = (products["end"] - products["start"]).dt.total_microseconds().to_numpy() / 3.6e9
-    value = product_values(specs, hours)
+    value = product_values(specs, hours, scale)
     reserve_cents = np.round(products["reserve_price_eur_per_mw"].to_numpy() * 100).astype(np.int64)
     popularity = np.array([p.popularity for p in specs])
 
     # Organisations: activity (some bid a lot), style and product taste.
-    activity = 1.0 / (1.0 + rng.permutation(n_org)) ** 0.8
-    activity /= activity.sum()
-    aggressive = rng.random(n_org) < 0.5
-    level = np.where(aggressive, rng.uniform(0.92, 1.08, n_org), rng.uniform(0.72, 0.88, n_org))
-    scatter = rng.uniform(0.04, 0.12, n_org)
-    tick_cents = rng.choice(np.array([1, 1, 10, 50, 100, 100, 500]), n_org)
-    taste = popularity[None, :] * rng.gamma(2.0, 0.5, (n_org, n_prod))
-    taste /= taste.sum(axis=1, keepdims=True)
+    if styles is None:
+        styles = draw_styles(rng, tuple(org_names(s.n_orgs)), popularity)
+    if styles.taste.shape != (len(styles.orgs), n_prod):
+        raise ValueError("styles.taste needs one row per org and one column per product")
+    orgs, n_org = list(styles.orgs), len(styles.orgs)
+    activity, level, scatter = styles.activity, styles.level, styles.scatter
+    tick_cents, taste = styles.tick_cents, styles.taste
     cum_taste = np.cumsum(taste, axis=1)
     sentiment = np.exp(rng.normal(0.0, 0.08, n_prod))
 
