@@ -53,6 +53,8 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_name  # noqa: E402
+
 RESULTS_DIR = HERE / "results"
 HOST = "127.0.0.1"
 SECRET_KEY = "intake-benchmark-secret-key-0123456789abcdef"
@@ -619,17 +621,11 @@ def _same(ours: Any, base: Any) -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     packages = ("fastapi", "uvicorn", "starlette", "sqlalchemy", "pydantic", "polars", "httpx2")
     return {
         "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,

@@ -35,6 +35,8 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_name  # noqa: E402
+
 RESULTS_DIR = HERE / "results"
 N_BIDS, N_ASSETS = 10_000, 200
 # Target of the issue (a 2-core machine): one asset's full-day outage on the reference day.
@@ -43,17 +45,11 @@ TARGET_S = 2.0
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    cpu = "unknown"
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     versions = {p: importlib.metadata.version(p) for p in ("highspy", "polars", "numpy")}
     return {
         "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "python": platform.python_version(),
         **versions,
     }
