@@ -12,6 +12,7 @@ read comes back as an error.
 from __future__ import annotations
 
 import io
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,8 +67,15 @@ class ReplayOutcome:
 
 
 def find_archives(root: Path) -> list[Path]:
-    """Every archive directory under ``root`` (those holding an auction.json), sorted."""
-    return sorted(p.parent for p in root.rglob("auction.json") if p.parent.name != RECORDED)
+    """Every archive directory under ``root`` (those holding an auction.json), sorted.
+
+    Symbolic links are followed: an analyst may gather the days of interest as links.
+    """
+    return sorted(
+        Path(folder)
+        for folder, _, files in os.walk(root, followlinks=True)
+        if "auction.json" in files and Path(folder).name != RECORDED
+    )
 
 
 def replay_archive(path: Path, rules: Rules = PLAIN) -> ReplayOutcome:
