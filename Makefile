@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/disaggregate.py
 	$(BIN)/python benchmarks/rebacking.py
 	$(BIN)/python benchmarks/settlement.py
+	$(BIN)/python benchmarks/replay.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -11,8 +11,10 @@ what the tests run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -22,6 +24,9 @@ from clearing.replay.archive import ReplayOutcome, replay_archive
 from clearing.replay.rules import PLAIN, Rules
 
 Executor = Literal["process", "dask"]
+# One polars thread per worker: the parallelism is in the processes, and on these small
+# frames polars' own thread pool costs more than it gives (benchmarks/README.md, replay).
+WORKER_ENV = {"POLARS_MAX_THREADS": "1"}
 EXECUTORS: tuple[Executor, ...] = ("process", "dask")
 
 
@@ -53,11 +58,27 @@ def _on_processes(
     # spawn, not fork: HiGHS and polars keep thread pools that a fork would copy half-made.
     context = get_context("spawn")
     outcomes = []
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-        for future in as_completed([pool.submit(work, path) for path in paths]):
+    with (
+        _worker_environment(),
+        ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool,
+    ):
+        futures = [pool.submit(work, path) for path in paths]  # workers start here
+        for future in as_completed(futures):
             outcomes.append(future.result())
             done(outcomes[-1])
     return outcomes
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    """Workers inherit ``WORKER_ENV`` (unless they are set already)."""
+    added = {k: v for k, v in WORKER_ENV.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            del os.environ[key]
 
 
 def _on_dask(
@@ -77,6 +98,7 @@ def _on_dask(
             processes=True,
             dashboard_address=None,
             silence_logs=logging.WARNING,  # the progress bar says what is going on
+            env=WORKER_ENV,
         )
     outcomes = []
     try:
