@@ -4,8 +4,10 @@ page whatever the frames hold (empty, all errors, one day, unrecorded, random nu
 from __future__ import annotations
 
 import math
+import random
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clearing.replay.html import render_html, write_html
+from clearing.replay.plots import per_organisation
 from clearing.replay.tables import (
     DAYS,
     DIFFERENCES,
@@ -275,6 +278,30 @@ def test_two_renders_are_identical_and_leave_matplotlib_as_they_found_it(
     assert mpl.rcParams["svg.hashsalt"] == salt
     write_html(tmp_path / "out" / "report.html", *data, rules=WHAT_IF)
     assert (tmp_path / "out" / "report.html").read_text(encoding="utf-8") == first
+
+
+def test_totals_are_exact_and_do_not_depend_on_the_order_of_the_rows() -> None:
+    """Payments on the 1e-5 EUR grid added as floats give other last bits in another order
+    (and now and then another cent on the page); the report adds them exactly."""
+    days, products, organisations, differences = frames(365, factor=0.9, orgs=("A", "B", "C"))
+    rng = random.Random(7)
+    organisations = organisations.with_columns(
+        paid_eur=pl.Series([round(rng.uniform(0, 99_999), 5) for _ in range(organisations.height)])
+    )
+    totals = per_organisation(organisations)
+    for org in ("A", "B", "C"):
+        paid = organisations.filter(pl.col("org_id") == org)["paid_eur"]
+        exact = sum(Decimal(str(v)) for v in paid)
+        assert totals.row(by_predicate=pl.col("org_id") == org, named=True)["paid_eur"] == float(
+            exact
+        )
+    first = render((days, products, organisations, differences), WHAT_IF)
+    for seed in (1, 2):
+        shuffled = [
+            frame.sample(fraction=1.0, shuffle=True, seed=seed)
+            for frame in (days, products, organisations)
+        ]
+        assert render((*shuffled, differences), WHAT_IF) == first  # type: ignore[arg-type]
 
 
 # --- robustness -----------------------------------------------------------------------------
