@@ -222,8 +222,8 @@ def _day_row(
         "recorded_revenue_eur": _total(theirs, "paid", PAYMENT_UNITS_PER_EUR),
         "volume_mw": _total(ours, "kw", KW_PER_MW),
         "recorded_volume_mw": _total(theirs, "kw", KW_PER_MW),
-        "lowest_price_eur_per_mw": None if accepted.is_empty() else accepted.min() / 100,  # type: ignore[operator]
-        "highest_price_eur_per_mw": None if accepted.is_empty() else accepted.max() / 100,  # type: ignore[operator]
+        "lowest_price_eur_per_mw": None if accepted.is_empty() else accepted.min() / CENTS_PER_EUR,  # type: ignore[operator]
+        "highest_price_eur_per_mw": None if accepted.is_empty() else accepted.max() / CENTS_PER_EUR,  # type: ignore[operator]
         "fleet_mw": float(zone["p_discharge_mw"].sum()),
         "utilisation": utilisation(archive, result)["mean"],
     }
@@ -238,15 +238,18 @@ def _products(archive: Archive, ours: pl.DataFrame, theirs: pl.DataFrame | None)
         .when((pl.col("fcr_mw") + pl.col("afrr_pos_mw") + pl.col("afrr_neg_mw")) > 0)
         .then(pl.lit("stacked"))
         .otherwise(pl.lit("wholesale")),
-        hours=(pl.col("end") - pl.col("start")).dt.total_seconds() / 3600,
+        seconds=(pl.col("end") - pl.col("start")).dt.total_seconds(),
     )
-    prices = (
+    products = products.with_columns(hours=from_units(products["seconds"], 3600)).drop("seconds")
+    cents = (
         ours.filter(pl.col("kw") > 0)
         .group_by("product_id")
-        .agg(
-            lowest_price_eur_per_mw=pl.col("cents").min() / 100,
-            highest_price_eur_per_mw=pl.col("cents").max() / 100,
-        )
+        .agg(lowest=pl.col("cents").min(), highest=pl.col("cents").max())
+    )
+    prices = cents.select(
+        "product_id",
+        lowest_price_eur_per_mw=from_units(cents["lowest"], CENTS_PER_EUR),
+        highest_price_eur_per_mw=from_units(cents["highest"], CENTS_PER_EUR),
     )
     mine = _sums(ours, "product_id").select("product_id", awarded_mw="mw", revenue_eur="paid_eur")
     recorded = _sums(ours.clear() if theirs is None else theirs, "product_id").select(
