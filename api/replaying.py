@@ -23,6 +23,7 @@ from clearing.replay import ReplayOutcome, find_archives, parse_rules
 from clearing.replay.report import days_table, organisations_table, write_report
 from clearing.replay.rules import Rules
 from clearing.replay.run import EXECUTORS, replay_all
+from clearing.replay.tables import exact_sum
 
 EXIT_BAD_INPUT = 2
 EXIT_FINDINGS = 4
@@ -157,13 +158,13 @@ def _print_totals(console: Console, outcomes: Sequence[ReplayOutcome], rules: Ru
     days = days_table(outcomes)
     counts = {s: int((days["status"] == s).sum()) for s in ("same", "differs", "unrecorded")}
     errors = int((days["status"] == "error").sum())
-    seconds = float(days["seconds"].sum() or 0.0)
+    seconds = _sum(days["seconds"])
     if rules.plain:
         console.print(
             f"{days.height} archives: {counts['same']} reproduce their record, "
             f"{counts['differs']} differ, {counts['unrecorded']} have no record, {errors} could "
             f"not be replayed; revenue {_eur(days['revenue_eur'])}, volume "
-            f"{days['volume_mw'].sum():,.1f} MW; {seconds:,.1f} s of work."
+            f"{_sum(days['volume_mw']):,.1f} MW; {seconds:,.1f} s of work."
         )
         return
     orgs = organisations_table(outcomes)
@@ -181,7 +182,7 @@ def _print_totals(console: Console, outcomes: Sequence[ReplayOutcome], rules: Ru
 
 
 def _sum(values: pl.Series) -> float:
-    return float(values.sum() or 0.0)
+    return float(values.to_frame().select(exact_sum(pl.col(values.name))).item() or 0.0)
 
 
 def _eur(values: pl.Series) -> str:

@@ -29,7 +29,7 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.typing import RcKeyType
 
-from clearing.replay.tables import FAMILIES
+from clearing.replay.tables import FAMILIES, MONEY_DECIMALS, SHARE_DECIMALS, exact_sum
 
 MAX_PLOTTED_ORGS = 25  # bars per panel before a chart stops being readable
 
@@ -97,24 +97,6 @@ def figures_svg(report: Report) -> dict[str, str | None]:
 
 # --- frames ---------------------------------------------------------------------------------
 # sum_or_null, exact_mean and per_organisation also feed the page's tables.
-
-# What the report adds up lies on the 1e-5 grid (EUR to 1e-5, MW to the kW, hours in
-# quarters), so adding integers of 1e-5 makes a sum exact and independent of the order in
-# which polars' threads add: the same frames give the same page. Shares (utilisation) are
-# added on a 1e-9 grid, far below what the page shows.
-MONEY_DECIMALS = 5
-SHARE_DECIMALS = 9
-
-
-def exact_sum(expr: pl.Expr, decimals: int = MONEY_DECIMALS) -> pl.Expr:
-    """The sum of ``expr`` on the ``10**-decimals`` grid, added as integers."""
-    scale = 10**decimals
-    units = (expr * scale).round(0).cast(pl.Int128).sum()
-    # Divided as decimals: a float division by a constant, polars multiplies by 1/scale and
-    # misses the nearest float by an ulp about half of the time.
-    exact = pl.Decimal(38, decimals)
-    total: pl.Expr = units.cast(exact).truediv(pl.lit(scale).cast(exact))
-    return total.cast(pl.Float64)
 
 
 def sum_or_null(expr: pl.Expr, decimals: int = MONEY_DECIMALS) -> pl.Expr:

@@ -10,8 +10,9 @@ Four tables, one row per:
 
 "Recorded" columns come from ``recorded/awards.csv``; the others from today's engine under
 the what-if rules (none: a plain replay). Money is summed exactly (1e-5 EUR units) and only
-then given as float EUR. Bidder surplus takes each bid's price as what the capacity is
-worth to the bidder: ``awarded_mw × (bid price − price paid)``, zero under pay-as-bid.
+then given as float EUR; ``exact_sum`` adds the tables' figures the same way. Bidder
+surplus takes each bid's price as what the capacity is worth to the bidder:
+``awarded_mw × (bid price − price paid)``, zero under pay-as-bid.
 """
 
 from __future__ import annotations
@@ -86,3 +87,22 @@ DIFFERENCES = pl.Schema(
         "replayed": pl.String,
     }
 )
+
+
+# What the report adds up lies on the 1e-5 grid (EUR to 1e-5, MW to the kW, hours in
+# quarters), so adding integers of 1e-5 makes a sum exact and independent of the order in
+# which polars' threads add: the same frames give the same page. Shares (utilisation) are
+# added on a 1e-9 grid, far below what the page shows.
+MONEY_DECIMALS = 5
+SHARE_DECIMALS = 9
+
+
+def exact_sum(expr: pl.Expr, decimals: int = MONEY_DECIMALS) -> pl.Expr:
+    """The sum of ``expr`` on the ``10**-decimals`` grid, added as integers."""
+    scale = 10**decimals
+    units = (expr * scale).round(0).cast(pl.Int128).sum()
+    # Divided as decimals: a float division by a constant, polars multiplies by 1/scale and
+    # misses the nearest float by an ulp about half of the time.
+    exact = pl.Decimal(38, decimals)
+    total: pl.Expr = units.cast(exact).truediv(pl.lit(scale).cast(exact))
+    return total.cast(pl.Float64)
