@@ -34,6 +34,10 @@ RECORDED = "recorded"
 COMPARED = ("awarded_mw", "payment_eur")
 
 
+class UnreadableRecord(Exception):
+    """recorded/awards.csv is there but cannot be compared with."""
+
+
 @dataclass(frozen=True, slots=True)
 class Difference:
     """One bid whose replayed award is not the recorded one."""
@@ -82,21 +86,18 @@ def replay_archive(path: Path, rules: Rules = PLAIN) -> ReplayOutcome:
     """Clear the archive at ``path`` again under ``rules`` and compare with ``path/recorded``."""
     started = time.perf_counter()
     try:
-        archive = apply_rules(read_archive(path), rules)
-        result = clear(archive)
-        if rules.pricing == "uniform":
-            result = uniform_pricing(result)
-        replayed = _awards_text(result)
+        return _replay(path, rules, started)
     except Exception as exc:  # one bad archive must not stop the others
         return _failed(path, _first_line(exc))
-    recorded: pl.DataFrame | None = None
-    recorded_file = path / RECORDED / "awards.csv"
-    if recorded_file.exists():
-        try:
-            recorded = pl.read_csv(recorded_file, infer_schema=False)
-            _check_columns(recorded)
-        except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
-            return _failed(path, f"{RECORDED}/awards.csv: {_first_line(exc)}")
+
+
+def _replay(path: Path, rules: Rules, started: float) -> ReplayOutcome:
+    archive = apply_rules(read_archive(path), rules)
+    result = clear(archive)
+    if rules.pricing == "uniform":
+        result = uniform_pricing(result)
+    replayed = _awards_text(result)
+    recorded = _recorded(path)
     differences = [] if recorded is None else compare(recorded, replayed)
     if recorded is None:
         status = "unrecorded"
@@ -104,7 +105,6 @@ def replay_archive(path: Path, rules: Rules = PLAIN) -> ReplayOutcome:
         status = "counterfactual"
     else:
         status = "differs" if differences else "same"
-    key = {"auction_id": archive.config.auction_id, "delivery_day": archive.config.delivery_day}
     ours, theirs = _units(replayed), None if recorded is None else _units(recorded)
     day = _day_row(archive, result, ours, theirs) | {
         "path": str(path),
@@ -113,16 +113,30 @@ def replay_archive(path: Path, rules: Rules = PLAIN) -> ReplayOutcome:
         "seconds": time.perf_counter() - started,
         "error": None,
     }
+    key = [
+        pl.lit(day["auction_id"]).alias("auction_id"),
+        pl.lit(day["delivery_day"]).alias("delivery_day"),
+    ]
     return ReplayOutcome(
         day=day,
-        products=_products(archive, ours, theirs)
-        .with_columns(**_lit(key))
-        .select(PRODUCTS.names()),
-        organisations=_organisations(ours, theirs)
-        .with_columns(**_lit(key))
-        .select(ORGANISATIONS.names()),
+        products=_products(archive, ours, theirs).with_columns(key).select(PRODUCTS.names()),
+        organisations=_organisations(ours, theirs).with_columns(key).select(ORGANISATIONS.names()),
         differences=differences,
     )
+
+
+def _recorded(path: Path) -> pl.DataFrame | None:
+    """recorded/awards.csv as text, checked to parse as numbers; None when there is none."""
+    file = path / RECORDED / "awards.csv"
+    if not file.exists():
+        return None
+    try:
+        awards = pl.read_csv(file, infer_schema=False)
+        _check_columns(awards)
+        _units(awards)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise UnreadableRecord(f"{RECORDED}/awards.csv: {_first_line(exc)}") from exc
+    return awards
 
 
 def _failed(path: Path, message: str) -> ReplayOutcome:
@@ -133,7 +147,7 @@ def _failed(path: Path, message: str) -> ReplayOutcome:
 
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
-    kind = "" if isinstance(exc, DomainError) else f"{type(exc).__name__}: "
+    kind = "" if isinstance(exc, DomainError | UnreadableRecord) else f"{type(exc).__name__}: "
     return kind + (text.splitlines()[0] if text else "")
 
 
@@ -274,7 +288,3 @@ def _organisations(ours: pl.DataFrame, theirs: pl.DataFrame | None) -> pl.DataFr
     return (
         both.with_columns(pl.col(filled).fill_null(0.0)).rename({"mw": "awarded_mw"}).sort("org_id")
     )
-
-
-def _lit(values: dict[str, Any]) -> dict[str, pl.Expr]:
-    return {name: pl.lit(value) for name, value in values.items()}

@@ -164,3 +164,14 @@ def test_a_local_dask_cluster_gives_what_the_process_pool_gives(tmp_path: Path) 
     timings = ("seconds", "solve_s")
     assert_frame_equal(days_table(on_dask).drop(timings), days_table(on_pool).drop(timings))
     assert [o.status for o in on_dask] == ["error", "counterfactual", "counterfactual"]
+
+
+def test_an_unreadable_record_is_an_error_that_names_the_file(tmp_path: Path) -> None:
+    path = _recorded_day(tmp_path, "day1", 40.0)
+    awards = path / "recorded" / "awards.csv"
+    awards.write_text(awards.read_text().replace("b1,A,p1,6,", "b1,A,p1,six,"))
+    outcome = replay_archive(path)
+    assert outcome.status == "error"
+    assert outcome.error is not None
+    assert outcome.error.startswith("recorded/awards.csv: ")
+    assert "six" in outcome.error
