@@ -40,7 +40,7 @@ EICS = [
 
 
 def postgres_url() -> str | None:
-    return os.environ.get("VBA_TEST_POSTGRES_URL")
+    return os.environ.get("VBA_TEST_POSTGRES_URL") or None  # set but empty: not set
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
