@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from clearing.replay import ReplayOutcome, find_archives, parse_rules
-from clearing.replay.report import days_table, organisations_table, write_report
+from clearing.replay.report import replay_tables, write_report
 from clearing.replay.rules import Rules
 from clearing.replay.run import EXECUTORS, replay_all
 from clearing.replay.tables import exact_sum
@@ -89,10 +89,11 @@ def replay_command(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_BAD_INPUT
     outcomes = _run(console, paths, rules, args)
+    tables = replay_tables(outcomes)
     if args.out is not None:
-        write_report(args.out, outcomes, rules.given())
+        write_report(args.out, tables, rules.given())
     _print_findings(console, outcomes)
-    _print_totals(console, outcomes, rules)
+    _print_totals(console, tables, rules)
     if args.out is not None:
         console.print(f"report written to {args.out / 'report.html'} (tables beside it)")
     if rules.plain and any(o.status == "differs" for o in outcomes):
@@ -154,8 +155,8 @@ def _print_findings(console: Console, outcomes: Sequence[ReplayOutcome]) -> None
         console.print(f"… and {hidden} more differences (see differences.csv with --out)")
 
 
-def _print_totals(console: Console, outcomes: Sequence[ReplayOutcome], rules: Rules) -> None:
-    days = days_table(outcomes)
+def _print_totals(console: Console, tables: dict[str, pl.DataFrame], rules: Rules) -> None:
+    days = tables["replay"]
     counts = {s: int((days["status"] == s).sum()) for s in ("same", "differs", "unrecorded")}
     errors = int((days["status"] == "error").sum())
     seconds = _sum(days["seconds"])
@@ -167,7 +168,7 @@ def _print_totals(console: Console, outcomes: Sequence[ReplayOutcome], rules: Ru
             f"{_sum(days['volume_mw']):,.1f} MW; {seconds:,.1f} s of work."
         )
         return
-    orgs = organisations_table(outcomes)
+    orgs = tables["organisations"]
     given = ", ".join(f"{k}={v}" for k, v in rules.given().items())
     console.print(f"What-if ({given}) on {days.height} archives, {errors} not replayed:")
     for label, before, after in (

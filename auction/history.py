@@ -47,6 +47,7 @@ from auction.synthetic import (
     build_fleet,
     build_products,
     draw_styles,
+    epoch_us,
     product_values,
 )
 from auction.timegrid import DEFAULT_TIME_ZONE, day_bounds
@@ -301,8 +302,8 @@ def history_day(scenario: HistoryScenario, day: date) -> HistoryDay:
         s,
         specs,
         products,
-        gate_open_us=_epoch_us(config.gate_open),
-        gate_close_us=_epoch_us(config.gate_close),
+        gate_open_us=epoch_us(config.gate_open),
+        gate_close_us=epoch_us(config.gate_close),
         scale=day_scale,
         styles=styles,
     )
@@ -572,7 +573,7 @@ def _can_carry(
     """
     start, end = day_bounds(day, scenario.time_zone)
     quarter_us = 15 * 60 * 1_000_000
-    edges = np.arange(_epoch_us(start), _epoch_us(end), quarter_us, dtype=np.int64)
+    edges = np.arange(epoch_us(start), epoch_us(end), quarter_us, dtype=np.int64)
     ids = fleet["asset_id"].to_list()
     fraction = np.ones((len(ids), edges.size))
     row_of = {asset: i for i, asset in enumerate(ids)}
@@ -604,8 +605,3 @@ def _easter_sunday(year: int) -> date:
     m = (a + 11 * h + 22 * el) // 451
     month = (h + el - 7 * m + 114) // 31
     return date(year, month, (h + el - 7 * m + 114) % 31 + 1)
-
-
-def _epoch_us(instant: datetime) -> int:
-    """Microseconds since the Unix epoch."""
-    return round(instant.timestamp() * 1_000_000)

@@ -316,8 +316,8 @@ def generate(scenario: Scenario) -> Archive:
         scenario,
         specs,
         products,
-        gate_open_us=_epoch_us(config.gate_open),
-        gate_close_us=_epoch_us(config.gate_close),
+        gate_open_us=epoch_us(config.gate_open),
+        gate_close_us=epoch_us(config.gate_close),
     )
     allocations = build_allocations(scenario, products)
     return Archive(config, fleet, availability, products, bids, allocations)
@@ -345,7 +345,7 @@ def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     return frame.select(schema.names()).cast(schema)
 
 
-def _epoch_us(instant: datetime) -> int:
+def epoch_us(instant: datetime) -> int:
     """Microseconds since the Unix epoch."""
     return round(instant.timestamp() * 1_000_000)
 
@@ -423,7 +423,7 @@ def build_availability(
     in_zone = np.flatnonzero((fleet["tso_zone"] == tso_zone).to_numpy())
     assets = rng.choice(in_zone, s.n_outages, replace=False)
     start, end = day_bounds(s.delivery_day, s.time_zone)
-    day_start_us, day_end_us = _epoch_us(start), _epoch_us(end)
+    day_start_us, day_end_us = epoch_us(start), epoch_us(end)
     n_mtu = (day_end_us - day_start_us) // (15 * 60 * 1_000_000)
     length = rng.integers(8, 33, s.n_outages)  # quarter-hours
     first = rng.integers(0, n_mtu - length + 1)
@@ -493,7 +493,7 @@ def build_products(
     def edge(hour: int) -> int:
         # Local wall-clock edge; hour 24 is next midnight (a DST day has 23 or 25 hours).
         local = datetime.combine(day + timedelta(days=hour // 24), time(hour % 24), tzinfo=tz)
-        return _epoch_us(local)
+        return epoch_us(local)
 
     starts = np.array([edge(p.start_h) for p in specs], dtype=np.int64)
     ends = np.array([edge(p.end_h) for p in specs], dtype=np.int64)

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -80,7 +81,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
     console.width = max(console.width, 110)  # the monthly table needs it, even in a pipe
-    n_days = 366 if scenario.year % 4 == 0 else 365
+    n_days = (date(scenario.year + 1, 1, 1) - date(scenario.year, 1, 1)).days
     total = n_days if args.days is None else min(args.days, n_days)
 
     started = time.perf_counter()

@@ -42,17 +42,19 @@ def differences_table(outcomes: Sequence[ReplayOutcome]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=DIFFERENCES, orient="row")
 
 
-def write_report(
-    out: Path, outcomes: Sequence[ReplayOutcome], rules: Mapping[str, str]
-) -> dict[str, pl.DataFrame]:
-    """Write the tables and the HTML page into ``out``; return the tables by name."""
-    out.mkdir(parents=True, exist_ok=True)
-    tables = {
+def replay_tables(outcomes: Sequence[ReplayOutcome]) -> dict[str, pl.DataFrame]:
+    """The four tables by the name their files get."""
+    return {
         "replay": days_table(outcomes),
         "products": products_table(outcomes),
         "organisations": organisations_table(outcomes),
         "differences": differences_table(outcomes),
     }
+
+
+def write_report(out: Path, tables: Mapping[str, pl.DataFrame], rules: Mapping[str, str]) -> None:
+    """Write ``replay_tables``' tables (Parquet and CSV) and the HTML page into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame.write_parquet(out / f"{name}.parquet")
         frame.write_csv(out / f"{name}.csv")
@@ -64,4 +66,3 @@ def write_report(
         tables["differences"],
         rules=rules,
     )
-    return tables
