@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[bold red]error:[/] {exc}")
         return EXIT_BAD_INPUT
     return code
+
+
+def _aware_instant(text: str) -> datetime:
+    """An ISO 8601 instant with its offset (``2026-12-01T09:00:00+01:00``)."""
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs an offset, such as +01:00 or Z")
+    return instant
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
         "--imbalance-price", default="0", metavar="EUR_PER_MWH", help="SoC imbalance price"
     )
     settle.add_argument("--operator-org", metavar="ORG_ID", help="default: the only one")
+    # Tests pin the clock: a day counts as delivered against this instant, not today's.
+    settle.add_argument("--now", type=_aware_instant, default=None, help=argparse.SUPPRESS)
     settle.set_defaults(run=commands.settle_command)
 
     admin = sub.add_parser("admin", help="provision organisations and users")

@@ -102,7 +102,8 @@ def settle_command(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_BAD_SETTINGS
     price = int(Decimal(args.imbalance_price) * 100)
-    settled = settling.settle_day(store, args.day, price, org_id, "cli", datetime.now(UTC))
+    now = args.now or datetime.now(UTC)
+    settled = settling.settle_day(store, args.day, price, org_id, "cli", now)
     run = settled.run
     totals = {kind: money(units) for kind, units in kind_totals(settled.lines).items()}
     console.print(

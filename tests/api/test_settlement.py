@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -113,11 +113,12 @@ def test_a_settled_day_invoices_credits_charges_and_nominates(
     )
     assert second.content != xml.content
     assert client.get(f"/settlement/{DAY}", headers=operator.headers).json()["version"] == 2
-    # The operator's command line runs on the wall clock, before this (future) day is over:
-    # refused, saying until when the day is delivered.
+    # The operator's command line, on a clock before the day is over: refused, saying until
+    # when the day is delivered.
     vba = Path(sys.executable).with_name("vba")
+    before_the_end = local(NORMAL_DAY, 23).isoformat()
     done = subprocess.run(
-        [vba, "settle", DAY, "--imbalance-price", "150"],
+        [vba, "settle", DAY, "--imbalance-price", "150", "--now", before_the_end],
         env={"VBA_DATABASE_URL": store_url, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -169,17 +170,18 @@ def test_an_outage_credits_the_owner_of_the_lost_block(
 def test_vba_settle_settles_a_delivered_day_from_the_command_line(
     store_url: str, store: Store, make_client: Callable[[], TestClient], clock: Clock
 ) -> None:
-    """A day three days before the wall clock's today: `vba settle` (on the wall clock)
-    may settle it, and says what it did."""
-    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    """A day three days before the command's clock: `vba settle` settles it, and says what
+    it did."""
+    day = NORMAL_DAY
     clock.now = local(day, 0) - timedelta(days=5)
     client = make_client()
     operator = provision(store, client, "Operator", "operator")
     alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
     small_auction(client, operator, [alpha], clock, day=day)
+    three_days_later = (local(day, 0) + timedelta(days=3)).isoformat()
     vba = Path(sys.executable).with_name("vba")
     done = subprocess.run(
-        [vba, "settle", str(day), "--imbalance-price", "99.5"],
+        [vba, "settle", str(day), "--imbalance-price", "99.5", "--now", three_days_later],
         env={"VBA_DATABASE_URL": store_url, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
