@@ -96,7 +96,8 @@ def _on_dask(
             n_workers=max(1, jobs),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # A free port on the loopback: 8787 may be taken (another cluster, a test run).
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.WARNING,  # the progress bar says what is going on
             env=WORKER_ENV,
         )
