@@ -15,7 +15,7 @@ FCR capacity about 12 EUR/MW/h, aFRR capacity about 8 EUR/MW/h per direction, an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -237,9 +237,10 @@ class Scenario:
 
     Shares are fractions of all bids: ``share_min`` have a minimum quantity above one
     increment (``share_all_or_nothing`` of all bids are among them with min = quantity),
-    ``share_exclusive`` sit in exclusive groups of 2-3 alternatives, ``share_linked`` are
-    children linked to a parent bid. ``n_products=None`` uses ``SAMPLE_CATALOGUE``, an
-    integer the first products of ``catalogue``.
+    ``share_exclusive`` sit in exclusive groups of 2-3 alternatives on distinct products
+    (up to ``max_group_size`` alternatives, products repeating, when that is above 3),
+    ``share_linked`` are children linked to a parent bid. ``n_products=None`` uses
+    ``SAMPLE_CATALOGUE``, an integer the first products of ``catalogue``.
     """
 
     auction_id: str = "sample"
@@ -254,6 +255,7 @@ class Scenario:
     share_all_or_nothing: float = 0.06
     share_exclusive: float = 0.05
     share_linked: float = 0.02
+    max_group_size: int = 3
     share_below_reserve: float = 0.02
     share_tied: float = 0.04
     median_quantity_mw: float = 2.5
@@ -282,6 +284,26 @@ def benchmark_scenario(n_bids: int, n_assets: int, n_products: int = 24, seed: i
         share_linked=0.02,
         n_outages=max(1, n_assets // 40),
         seed=seed,
+    )
+
+
+def hard_scenario(n_bids: int, seed: int = 1, n_assets: int = 200) -> Scenario:
+    """A hard day: the reference day's fleet and products with a book full of conditions.
+
+    30 % of the bids have minimums above one increment, 15 % sit in exclusive groups of up
+    to 60 alternatives (several per product, at other quantities and prices), 10 % are
+    linked to an earlier bid of the same organisation. The seed changes the solve time a
+    lot, so the benchmark runs several.
+    """
+    base = benchmark_scenario(n_bids, n_assets, seed=seed)
+    return replace(
+        base,
+        auction_id=f"hard-{n_bids}b-{n_assets}a-s{seed}",
+        share_min=0.3,
+        share_all_or_nothing=0.1,
+        share_exclusive=0.15,
+        max_group_size=60,
+        share_linked=0.1,
     )
 
 
@@ -600,6 +622,17 @@ def _sample_rows(rng: np.random.Generator, cum: FloatArray, rows: IntArray) -> I
     return np.asarray(np.minimum(picked, cum.shape[1] - 1), dtype=np.int64)
 
 
+def _big_group_sizes(rng: np.random.Generator, n_members: int, largest: int) -> IntArray:
+    """Sizes of exclusive groups with ``n_members`` bids in all: 2 to ``largest``, most small."""
+    draws = np.clip(np.round(rng.lognormal(np.log(6.0), 1.0, n_members)), 2, largest)
+    sizes = draws.astype(np.int64)[: int(np.searchsorted(np.cumsum(draws), n_members)) + 1]
+    if sizes.size:
+        sizes[-1] -= int(sizes.sum()) - n_members
+        if sizes[-1] < 2:  # fold a remainder of one into the previous group
+            sizes = np.append(sizes[:-2], sizes[-2:].sum()) if sizes.size > 1 else sizes[:0]
+    return sizes
+
+
 def build_bids(
     rng: np.random.Generator,
     s: Scenario,
@@ -652,8 +685,12 @@ def build_bids(
     sentiment = np.exp(rng.normal(0.0, 0.08, n_prod))
 
     # Structure: how many bids of each kind.
-    n_groups = round(s.share_exclusive * n / 2.5) if n_prod >= 2 else 0
-    sizes = np.minimum(rng.choice(np.array([2, 3]), n_groups), n_prod).astype(np.int64)
+    if s.max_group_size > 3:
+        sizes = _big_group_sizes(rng, round(s.share_exclusive * n), s.max_group_size)
+        n_groups = len(sizes)
+    else:
+        n_groups = round(s.share_exclusive * n / 2.5) if n_prod >= 2 else 0
+        sizes = np.minimum(rng.choice(np.array([2, 3]), n_groups), n_prod).astype(np.int64)
     n_excl = int(sizes.sum())
     n_link = round(s.share_linked * n) if n_prod >= 2 else 0
     if n_excl + 2 * n_link > n:
@@ -663,13 +700,17 @@ def build_bids(
     # Plain bids.
     org_p = rng.choice(n_org, n_plain, p=activity).astype(np.int64)
     prod_p = _sample_rows(rng, cum_taste, org_p)
-    # Exclusive groups: distinct products per group by Gumbel top-k on the org's taste.
+    # Exclusive groups: distinct products per group by Gumbel top-k on the org's taste;
+    # big groups draw each alternative's product from that taste, repeats allowed.
     org_g = rng.choice(n_org, n_groups, p=activity).astype(np.int64)
-    keys = np.log(taste[org_g]) + rng.gumbel(size=(n_groups, n_prod))
-    top = np.argsort(-keys, axis=1)[:, :3]
     group_of = np.repeat(np.arange(n_groups), sizes)
     rank_in_group = np.arange(n_excl) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    prod_g = top[group_of, rank_in_group] if n_excl else np.zeros(0, dtype=np.int64)
+    if s.max_group_size > 3:
+        prod_g = _sample_rows(rng, cum_taste, org_g[group_of])
+    else:
+        keys = np.log(taste[org_g]) + rng.gumbel(size=(n_groups, n_prod))
+        top = np.argsort(-keys, axis=1)[:, :3]
+        prod_g = top[group_of, rank_in_group] if n_excl else np.zeros(0, dtype=np.int64)
     # Linked children: a distinct plain parent each, same org, another product.
     parent_p = rng.choice(n_plain, n_link, replace=False).astype(np.int64)
     prod_c = (prod_p[parent_p] + rng.integers(1, max(n_prod, 2), n_link)) % n_prod
