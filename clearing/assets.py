@@ -31,37 +31,20 @@ def derived_ids(names: pl.Series) -> pl.Series:
     return pl.Series([str(uuid.uuid5(ID_NAMESPACE, n)) for n in names], dtype=pl.String)
 
 
-def apportion(frame: pl.DataFrame, group: list[str], weight: str, total: str) -> pl.Series:
-    """Split each group's integer ``total`` over its rows in proportion to ``weight``.
-
-    Largest remainder: floors first, then one unit each to the largest remainders (ties to
-    the earlier row). The parts are integers summing exactly to the total.
-    """
-    share = pl.col(total) * pl.col(weight) / pl.col(weight).sum().over(group)
-    floored = share.floor().cast(pl.Int64)
-    out = (
-        frame.with_row_index("_i")
-        .with_columns(_f=floored, _r=share - share.floor())
-        .with_columns(_deficit=pl.col(total) - pl.col("_f").sum().over(group))
-        .with_columns(
-            _order=pl.struct(-pl.col("_r"), "_i").rank("ordinal").over(group) - 1,
-        )
-        .with_columns(_part=pl.col("_f") + (pl.col("_order") < pl.col("_deficit")).cast(pl.Int64))
-        .sort("_i")
-    )
-    return out["_part"].fill_null(0)
-
-
 def allocation_kw(
-    backing_cols: pl.DataFrame, values: np.ndarray, totals: pl.DataFrame
+    backing_cols: pl.DataFrame, w_kw: np.ndarray, share_kw: np.ndarray
 ) -> pl.DataFrame:
-    """allocation.csv in kW: the solver's ``w`` rounded so each product-market sums to X_p."""
+    """allocation.csv in kW, with each asset's share of the blocks' line (``share_kw``).
+
+    ``w_kw`` and ``share_kw`` are whole kW per backing column (``clearing.rounding``);
+    the share equals ``w`` wherever the market's factor is 1.
+    """
     frame = backing_cols.with_columns(
-        w=pl.Series(np.clip(values[backing_cols["col"].to_numpy()], 0, None))
-    ).join(totals.select("product_id", "x_kw"), on="product_id")
-    frame = frame.filter(pl.col("x_kw") > 0)
-    frame = frame.with_columns(kw=apportion(frame, ["product_id", "market"], "w", "x_kw"))
-    return frame.filter(pl.col("kw") > 0).select("product_id", "market", "asset_id", "kw")
+        kw=pl.Series(w_kw, dtype=pl.Int64), share_kw=pl.Series(share_kw, dtype=pl.Int64)
+    )
+    return frame.filter((pl.col("kw") > 0) | (pl.col("share_kw") > 0)).select(
+        "product_id", "market", "asset_id", "kw", "share_kw"
+    )
 
 
 def virtual_assets(archive: Archive, awards: pl.DataFrame) -> pl.DataFrame:
@@ -141,19 +124,18 @@ def blocks(archive: Archive, vas: pl.DataFrame) -> pl.DataFrame:
 def backing(blocks_frame: pl.DataFrame, alloc: pl.DataFrame) -> pl.DataFrame:
     """Which assets carry each block: blocks and asset shares laid end to end per product-market.
 
-    Both lines have the same length: the asset shares are the allocation rescaled to the
-    blocks' total power (equal to it when the market factor is 1).
+    Both lines have the same length: each asset's ``share_kw`` of the blocks' total power
+    (its allocation where the market factor is 1; ``clearing.rounding`` makes the shares
+    sum to the line).
     """
     keys = ["product_id", "market"]
     # Group numbers follow the blocks' own order, so positions on the line increase.
     groups = blocks_frame.select(keys).unique(maintain_order=True).with_row_index("g")
-    block_total = blocks_frame.group_by(keys).agg(block_kw=pl.col("power_kw").sum())
     shares = (
-        alloc.join(block_total, on=keys, how="inner")
-        .join(groups, on=keys, how="left")
+        alloc.filter(pl.col("share_kw") > 0)
+        .join(groups, on=keys, how="inner")
         .sort("g", "asset_id")
     )
-    shares = shares.with_columns(share_kw=apportion(shares, keys, "kw", "block_kw"))
     framed_blocks = blocks_frame.join(groups, on=keys, how="left", maintain_order="left")
 
     def line(frame: pl.DataFrame, length: str) -> tuple[np.ndarray, np.ndarray]:

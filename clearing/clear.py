@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -20,13 +21,34 @@ from clearing.assets import (
 from clearing.digest import input_sha256
 from clearing.eligibility import prepare_bids
 from clearing.fill import fill_awards
+from clearing.fleet import FleetLP
 from clearing.model import MilpArrays, build_model
 from clearing.result import ClearingResult
-from clearing.solve import FleetLP, Solution, solve
+from clearing.rounding import round_backing
+from clearing.solve import Solution, lower_totals, solve, with_reserve
 
 # The time-priority stage is not started with less than this left of the time limit: it
 # would only overrun the limit, and stage 1's answer is already revenue-optimal.
 MIN_TIEBREAK_S = 1.0
+# Kept back from the time limit for the result's tables (virtual assets, blocks, backing).
+RESULT_TABLES_S = 0.2
+
+
+def _best_price_per_mw(arrays: MilpArrays) -> np.ndarray:
+    """Per product (in model order), the highest eligible price per MW (EUR), or 0."""
+    prices = pl.concat(
+        [
+            arrays.levels.select("product_id", "price_cents"),
+            arrays.complex_bids.select("product_id", "price_cents"),
+        ]
+    )
+    best = arrays.products.join(
+        prices.group_by("product_id").agg(pl.col("price_cents").max()),
+        on="product_id",
+        how="left",
+        maintain_order="left",
+    )
+    return best["price_cents"].fill_null(0).to_numpy() / 100
 
 
 def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingResult:
@@ -36,24 +58,30 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     proven optimal) keeps revenue at that optimum and prefers volume for earlier bids;
     its result is kept only if its exact revenue is not lower, so stage 2 can never cost
     money. Bids are modelled in a canonical order, so row order never matters.
+
+    The time limit holds for the whole call: when it runs out, the result is the best
+    backable answer found so far (status ``time_limit``) with its proven bound.
     """
     t_build = time.perf_counter()
     limit = archive.config.time_limit_s if time_limit_s is None else time_limit_s
+    deadline = t_build + limit - RESULT_TABLES_S
     bids = prepare_bids(archive.bids, archive.products)
     arrays = build_model(archive, bids)
     build_s = time.perf_counter() - t_build
 
     unbacked = arrays.products.filter(~pl.col("backable") & (pl.col("alloc_kw") > 0))
-    fleet = FleetLP(arrays)
-    first = solve(arrays, limit, fleet=fleet)
+    fleet = FleetLP(arrays, _best_price_per_mw(arrays))
+    first = solve(arrays, deadline, fleet)
     solver: dict[str, object] = {
-        "options": first.options,
-        "method": "benders: master MILP over bids, fleet LP cuts",
+        "options": {**first.options, "time_limit": limit},
+        "method": "benders: master MILP over bids, fleet LP cuts, greedy incumbents",
         "n_cols": int(arrays.c.size),
         "n_rows": int(arrays.row_lb.size),
         "n_integer": int(arrays.integrality.sum()),
         "rounds": first.rounds,
         "cuts": int(first.cuts.pi0.size),
+        "found_by": first.found_by,
+        "bound_eur": round(first.bound, 2) if np.isfinite(first.bound) else None,
         "tiebreak": "skipped",
     }
     if first.status == "infeasible" or unbacked.height:
@@ -71,20 +99,42 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
         return _infeasible(archive, bids, build_s, first, solver, why)
 
     awards = _price(fill_awards(bids, arrays, first.values))
-    values, solve_s = first.values, first.solve_s
+    values, solve_s, status = first.values, first.solve_s, first.status
     at_stake = _bids_at_stake(awards) if first.status == "optimal" else set()
-    time_left = limit - (time.perf_counter() - t_build)
+    time_left = deadline - time.perf_counter()
     if at_stake and time_left < MIN_TIEBREAK_S:
-        solver["tiebreak"] = f"skipped: {time_left:.1f} s left of the time limit"
+        solver["tiebreak"] = f"skipped: {max(time_left, 0):.1f} s left of the time limit"
     elif at_stake:
-        second = _tiebreak(arrays, bids, first, fleet, at_stake, time_left)
+        second = _tiebreak(arrays, bids, first, fleet, at_stake, deadline)
         solve_s += second.solve_s
         solver["tiebreak"] = f"{second.status} ({len(at_stake)} bids at stake)"
         if second.status == "optimal":
             candidate = _price(fill_awards(bids, arrays, second.values))
             if candidate["payment_units"].sum() >= awards["payment_units"].sum():
                 awards, values = candidate, second.values
-    return _result(archive, arrays, awards, values, first, build_s, solve_s, solver)
+    tables = _tables(archive, arrays, awards, values, deadline)
+    if tables.short_kw.any():
+        # The exact optimum's backing could not be rounded to whole kW in time: keep the
+        # rounding reserve free instead. Nothing is proven optimal then.
+        reserved = with_reserve(arrays, values, _best_price_per_mw(arrays))
+        if reserved is not None:
+            values, status = reserved, "time_limit"
+            awards = _price(fill_awards(bids, arrays, values))
+            tables = _tables(archive, arrays, awards, values, deadline)
+            solver["rounding"] = "with the rounding reserve: " + tables.rounding
+    while tables.short_kw.any():
+        # Rarer still: lower the products the rounding could not carry by whole increments.
+        awarded = values[arrays.products["col"].to_numpy()] > 0.5
+        if not np.any(awarded & (tables.short_kw > 0)):
+            break  # only the fixed allocations are left where it falls short
+        values, status = lower_totals(arrays, values, tables.short_kw), "time_limit"
+        awards = _price(fill_awards(bids, arrays, values))
+        tables = _tables(archive, arrays, awards, values, deadline)
+        solver["rounding"] = "totals lowered: the backing could not be rounded to whole kW"
+    if tables.short_kw.any():
+        return _infeasible(archive, bids, build_s, first, solver, None)
+    solver.setdefault("rounding", tables.rounding)
+    return _result(archive, awards, tables, status, first.bound, build_s, solve_s, solver)
 
 
 def _bids_at_stake(awards: pl.DataFrame) -> set[str]:
@@ -122,7 +172,7 @@ def _tiebreak(
     first: Solution,
     fleet: FleetLP,
     at_stake: set[str],
-    time_left_s: float,
+    deadline: float,
 ) -> Solution:
     """Among revenue-optimal solutions, the most volume for earlier bids.
 
@@ -145,14 +195,14 @@ def _tiebreak(
     ub = np.where(fixed, settled, arrays.ub)
     return solve(
         arrays,
-        time_left_s,
+        deadline,
+        fleet,
         objective=arrays.priority,
         extra_row=(arrays.c, floor),
         start=first.values,
         bounds=(lb, ub),
         cuts=first.cuts,
         warm_up=False,
-        fleet=fleet,
     )
 
 
@@ -200,41 +250,73 @@ def _price(awards: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(reason=reason).drop("lowest_cents", "parent_won", "group_winner")
 
 
-def _result(
-    archive: Archive,
-    arrays: MilpArrays,
-    awards: pl.DataFrame,
-    values: np.ndarray,
-    first: Solution,
-    build_s: float,
-    solve_s: float,
-    solver: dict[str, object],
-) -> ClearingResult:
+@dataclass(frozen=True)
+class _Tables:
+    """What an answer becomes: allocation, virtual assets, blocks and backing."""
+
+    allocation: pl.DataFrame
+    virtual_assets: pl.DataFrame
+    blocks: pl.DataFrame
+    backing: pl.DataFrame
+    short_kw: np.ndarray  # per product, what the rounding could not back
+    rounding: str
+
+
+def _tables(
+    archive: Archive, arrays: MilpArrays, awards: pl.DataFrame, values: np.ndarray, deadline: float
+) -> _Tables:
+    """The answer's tables in whole kW, and what its backing could not carry in whole kW."""
     totals = arrays.products.join(
         awards.group_by("product_id").agg(bid_kw=pl.col("awarded_kw").sum()),
         on="product_id",
         how="left",
+        maintain_order="left",
     ).select("product_id", x_kw=pl.col("bid_kw").fill_null(0) + pl.col("alloc_kw"))
-    alloc = allocation_kw(arrays.backing, values, totals)
     vas = virtual_assets(archive, awards)
     blk = blocks(archive, vas)
+    lines = blk.group_by("product_id", "market").agg(block_kw=pl.col("power_kw").sum())
+    rounded = round_backing(arrays, values[arrays.first_w :], totals, lines, deadline)
+    alloc = allocation_kw(arrays.backing, rounded.w_kw, rounded.share_kw)
+    return _Tables(
+        alloc.drop("share_kw"), vas, blk, backing(blk, alloc), rounded.short_kw, rounded.method
+    )
+
+
+def _result(
+    archive: Archive,
+    awards: pl.DataFrame,
+    tables: _Tables,
+    status: str,
+    bound_eur: float,
+    build_s: float,
+    solve_s: float,
+    solver: dict[str, object],
+) -> ClearingResult:
     units = int(awards["payment_units"].sum())
     return ClearingResult(
         auction_id=archive.config.auction_id,
         time_zone=archive.config.time_zone,
-        status=first.status,
+        status=status,
         objective_eur=Decimal(units) / PAYMENT_UNITS_PER_EUR,
-        mip_gap=first.mip_gap if np.isfinite(first.mip_gap) else 0.0,
+        mip_gap=0.0 if status == "optimal" else relative_gap(units, bound_eur),
         build_s=build_s,
         solve_s=solve_s,
         input_sha256=input_sha256(archive),
         awards=awards,
-        allocation=alloc,
-        virtual_assets=vas.rename({"kw": "awarded_kw"}),
-        blocks=blk,
-        backing=backing(blk, alloc),
+        allocation=tables.allocation,
+        virtual_assets=tables.virtual_assets.rename({"kw": "awarded_kw"}),
+        blocks=tables.blocks,
+        backing=tables.backing,
         solver=solver,
     )
+
+
+def relative_gap(units: int, bound_eur: float) -> float | None:
+    """(bound − revenue) / revenue; None (unknown) without a revenue or a finite bound."""
+    revenue = units / PAYMENT_UNITS_PER_EUR
+    if revenue <= 0 or not np.isfinite(bound_eur):
+        return None
+    return max(bound_eur - revenue, 0.0) / revenue
 
 
 def _infeasible(

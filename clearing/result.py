@@ -29,7 +29,7 @@ class ClearingResult:
     time_zone: str
     status: str
     objective_eur: Decimal
-    mip_gap: float
+    mip_gap: float | None  # None: unknown (nothing proven)
     build_s: float
     solve_s: float
     input_sha256: str

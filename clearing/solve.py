@@ -1,423 +1,373 @@
-"""HiGHS, and nothing else: the only module that imports highspy.
+"""The clearing MILP by Benders decomposition, with an answer at any time limit.
 
-The clearing MILP (``clearing.model``) is solved by Benders decomposition into
+The model of ``clearing.model`` is split into
 
 - a master MILP over the bid columns only (product totals, price levels, bids and their
   binaries), where the fleet appears as cuts on the product totals ``X_p``; and
-- a fleet LP that, for given totals, finds the backing ``w`` or proves that none exists,
-  and then yields a cut ``Σ_p π_p·X_p <= π_0`` that every backable vector of totals obeys.
+- the fleet LP (``clearing.fleet``) that, for given totals, finds the backing ``w`` or
+  proves that none exists and yields a cut that every backable vector of totals obeys.
 
 Why: with the fleet's continuous ``w`` inside the MILP, HiGHS spends nearly all its time
 in root cut separation (path aggregation over ``w``) and hardly branches (measured with
 py-spy: ~80 % in HighsPathSeparator on the 10,000-bid day). Without ``w`` the master is a
-small knapsack-like MILP that HiGHS proves in seconds.
+small knapsack-like MILP.
+
+Three things make the answer useful at any time limit:
+
+- **An incumbent from the start.** Before any MILP, the fleet LP backs as much of the
+  demand as it can and ``clearing.incumbent`` fills the bids into those totals in merit
+  order. Every master solution the fleet cannot back is repaired the same way (the
+  backable part of its totals, refilled). The best of them is the answer if time runs out
+  and HiGHS' starting point otherwise.
+- **An honest bound.** The master is a relaxation of the clearing, so its LP value and
+  its MIP dual bound are upper bounds on the revenue; the gap is measured against the
+  best of them, and reported as unknown rather than 0 when nothing was proven.
+- **Stopping when proven.** HiGHS calls back with every improving master solution (the
+  clearing checks it against the fleet at once) and with its dual bound (the search stops
+  as soon as the bound is within the money tolerance of the best backable answer).
 
 Cuts first come from the LP relaxation (Kelley's loop: cheap LP re-solves until the LP
-optimum is backable), then from integer master solutions until one is backable: that one
-is optimal for the full problem, since the master is a relaxation of it.
-
-Every option that can change the answer is set here and recorded with the result.
+optimum is backable), then from master solutions the fleet cannot back.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.metadata
-import os
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
-import highspy
 import numpy as np
-import scipy.sparse as sp
 
+from clearing.fleet import Backing, Cuts, FleetLP, scaled_backing
+from clearing.highs import HIGHSPY_VERSION, OPTIONS, MasterMilp
+from clearing.incumbent import Greedy
 from clearing.model import MilpArrays
 
-# HiGHS' default relative gap (1e-4) would allow 100 EUR on a 1 MEUR auction: money needs an
-# absolute gap below one cent, and no relative slack at all.
-OPTIONS: dict[str, Any] = {
-    "mip_rel_gap": 0.0,
-    "mip_abs_gap": 0.005,
-    "threads": 1,
-    "random_seed": 0,
-    "presolve": "on",
-    # HiGHS' root rounding heuristics (line search with conflict propagation) took the
-    # whole minute on the 100,000-bid master without improving; the Kelley LP gives the
-    # master a tight bound, and without them the proof completes.
-    "mip_heuristic_effort": 0.0,
-    "output_flag": False,
-}
-HIGHSPY_VERSION = importlib.metadata.version("highspy")
-# A master solution is backable when the fleet LP misses less than this (MW, summed).
-SHORTFALL_TOL = 1e-6
 MAX_ROUNDS = 500
-
-
-@dataclass(frozen=True)
-class Cuts:
-    """Fleet cuts ``pi @ X <= pi0`` on product totals in MW (rows of ``pi``)."""
-
-    pi: np.ndarray
-    pi0: np.ndarray
-
-    def add(self, pi: np.ndarray, pi0: float) -> Cuts:
-        return Cuts(np.vstack([self.pi, pi]), np.append(self.pi0, pi0))
+# Revenue is proven optimal when the bound is at most this above the answer (EUR), as
+# HiGHS' own mip_abs_gap; a relative 1e-12 absorbs float noise on large objectives.
+ABS_GAP_EUR = float(OPTIONS["mip_abs_gap"])
 
 
 @dataclass(frozen=True)
 class Solution:
-    """What came back from HiGHS, over all columns of the model."""
+    """The best answer found, over all columns of the model, and how good it is.
 
-    status: str  # optimal | time_limit | infeasible | error
+    ``bound`` is a proven upper bound on ``objective`` over all solutions (``inf`` when
+    nothing bounds it); ``found_by`` says where the answer came from.
+    """
+
+    status: str  # optimal | time_limit | infeasible
     values: np.ndarray
     objective: float
-    dual_bound: float
-    mip_gap: float
+    bound: float
     solve_s: float
     cuts: Cuts
     rounds: int = 0
+    found_by: str = "none"
     options: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def mip_gap(self) -> float | None:
+        """(bound − objective) / objective; None when it is unknown (no answer or bound)."""
+        if self.status == "optimal":
+            return 0.0
+        if not np.isfinite(self.bound) or self.objective <= 0:
+            return None
+        return max(self.bound - self.objective, 0.0) / self.objective
+
+
+@dataclass
+class _Best:
+    """The best backable solution so far (master values + its backing ``w``)."""
+
+    values: np.ndarray | None = None
+    w: np.ndarray | None = None
+    objective: float = -np.inf
+    found_by: str = "none"
+
+    def offer(self, values: np.ndarray, w: np.ndarray, objective: float, found_by: str) -> bool:
+        if objective > self.objective + 1e-9:
+            self.values, self.w, self.objective, self.found_by = values, w, objective, found_by
+            return True
+        return False
+
+
+class _Benders:
+    """One solve: the master, the fleet LP, the best answer and the best bound."""
+
+    def __init__(
+        self,
+        arrays: MilpArrays,
+        fleet: FleetLP,
+        master: MasterMilp,
+        cost: np.ndarray,
+        ub_t: np.ndarray,
+        deadline: float,
+        greedy: Greedy | None,
+    ) -> None:
+        self.arrays, self.fleet, self.master = arrays, fleet, master
+        self.cost, self.ub_t, self.deadline, self.greedy = cost, ub_t, deadline, greedy
+        self.best = _Best()
+        # Every bid column at its upper bound: nothing can earn more.
+        upper = np.where(cost > 0, cost * arrays.ub[: arrays.first_w], 0.0)
+        self.bound = float(np.nansum(upper))
+        self.cuts = Cuts.none(arrays.products.height)
+        self.pending: list[tuple[np.ndarray, float]] = []
+        self.rounds = 0
+        self.y_cols = arrays.complex_bids["y_col"].to_numpy()
+
+    # ---------------------------------------------------------------- bookkeeping
+
+    def time_left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def proven(self) -> bool:
+        slack = ABS_GAP_EUR + 1e-12 * abs(self.bound)
+        return self.best.values is not None and self.bound - self.best.objective <= slack
+
+    def add_cut(self, pi: np.ndarray, pi0: float) -> None:
+        self.cuts = self.cuts.add(pi, pi0)
+        self.master.add_cut(pi, pi0)
+
+    def add_cuts(self, cuts: Cuts) -> None:
+        for pi, pi0 in zip(cuts.pi, cuts.pi0, strict=True):
+            self.add_cut(pi, float(pi0))
+
+    # ---------------------------------------------------------------- answers
+
+    def check(self, values: np.ndarray, found_by: str) -> Backing:
+        """Back a master point: keep it if backable, else keep its cuts and its repair."""
+        totals = self.master.totals(values)
+        backing = self.fleet.back(totals, self.deadline)
+        if not backing.known:
+            return backing
+        cuts = [] if backing.backed else self.fleet.cuts_for(totals, backing)
+        if backing.backed or not cuts:
+            # Short only within LP noise when no cut separates: the rounding to whole kW
+            # (clearing.rounding) makes the backing exact.
+            self.best.offer(values, backing.w, float(self.cost @ values), found_by)
+        else:
+            self.pending.extend(cuts)
+            self.repair(values, found_by + "-repaired")
+        return backing
+
+    def repair(self, values: np.ndarray, found_by: str, deadline: float | None = None) -> None:
+        """Refill a master point into the part of its totals the fleet backs (stage 1 only).
+
+        The bids the point accepts are accepted again first where their minimums fit.
+        """
+        if self.greedy is None:
+            return
+        totals = self.master.totals(values)
+        backing = self.fleet.back(totals, deadline or self.deadline, weighted=True)
+        if not backing.known:
+            return
+        backed = np.maximum(totals - backing.shortfall_mw, 0.0)
+        alloc = self.master.alloc_mw
+        if np.any(backed < alloc - 1e-9):
+            return  # the fixed allocations themselves do not fit
+        caps = np.floor((backed - alloc) / self.master.inc_mw + 1e-9)
+        preferred = values[self.y_cols] > 0.5
+        filled = self.greedy.fill(np.minimum(caps, self.ub_t), preferred)
+        w = scaled_backing(self.fleet, backing, totals, self.master.totals(filled))
+        self.best.offer(filled, w, float(self.cost @ filled), found_by)
+
+    def flush_cuts(self) -> None:
+        for pi, pi0 in self.pending:
+            self.add_cut(pi, pi0)
+        self.pending.clear()
+
+    # ---------------------------------------------------------------- phases
+
+    def from_demand(self) -> None:
+        """The last resort, before any LP: as much of the whole demand as the fleet backs.
+
+        Run only when nothing else gave an answer; not bound by the deadline, since an
+        answer a little late beats none (it takes one fleet LP and a merit-order fill).
+        """
+        if self.greedy is None:
+            return
+        self.repair(self.greedy.fill(self.ub_t), "greedy", deadline=np.inf)
+
+    def kelley(self) -> None:
+        """Cuts from the LP relaxation until its optimum is backable; LP values bound."""
+        self.master.relax(True)
+        last = None
+        while self.rounds < MAX_ROUNDS and self.time_left() > 0:
+            self.rounds += 1
+            status, values = self.master.run(self.deadline)
+            if status != "optimal" or values is None:
+                break
+            last = values
+            self.bound = min(self.bound, self.master.objective())
+            totals = self.master.totals(values)
+            backing = self.fleet.back(totals, self.deadline)
+            if not backing.known or backing.backed:
+                break
+            cuts = self.fleet.cuts_for(totals, backing)
+            if not cuts:
+                break  # short only within LP noise
+            for pi, pi0 in cuts:
+                self.add_cut(pi, pi0)
+            if self.best.values is None:
+                self.repair(values, "lp-rounded")  # an answer early, should time run out
+        if last is not None:
+            self.repair(last, "lp-rounded")
+        self.master.relax(False)
+
+    def branch(self) -> str:
+        """Master MILPs until one's optimum is backable, the bound is met, or time is up."""
+        while self.rounds < 2 * MAX_ROUNDS and self.time_left() > 0 and not self.proven():
+            self.rounds += 1
+            if self.best.values is not None:
+                self.master.set_start(self.best.values)
+            status, values = self.master.run(
+                self.deadline,
+                on_solution=self._on_master_solution,
+                should_stop=self._should_stop,
+            )
+            if status == "infeasible":
+                # No master point at all: with a backable answer in hand this can only be
+                # numerical trouble; without one, the fixed allocations cannot be served.
+                return "infeasible" if self.best.values is None else "time_limit"
+            if status in ("optimal", "interrupted", "time_limit"):
+                self.bound = min(self.bound, self.master.dual_bound())
+            if status == "optimal" and values is not None:
+                self.check(values, "master")
+            self.flush_cuts()
+            if status not in ("optimal", "interrupted"):
+                break
+        return "optimal" if self.proven() else "time_limit"
+
+    def _on_master_solution(self, values: np.ndarray) -> None:
+        self.check(values, "master")
+
+    def _should_stop(self, dual_bound: float) -> bool:
+        if np.isfinite(dual_bound):
+            self.bound = min(self.bound, dual_bound)
+        return self.proven()
 
 
 def solve(
     arrays: MilpArrays,
-    time_limit_s: float,
+    deadline: float,
+    fleet: FleetLP,
+    *,
     objective: np.ndarray | None = None,
     extra_row: tuple[np.ndarray, float] | None = None,
     start: np.ndarray | None = None,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
     cuts: Cuts | None = None,
     warm_up: bool = True,
-    fleet: FleetLP | None = None,
 ) -> Solution:
-    """Maximise ``objective`` (default ``arrays.c``) over the model.
+    """Maximise ``objective`` (default ``arrays.c``, the revenue) over the model.
 
-    ``extra_row`` = (coefficients, lower bound) adds ``a·v >= lb`` over bid columns (the
-    revenue floor of the tie-break stage); ``start`` is a feasible point to begin from;
-    ``bounds`` replaces the column bounds; ``cuts`` are fleet cuts known from before;
-    ``warm_up`` runs Kelley's loop on the LP relaxation first (not needed when ``cuts``
-    already describe the fleet near the answer); ``fleet`` is the fleet LP of an earlier
-    solve of the same model, reused so that its basis stays warm.
+    ``deadline`` is a ``time.perf_counter()`` instant. ``extra_row`` = (coefficients,
+    lower bound) adds ``a·v >= lb`` over bid columns (the revenue floor of the tie-break
+    stage); ``start`` is a backable solution (all columns) to begin from; ``bounds``
+    replaces the column bounds; ``cuts`` are fleet cuts known from before; ``warm_up``
+    runs Kelley's loop on the LP relaxation first. Without ``objective`` (the revenue
+    stage) the greedy incumbent and the repairs are on; with one they are off, as the
+    greedy knows nothing of other objectives or of ``extra_row``.
     """
     t0 = time.perf_counter()
-    deadline = t0 + time_limit_s
     fw = arrays.first_w
     lb, ub = (arrays.lb, arrays.ub) if bounds is None else bounds
     cost = (arrays.c if objective is None else objective)[:fw]
-    fleet = fleet if fleet is not None else FleetLP(arrays)
-    cuts = cuts if cuts is not None else fleet.aggregate_cuts()
-    master = _Master(arrays, cost, lb[:fw], ub[:fw], extra_row, cuts)
-    options: dict[str, object] = {**OPTIONS, "time_limit": float(time_limit_s)}
-
-    # Kelley's loop on the LP relaxation: cheap, and it finds most of the cuts that matter.
-    rounds = 0
-    master.relax(True)
-    while warm_up and rounds < MAX_ROUNDS and time.perf_counter() < deadline:
-        rounds += 1
-        status, values = master.run(deadline)
-        if status != "optimal" or values is None or not fleet.add_cut_if_short(master, values):
-            break
-    master.relax(False)
+    master = MasterMilp(arrays, cost, lb[:fw], ub[:fw], extra_row)
+    ub_t = np.floor(ub[arrays.products["col"].to_numpy()] + 1e-9)
+    greedy = Greedy.of(arrays) if objective is None else None
+    run = _Benders(arrays, fleet, master, cost, ub_t, deadline, greedy)
+    run.add_cuts(cuts if cuts is not None else fleet.aggregate_cuts())
     if start is not None:
-        master.set_start(start[:fw])
-
-    best: np.ndarray | None = None
-    status = "time_limit"
-    while rounds < 2 * MAX_ROUNDS and time.perf_counter() < deadline:
-        rounds += 1
-        status, values = master.run(deadline)
-        if status not in ("optimal", "time_limit") or values is None:
-            break
-        if fleet.add_cut_if_short(master, values):
-            status = "time_limit"
-            continue
-        best = values
-        break
-
-    info = master.info()
-    if best is None:
-        status = "infeasible" if status == "infeasible" else status
-        if status != "infeasible":
-            status = "time_limit" if time.perf_counter() >= deadline else "error"
+        run.best.offer(start[:fw], start[fw:], float(cost @ start[:fw]), "start")
+    if warm_up and run.time_left() > 0:
+        run.kelley()
+    status = "optimal" if run.proven() else run.branch()
+    if run.best.values is None and status != "infeasible":
+        run.from_demand()
+        status = "optimal" if run.proven() else status
+    options = {**OPTIONS, "time_limit": max(deadline - t0, 0.0), "highspy": HIGHSPY_VERSION}
+    best = run.best
+    if best.values is None or best.w is None:
         return Solution(
-            status=status,
+            status="infeasible" if status == "infeasible" else "time_limit",
             values=np.zeros(arrays.c.size),
             objective=0.0,
-            dual_bound=info[1],
-            mip_gap=float("inf"),
+            bound=run.bound,
             solve_s=time.perf_counter() - t0,
-            cuts=master.cuts,
-            rounds=rounds,
-            options={**options, "highspy": HIGHSPY_VERSION},
+            cuts=run.cuts,
+            rounds=run.rounds,
+            options=options,
         )
     return Solution(
         status=status,
-        values=np.concatenate([best, fleet.backing]),
-        objective=float(cost @ best),
-        dual_bound=info[1],
-        mip_gap=info[2],
+        values=np.concatenate([best.values, best.w]),
+        objective=best.objective,
+        bound=max(run.bound, best.objective),
         solve_s=time.perf_counter() - t0,
-        cuts=master.cuts,
-        rounds=rounds,
-        options={**options, "highspy": HIGHSPY_VERSION},
+        cuts=run.cuts,
+        rounds=run.rounds,
+        found_by=best.found_by,
+        options=options,
     )
 
 
-class _Master:
-    """The bid part of the model plus fleet cuts, kept in one HiGHS instance."""
+def with_reserve(
+    arrays: MilpArrays, values: np.ndarray, value_per_mw: np.ndarray
+) -> np.ndarray | None:
+    """``values`` made backable with every capacity row's rounding reserve kept free.
 
-    def __init__(
-        self,
-        arrays: MilpArrays,
-        cost: np.ndarray,
-        lb: np.ndarray,
-        ub: np.ndarray,
-        extra_row: tuple[np.ndarray, float] | None,
-        cuts: Cuts,
-    ) -> None:
-        fw, fc = arrays.first_w, arrays.first_coupling
-        # In the master, bid volumes count increments and are integer: then every column
-        # with a cost is integer, HiGHS finds the objective integral (in cents) and can
-        # round its bound down to the next cent, which is what proves optimality fast.
-        self.scale = np.ones(fw)
-        integrality = arrays.integrality[:fw].copy()
-        for frame, col in ((arrays.levels, "col"), (arrays.complex_bids, "x_col")):
-            inc = frame.join(arrays.products, on="product_id", how="left")["inc_kw"]
-            self.scale[frame[col].to_numpy()] = inc.to_numpy() / 1000
-            integrality[frame[col].to_numpy()] = 1
-        A = arrays.A[:fc, :fw] @ sp.diags(self.scale)
-        row_lb, row_ub = arrays.row_lb[:fc], arrays.row_ub[:fc]
-        if extra_row is not None:
-            coef, floor = extra_row
-            row = sp.csc_matrix((coef[:fw] * self.scale).reshape(1, -1))
-            A = sp.vstack([A, row], format="csc")
-            row_lb, row_ub = np.append(row_lb, floor), np.append(row_ub, np.inf)
-        cost, lb, ub = cost * self.scale, lb / self.scale, ub / self.scale
-        self.t_cols = arrays.products["col"].to_numpy()
-        self.inc_mw = arrays.products["inc_kw"].to_numpy() / 1000
-        self.alloc_mw = arrays.products["alloc_kw"].to_numpy() / 1000
-        self.integer = np.flatnonzero(integrality).astype(np.int32)
-        self.cuts = Cuts(np.zeros((0, len(self.t_cols))), np.zeros(0))
-        self.h = new_highs()
-        pass_model(self.h, cost, lb, ub, A.tocsc(), row_lb, row_ub, integrality)
-        for pi, pi0 in zip(cuts.pi, cuts.pi0, strict=True):
-            self.add_cut(pi, float(pi0))
-
-    def totals(self, values: np.ndarray) -> np.ndarray:
-        """X_p in MW of a master solution."""
-        totals: np.ndarray = self.inc_mw * values[self.t_cols] + self.alloc_mw
-        return totals
-
-    def add_cut(self, pi: np.ndarray, pi0: float) -> None:
-        """Σ π_p (inc_p T_p + A_p) <= π_0, as a row over the T columns."""
-        self.cuts = self.cuts.add(pi, pi0)
-        keep = np.flatnonzero(pi != 0)
-        self.h.addRow(
-            -np.inf,
-            pi0 - float(pi @ self.alloc_mw),
-            len(keep),
-            self.t_cols[keep].astype(np.int32),
-            (pi * self.inc_mw)[keep],
-        )
-
-    def relax(self, relaxed: bool) -> None:
-        kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
-        n = len(self.integer)
-        self.h.changeColsIntegrality(n, self.integer, np.full(n, kind))
-        if not relaxed:
-            # Forget the LP relaxation's solution and basis: with them kept, HiGHS 1.16
-            # returned a non-optimal MIP answer as optimal (a 2-asset case in
-            # tests/golden: 10 EUR instead of 12).
-            self.h.clearSolver()
-
-    def set_start(self, values: np.ndarray) -> None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(np.round(values / self.scale, 9))
-        sol.value_valid = True
-        self.h.setSolution(sol)
-
-    def run(self, deadline: float) -> tuple[str, np.ndarray | None]:
-        self.h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
-        self.h.run()
-        status = _status(self.h)
-        has_value = self.h.getInfo().primal_solution_status == 2  # feasible
-        if not has_value:
-            return status, None
-        return status, np.asarray(self.h.getSolution().col_value) * self.scale
-
-    def info(self) -> tuple[float, float, float]:
-        info = self.h.getInfo()
-        gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
-        return float(info.objective_function_value), float(info.mip_dual_bound), gap
+    For an answer whose backing could not be rounded to whole kW: the fleet LP backs its
+    totals as far as it can within the capacities less the reserve (the shortfall on the
+    products worth least per MW), and the bids are refilled into what it backs, those it
+    accepted first. With the reserve free, rounding the backing cannot break a row in
+    practice. None when not even the fixed allocations fit then.
+    """
+    fk = arrays.first_capacity
+    reserved = np.maximum(arrays.row_ub[fk:] - arrays.reserve, 0.0)
+    fleet = FleetLP(
+        replace(arrays, row_ub=np.concatenate([arrays.row_ub[:fk], reserved])), value_per_mw
+    )
+    t_cols = arrays.products["col"].to_numpy()
+    inc_mw = arrays.products["inc_kw"].to_numpy() / 1000
+    alloc_mw = arrays.products["alloc_kw"].to_numpy() / 1000
+    totals = inc_mw * np.rint(values[t_cols]) + alloc_mw
+    backing = fleet.back(totals, weighted=True)
+    if not backing.known:
+        return None
+    backed = np.maximum(totals - backing.shortfall_mw, 0.0)
+    if np.any(backed < alloc_mw - 1e-9):
+        return None
+    caps = np.floor((backed - alloc_mw) / inc_mw + 1e-9)
+    ub_t = np.floor(arrays.ub[t_cols] + 1e-9)
+    preferred = values[arrays.complex_bids["y_col"].to_numpy()] > 0.5
+    filled = Greedy.of(arrays).fill(np.minimum(caps, ub_t), preferred)
+    w = scaled_backing(fleet, backing, totals, inc_mw * filled[t_cols] + alloc_mw)
+    return np.concatenate([filled, w])
 
 
-class FleetLP:
-    """The fleet LP for given totals: ``Σ_k w_pmk + u_pm = X_p``, capacity rows, min Σ u."""
+def lower_totals(arrays: MilpArrays, values: np.ndarray, short_kw: np.ndarray) -> np.ndarray:
+    """``values`` with each product's total lowered by at least ``short_kw``, bids refilled.
 
-    def __init__(self, arrays: MilpArrays) -> None:
-        fw, fc, fk = arrays.first_w, arrays.first_coupling, arrays.first_capacity
-        A = arrays.A.tocsr()
-        coupling = A[fc:fk, fw:]
-        self.capacity = A[fk:, fw:].tocsc()
-        self.rhs = arrays.row_ub[fk:]
-        self.group = arrays.capacity_group
-        n_pairs, n_w = coupling.shape
-        # Each coupling row names one (product, market): its product is where T enters.
-        t_of_row = A[fc:fk, : arrays.first_w].tocsr()
-        p_index = {int(c): i for i, c in enumerate(arrays.products["col"].to_numpy())}
-        self.pair_product = np.array(
-            [p_index[int(t_of_row.indices[t_of_row.indptr[r]])] for r in range(n_pairs)],
-            dtype=np.int64,
-        )
-        self.w_pair = (
-            np.asarray(coupling.argmax(axis=0)).ravel() if n_pairs else np.zeros(0, np.int64)
-        )
-        self.n_products = arrays.products.height
-        self.n_pairs = n_pairs
-        self.backing = np.zeros(n_w)
-        self.h = new_highs()
-        # The first solve starts cold on a large, degenerate LP: interior point (with
-        # crossover, for a basis) is 3-6x faster there than dual simplex; later solves
-        # change only the totals and warm-start the simplex from that basis.
-        self.h.setOptionValue("solver", "ipm")
-        self.cold = True
-        A_sub = sp.vstack(
-            [
-                sp.hstack([coupling, sp.identity(n_pairs, format="csr")]),
-                sp.hstack([self.capacity, sp.csr_matrix((self.capacity.shape[0], n_pairs))]),
-            ],
-            format="csc",
-        )
-        cost = np.concatenate([np.zeros(n_w), -np.ones(n_pairs)])
-        pass_model(
-            self.h,
-            cost,
-            np.zeros(n_w + n_pairs),
-            np.full(n_w + n_pairs, np.inf),
-            A_sub,
-            np.concatenate([np.zeros(n_pairs), np.full(len(self.rhs), -np.inf)]),
-            np.concatenate([np.zeros(n_pairs), self.rhs]),
-            None,
-        )
-
-    def cut_from(self, lam: np.ndarray) -> tuple[np.ndarray, float]:
-        """The strongest cut that weights ``lam >= 0`` on the capacity rows give.
-
-        For any backable totals, Σ_pm μ_pm X_p = Σ μ_pm Σ_k w_pmk <= λ·(A w) <= λ·rhs as
-        long as μ_pm <= (Aᵀλ) of every column of (p, m); so μ_pm is that minimum. Valid
-        for any λ >= 0, whatever sign convention the LP's duals follow.
-        """
-        lam = np.clip(lam, 0.0, None)
-        per_column = self.capacity.T @ lam
-        mu = np.full(self.n_pairs, np.inf)
-        np.minimum.at(mu, self.w_pair, per_column)
-        mu[~np.isfinite(mu)] = 0.0
-        pi = np.zeros(self.n_products)
-        np.add.at(pi, self.pair_product, mu)
-        return pi, float(lam @ self.rhs)
-
-    def aggregate_cuts(self) -> Cuts:
-        """One cut per time segment and capacity kind: the whole zone's capacity, summed."""
-        groups = np.unique(self.group)
-        cuts = [self.cut_from((self.group == g).astype(np.float64)) for g in groups]
-        if not cuts:
-            return Cuts(np.zeros((0, self.n_products)), np.zeros(0))
-        return Cuts(np.array([c[0] for c in cuts]), np.array([c[1] for c in cuts]))
-
-    def add_cut_if_short(self, master: _Master, values: np.ndarray) -> bool:
-        """Back the master's totals; if the fleet falls short, add a cut and say so."""
-        if self.n_pairs == 0:
-            return False
-        x = master.totals(values)[self.pair_product]
-        rows = np.arange(self.n_pairs, dtype=np.int32)
-        self.h.changeRowsBounds(self.n_pairs, rows, x, x)  # type: ignore[attr-defined]
-        self.h.run()
-        if self.cold:
-            self.h.setOptionValue("solver", "simplex")
-            self.cold = False
-        solution = self.h.getSolution()
-        shortfall = -float(self.h.getInfo().objective_function_value)
-        lam = np.asarray(solution.row_dual)[self.n_pairs :]
-        pi, pi0 = self.cut_from(lam)
-        # A shortfall within LP tolerances, or one whose cut would not separate these
-        # totals (numerical noise), counts as backed; anything else becomes a cut.
-        separates = float(pi @ master.totals(values)) - pi0 > SHORTFALL_TOL * (1 + abs(pi0))
-        if shortfall <= SHORTFALL_TOL or not separates:
-            self.backing = np.asarray(solution.col_value)[: self.capacity.shape[1]]
-            return False
-        master.add_cut(pi, pi0)
-        # The same weights, one time segment at a time, give more cuts from the same LP:
-        # each is valid on its own (any λ >= 0 is), and together they cut deeper.
-        segment = self.group // 3
-        for s in np.unique(segment[lam > 0]):
-            pi_s, pi0_s = self.cut_from(np.where(segment == s, lam, 0.0))
-            if float(pi_s @ master.totals(values)) - pi0_s > SHORTFALL_TOL * (1 + abs(pi0_s)):
-                master.add_cut(pi_s, pi0_s)
-        return True
-
-
-def new_highs() -> highspy.Highs:
-    """A silent HiGHS with the engine's options: for every model, the dispatch LPs too."""
-    with _stdout_silenced():
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-    for name, value in OPTIONS.items():
-        h.setOptionValue(name, value)
-    return h
-
-
-def pass_model(
-    h: highspy.Highs,
-    cost: np.ndarray,
-    lb: np.ndarray,
-    ub: np.ndarray,
-    A: sp.csc_matrix,
-    row_lb: np.ndarray,
-    row_ub: np.ndarray,
-    integrality: np.ndarray | None,
-) -> None:
-    """Hand HiGHS a whole model as arrays, column-wise, in one call."""
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lb, ub
-    lp.row_lower_, lp.row_upper_ = row_lb, row_ub
-    if integrality is not None and integrality.any():
-        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    h.passModel(lp)
-
-
-def _status(h: highspy.Highs) -> str:
-    return {
-        highspy.HighsModelStatus.kOptimal: "optimal",
-        highspy.HighsModelStatus.kTimeLimit: "time_limit",
-        highspy.HighsModelStatus.kInfeasible: "infeasible",
-        # The master is bounded (every bid column has finite bounds).
-        highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible",
-    }.get(h.getModelStatus(), "error")
-
-
-@contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    """HiGHS prints a banner from C on its first construction; keep the terminal for humans."""
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # pytest capture or a StringIO
-        yield
-        return
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(devnull)
-        os.close(saved)
+    For the rare answer whose backing cannot be rounded to whole kW (``clearing.rounding``
+    says by how much per product): the bids it accepted are accepted again first where
+    they fit, and each (product, market)'s backing shrinks in proportion, which keeps
+    every capacity row.
+    """
+    fw = arrays.first_w
+    t_cols = arrays.products["col"].to_numpy()
+    inc_kw = arrays.products["inc_kw"].to_numpy()
+    alloc_kw = arrays.products["alloc_kw"].to_numpy()
+    caps = values[t_cols] - np.ceil(short_kw / inc_kw)
+    preferred = values[arrays.complex_bids["y_col"].to_numpy()] > 0.5
+    filled = Greedy.of(arrays).fill(np.maximum(caps, 0), preferred)
+    before = (inc_kw * np.rint(values[t_cols]) + alloc_kw) / 1000
+    after = (inc_kw * filled[t_cols] + alloc_kw) / 1000
+    ratio = np.divide(after, before, out=np.zeros_like(after), where=before > 0)
+    product_of_w = (
+        arrays.backing["product_id"]
+        .replace_strict({p: i for i, p in enumerate(arrays.products["product_id"])})
+        .to_numpy()
+    )
+    return np.concatenate([filled, values[fw:] * ratio[product_of_w]])

@@ -98,7 +98,9 @@ AUTO_MAX_ASSETS = 200
 KW = Decimal(1) / KW_PER_MW  # the power grid, 0.001 MW
 HALF_KW = KW / 2  # the most a value rounded to nearest 1 kW moves
 MONEY_TOLERANCE_EUR = 0.01  # spec/clearing.md: optimal to within 0.01 EUR
-CAPACITY_FLOOR_MW = 1e-6  # solver feasibility noise
+# Float noise on a capacity sum (1 mW): the limits themselves have no tolerance, every
+# kW and kWh counts.
+CAPACITY_FLOOR_MW = 1e-9
 ZERO = Decimal(0)
 
 
@@ -571,7 +573,7 @@ def _num(value: Decimal | float) -> str:
     """A number for a message: Decimals exact, floats to 6 decimals (1 W, 1 Wh)."""
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
-    return f"{round(value, 6):g}"
+    return f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
 
 
 # --------------------------------------------------------------------------- checks
@@ -988,7 +990,7 @@ def check_backing(terms: Terms, result: Result) -> list[Finding]:
 
     Per block: ``Σ_k power = power_mw`` exactly and ``Σ_k energy = energy_mwh`` within
     1 kWh. Per (product, market, asset): the blocks' backing adds up to
-    ``f_{p,m}·w_{p,m,k}`` within 1 kW per block (each share is rounded to 1 kW).
+    ``f_{p,m}·w_{p,m,k}``, exactly where ``f`` is 1 and within 1 kW otherwise.
     """
     blocks = {b.block_id: b for b in result.blocks}
     product_of = {va.virtual_asset_id: va.product_id for va in result.virtual_assets}
@@ -1058,9 +1060,8 @@ def _backing_sums(block: Block, power: Decimal, energy: Decimal) -> list[Finding
 def _backing_per_asset(
     terms: Terms, result: Result, carried: dict[tuple[str, str, str], Decimal]
 ) -> list[Finding]:
-    """What each asset carries of a (product, market) matches ``f·w`` of allocation.csv."""
-    product_of = {va.virtual_asset_id: va.product_id for va in result.virtual_assets}
-    n_blocks = Counter((product_of.get(b.virtual_asset_id, ""), b.market) for b in result.blocks)
+    """What each asset carries of a (product, market) matches ``f·w`` of allocation.csv:
+    exactly where the factor is 1, within 1 kW otherwise (block powers are whole kW)."""
     expected = {
         (a.product_id, a.market, a.asset_id): terms.products[a.product_id].factor[a.market] * a.mw
         for a in result.allocation
@@ -1069,7 +1070,9 @@ def _backing_per_asset(
     findings = []
     for key in sorted(set(expected) | set(carried)):
         got, want = carried.get(key, ZERO), expected.get(key, ZERO)
-        if abs(got - want) > KW * max(n_blocks[key[:2]], 1):
+        product = terms.products.get(key[0])
+        exact = product is not None and product.factor.get(key[1]) == 1
+        if (exact and got != want) or abs(got - want) >= KW:
             product_id, market, asset_id = key
             findings.append(
                 Finding(
@@ -1083,11 +1086,15 @@ def _backing_per_asset(
 
 
 def check_capacity(terms: Terms, result: Result) -> list[Finding]:
-    """No asset exceeds its discharge, charge or energy capacity in any MTU.
+    """No asset exceeds its discharge, charge or energy capacity in any MTU, by any amount.
 
-    ``Σ_p coef[c,p,m]·w_{p,m,k} ≤ a_k(t)·cap_c(k)`` per asset ``k``, MTU ``t`` and kind
-    ``c``, with ``w`` from allocation.csv. Allowed slack: 1e-6 plus 1 kW (times its
-    coefficient) per term, as sum-preserving rounding moves each ``w`` by under 1 kW.
+    Checked twice, at zero tolerance (float noise of ``CAPACITY_FLOOR_MW`` aside):
+
+    - allocation.csv, as spec/clearing.md writes the rows: ``Σ_p coef[c,p,m]·w_{p,m,k}
+      ≤ a_k(t)·cap_c(k)`` per asset ``k``, MTU ``t`` and kind ``c``;
+    - backing.csv, what each asset physically carries: the power of the blocks it backs
+      (in the markets that move power that way) and the energy that power needs (the
+      market's hours per MW: wholesale_h, 2·fcr_energy_h, afrr_energy_h).
     """
     grid = terms.grid
     p_index = {p: i for i, p in enumerate(grid.product_ids)}
@@ -1097,22 +1104,54 @@ def check_capacity(terms: Terms, result: Result) -> list[Finding]:
         if row.product_id in p_index and row.asset_id in k_index:
             p, m = p_index[row.product_id], MARKETS.index(row.market)
             w[p, m, k_index[row.asset_id]] = float(row.mw)
+    findings = _over_capacity(terms, grid.coef, w, "allocation.csv")
+    # Block power per MW of block: the coefficients without the factor.
+    physical = np.divide(
+        grid.coef, grid.factors[None], out=np.zeros_like(grid.coef), where=grid.factors[None] > 0
+    )
+    return findings + _over_capacity(terms, physical, _carried(terms, result), "backing.csv")
+
+
+def _carried(terms: Terms, result: Result) -> np.ndarray:
+    """(product, market, asset): MW of block power backing.csv puts on each asset."""
+    grid = terms.grid
+    p_index = {p: i for i, p in enumerate(grid.product_ids)}
+    k_index = {k: i for i, k in enumerate(grid.asset_ids)}
+    product_of = {va.virtual_asset_id: va.product_id for va in result.virtual_assets}
+    blocks = {b.block_id: b for b in result.blocks}
+    carried = np.zeros((len(grid.product_ids), len(MARKETS), len(grid.asset_ids)))
+    for row in result.backing:
+        block = blocks.get(row.block_id)
+        if block is None or row.asset_id not in k_index or block.market not in MARKETS:
+            continue  # check_backing reports these
+        product = product_of.get(block.virtual_asset_id)
+        if product in p_index:
+            p, m = p_index[product], MARKETS.index(block.market)
+            carried[p, m, k_index[row.asset_id]] += float(row.power_mw)
+    return carried
+
+
+def _over_capacity(
+    terms: Terms, coef: np.ndarray, load_mw: np.ndarray, source: str
+) -> list[Finding]:
+    """Findings for every (asset, kind) whose load exceeds its capacity in some MTU."""
+    grid = terms.grid
     active = grid.active.astype(np.float64)
-    # (kind, product, asset) loads, then spread over the MTUs each product is active in.
-    load = np.einsum("cpm,pmk->cpk", grid.coef, w)
-    rounding = np.einsum("cpm,pmk->cpk", grid.coef, (w > 0).astype(np.float64)) * float(KW)
+    load = np.einsum("cpm,pmk->cpk", coef, load_mw)
     usage = np.einsum("cpk,pt->ckt", load, active)
-    slack = CAPACITY_FLOOR_MW + np.einsum("cpk,pt->ckt", rounding, active)
     excess = usage - grid.capacity
-    over = excess > slack
+    over = excess > CAPACITY_FLOOR_MW
     findings = []
     for c, k in zip(*np.nonzero(over.any(axis=2)), strict=True):
         ts = np.flatnonzero(over[c, k])
         worst = int(ts[np.argmax(excess[c, k, ts])])
-        unit = "MWh" if KINDS[c] == "energy" else "MW"
+        unit, small = ("MWh", "kWh") if KINDS[c] == "energy" else ("MW", "kW")
         when = _mtu_label(grid.mtus[worst], terms)
         used, limit = float(usage[c, k, worst]), float(grid.capacity[c, k, worst])
-        detail = f"uses {_num(used)} {unit} of {_num(limit)} {unit}"
+        detail = (
+            f"{source} puts {_num(used)} {unit} on it, {_num((used - limit) * 1000)} "
+            f"{small} over its capacity of {_num(limit)} {unit}"
+        )
         if ts.size > 1:
             detail += (
                 f" (over in {ts.size} MTUs, {_mtu_label(grid.mtus[ts[0]], terms)}"

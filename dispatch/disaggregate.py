@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from auction.book import UTC_TIME
 from auction.errors import DomainError, Problem
-from clearing.solve import HIGHSPY_VERSION, new_highs, pass_model
+from clearing.highs import HIGHSPY_VERSION, new_highs, pass_model
 from dispatch.grid import Grid, availability_matrix, numbered
 
 # Shortfall first, then the deviation from the split: covering 1 kW of shortfall costs

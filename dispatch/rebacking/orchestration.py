@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from auction.timegrid import DEFAULT_TIME_ZONE
-from clearing.solve import HIGHSPY_VERSION
+from clearing.highs import HIGHSPY_VERSION
 from dispatch.rebacking.blocks import relay_all, slice_frames
 from dispatch.rebacking.situation import situation
 from dispatch.rebacking.stretch import build_lp, solve_stretch

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from clearing.solve import new_highs, pass_model
+from clearing.highs import new_highs, pass_model
 from dispatch.rebacking.situation import KINDS, TOL_KW, Situation
 
 # Objective weights (package docstring): a kW lost outweighs a chain of LOST / (2·MOVE)
@@ -195,7 +195,7 @@ def _run(
     # clearing.solve passes maximisation models: maximise −c.
     pass_model(h, -cost, lb, ub, lp.A, lp.row_lb, lp.row_ub, integrality)
     if start is not None:
-        # HiGHS' own solution type, so that only clearing.solve imports highspy.
+        # HiGHS' own solution type, so that only clearing.highs imports highspy.
         solution = h.getSolution()
         solution.col_value = list(start)
         solution.value_valid = True

@@ -19,7 +19,7 @@ import csv
 import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import pytest
 from auction.book import MARKET_FACTOR, MARKETS
 from auction.errors import InfeasibleAllocation
 from auction.model import Archive
+from clearing.reference import KINDS
 from clearing.verify import CHECKS, VerifyReport, format_report, reference_optimum, verify
 from tests import strategies
 from tests.strategies import BERLIN, NORMAL_DAY, Rows, asset, local
@@ -100,8 +101,8 @@ def build_result(
 ) -> dict[str, Any]:
     """The files a correct writer would produce for these awards and this allocation.
 
-    Blocks are backed in proportion ``w / X_p``, rounded down to 1 kW with the rest on
-    the last asset: the proportional rule of spec/clearing.md.
+    Blocks and the assets' shares of each product and market are laid end to end, as
+    the engine documents it: each asset carries exactly its allocation.
     """
     products = {p["product_id"]: p for p in archive.products.iter_rows(named=True)}
     files: dict[str, Any] = {"awards.csv": [], "allocation.csv": [], "virtual_assets.csv": []}
@@ -176,7 +177,8 @@ def blocks_and_backing(
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     products = {p["product_id"]: p for p in archive.products.iter_rows(named=True)}
     config = archive.config
-    blocks, backing = [], []
+    blocks = []
+    lines: dict[tuple[str, str], list[tuple[str, Decimal, Decimal]]] = {}
     for va, _org, product_id, x in carriers:
         p = products[product_id]
         hours = {
@@ -202,38 +204,50 @@ def blocks_and_backing(
                     "end": p["end"].astimezone(BERLIN).isoformat(),
                 }
             )
-            backing += split(block_id, power, hours[market], allocation, product_id, market)
+            lines.setdefault((product_id, market), []).append((block_id, power, hours[market]))
+    backing = []
+    for (product_id, market), line in lines.items():
+        f = dec(products[product_id][MARKET_FACTOR[market]])
+        shares = [
+            (k, f * Decimal(mw))
+            for (p, m, k), mw in allocation.items()
+            if (p, m) == (product_id, market)
+        ]
+        backing += lay_out(line, shares)
     return blocks, backing
 
 
-def split(
-    block_id: str,
-    power: Decimal,
-    hours: Decimal,
-    allocation: dict[tuple[str, str, str], str],
-    product_id: str,
-    market: str,
+def lay_out(
+    line: list[tuple[str, Decimal, Decimal]], shares: list[tuple[str, Decimal]]
 ) -> list[dict[str, str]]:
-    shares = {
-        k: Decimal(mw) for (p, m, k), mw in allocation.items() if (p, m) == (product_id, market)
-    }
-    total = sum(shares.values(), Decimal(0))
-    rows, left = [], power
-    for i, (k, w) in enumerate(shares.items()):
-        mw = (
-            left
-            if i == len(shares) - 1
-            else (power * w / total).quantize(Decimal("0.001"), ROUND_DOWN)
-        )
-        left -= mw
-        rows.append(
-            {
-                "block_id": block_id,
-                "asset_id": k,
-                "power_mw": text(mw),
-                "energy_mwh": text(hours * mw),
-            }
-        )
+    """Blocks end to end, and assets' shares end to end: each overlap is a backing row.
+
+    So every asset carries exactly its share of the product and market, in whole kW
+    wherever the shares and block powers are whole kW.
+    """
+    rows, b, a = [], 0, 0
+    block_left = line[0][1] if line else Decimal(0)
+    asset_left = shares[0][1] if shares else Decimal(0)
+    while b < len(line) and a < len(shares):
+        piece = min(block_left, asset_left)
+        if piece > 0:
+            block_id, _, hours = line[b]
+            rows.append(
+                {
+                    "block_id": block_id,
+                    "asset_id": shares[a][0],
+                    "power_mw": text(piece),
+                    "energy_mwh": text(hours * piece),
+                }
+            )
+        block_left -= piece
+        asset_left -= piece
+        if block_left == 0:
+            b += 1
+            block_left = line[b][1] if b < len(line) else Decimal(0)
+        if asset_left == 0:
+            a += 1
+            asset_left = shares[a][1] if a < len(shares) else Decimal(0)
     return rows
 
 
@@ -334,13 +348,43 @@ def test_fixed_allocation_served_passes(tmp_path: Path) -> None:
     assert report.reference_objective_eur == pytest.approx(270.0)
 
 
-def test_rounded_allocation_within_a_kilowatt_passes(tmp_path: Path) -> None:
-    # 10 MW over three equal assets cannot split exactly on the 1 kW grid: 3.334 + 2 x 3.333.
+def test_a_kilowatt_over_a_limit_is_a_finding_in_allocation_and_backing(tmp_path: Path) -> None:
+    # 10 MW over three assets of 10/3 MW and 20/3 MWh cannot be laid out in whole kW:
+    # 3.334 + 2 x 3.333 puts a1 0.67 kW over its power and 1.33 kWh over its energy (2 h
+    # blocks), which the old rounding slack let pass.
     fleet = [asset(k, 10 / 3, 20 / 3) for k in ("a1", "a2", "a3")]
     archive = base_archive(fleet=fleet, bids=[bid("b1", "A", 10.0, 30.0)])
     allocation = {("p1", "wholesale", "a1"): "3.334", ("p1", "wholesale", "a2"): "3.333"}
     allocation[("p1", "wholesale", "a3")] = "3.333"
     files = build_result(archive, {"b1": "10"}, allocation)
+
+    report = verify(archive, write(tmp_path, files), optimality=False)
+
+    over = [f for f in report.findings if f.check == "capacity"]
+    assert {f.subject.split(" MTU ")[0] for f in over} == {"asset a1"}
+    assert {f.subject.rsplit(" ", 1)[1] for f in over} == {"discharge", "charge", "energy"}
+    assert {f.detail.split(" puts ")[0] for f in over} == {"allocation.csv", "backing.csv"}
+    power = [f for f in over if not f.subject.endswith("energy")]
+    energy = [f for f in over if f.subject.endswith("energy")]
+    assert all(
+        "3.334 MW on it, 0.666667 kW over its capacity of 3.333333 MW" in f.detail for f in power
+    )
+    assert all(
+        "6.668 MWh on it, 1.333333 kWh over its capacity of 6.666667 MWh" in f.detail
+        for f in energy
+    )
+
+
+def test_a_layout_that_meets_the_limits_exactly_passes(tmp_path: Path) -> None:
+    # The same fleet, 9.999 MW of a product on a 1 kW increment: 3 x 3.333 fits exactly.
+    fleet = [asset(k, 10 / 3, 20 / 3) for k in ("a1", "a2", "a3")]
+    archive = base_archive(
+        fleet=fleet,
+        products=[product("p1", min_mw=0.001, increment_mw=0.001)],
+        bids=[bid("b1", "A", 9.999, 30.0)],
+    )
+    allocation = {("p1", "wholesale", k): "3.333" for k in ("a1", "a2", "a3")}
+    files = build_result(archive, {"b1": "9.999"}, allocation)
 
     assert verify(archive, write(tmp_path, files), optimality=False).findings == []
 
@@ -495,10 +539,27 @@ def test_asset_over_capacity_during_an_outage(tmp_path: Path, base_files: dict[s
     report = verify(archive, write(tmp_path, base_files), optimality=False)
 
     mtu = "2026-11-29T11:00:00+01:00"
+    expected = [
+        (
+            "capacity",
+            f"asset a1 MTU {mtu} discharge",
+            "puts 10 MW on it, 5000 kW over its capacity of 5 MW",
+        ),
+        (
+            "capacity",
+            f"asset a1 MTU {mtu} charge",
+            "puts 10 MW on it, 5000 kW over its capacity of 5 MW",
+        ),
+        (
+            "capacity",
+            f"asset a1 MTU {mtu} energy",
+            "puts 20 MWh on it, 10000 kWh over its capacity of 10 MWh",
+        ),
+    ]
     assert [(f.check, f.subject, f.detail) for f in report.findings] == [
-        ("capacity", f"asset a1 MTU {mtu} discharge", "uses 10 MW of 5 MW"),
-        ("capacity", f"asset a1 MTU {mtu} charge", "uses 10 MW of 5 MW"),
-        ("capacity", f"asset a1 MTU {mtu} energy", "uses 20 MWh of 10 MWh"),
+        (check, subject, f"{source} {detail}")
+        for source in ("allocation.csv", "backing.csv")
+        for check, subject, detail in expected
     ]
 
 
@@ -519,7 +580,7 @@ def test_capacity_in_the_repeated_hour_of_the_long_dst_day(tmp_path: Path) -> No
 
     report = verify(archive, write(tmp_path, files), optimality=False)
 
-    assert [f.subject for f in report.findings] == [
+    assert [f.subject for f in report.findings] == 2 * [
         f"asset a2 MTU 2026-10-25T02:00:00+01:00 {kind}"
         for kind in ("discharge", "charge", "energy")
     ]
@@ -531,11 +592,16 @@ def test_backing_not_summing_to_the_block(tmp_path: Path, base_files: dict[str, 
 
     report = verify(base_archive(), write(tmp_path, base_files), optimality=False)
 
-    assert found(report) == [
-        ("backing", "block va-b1-wholesale"),
-        ("backing", "product p1 wholesale asset a1"),
-    ]
+    # a1 was full: the extra 0.5 MW it now physically carries is over its capacity too.
+    assert found(report) == sorted(
+        [
+            ("backing", "block va-b1-wholesale"),
+            ("backing", "product p1 wholesale asset a1"),
+            *[("capacity", f"asset a1 MTU 2026-11-29T10:00:00+01:00 {kind}") for kind in KINDS],
+        ]
+    )
     assert "backing sums to 10.5 MW, the block has 10 MW" in report.findings[0].detail
+    assert report.findings[2].detail.startswith("backing.csv puts 10.5 MW on it")
 
 
 def test_asset_outside_the_zone(tmp_path: Path) -> None:
