@@ -22,6 +22,7 @@ from auction.model import TENNET_DE, Archive
 from auction.sample import sample_dir
 from clearing import ClearingResult, clear, write_results
 from clearing.report import product_table, utilisation
+from clearing.result import gap_text
 from clearing.verify import format_report, verify
 from dispatch.disaggregate import Disaggregation
 from dispatch.replay import replay
@@ -281,9 +282,9 @@ def _print_summary(console: Console, archive: Archive, result: ClearingResult) -
         f"Revenue {result.objective_eur:,.2f} EUR from {result.n_accepted} of {result.n_bids} "
         f"bids; fleet discharge power sold: mean {use['mean']:.0%}, peak {use['peak']:.0%}."
     )
+    console.print(f"Status {result.status}, gap {gap_text(result.mip_gap)}: {result.optimality}.")
     console.print(
-        f"Status {result.status}, gap {result.mip_gap:.2e}, model "
-        f"{result.solver.get('n_cols')} columns x {result.solver.get('n_rows')} rows "
+        f"Model {result.solver.get('n_cols')} columns x {result.solver.get('n_rows')} rows "
         f"({result.solver.get('n_integer')} integer); build {result.build_s:.2f} s, "
         f"solve {result.solve_s:.2f} s (tie-break {result.solver.get('tiebreak')})."
     )

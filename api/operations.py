@@ -457,7 +457,7 @@ def stored_result(
         time_zone=record.config.time_zone,
         status=clearing.status,
         objective_eur=Decimal(str(summary["objective_eur"])),
-        mip_gap=float(summary["mip_gap"]),
+        mip_gap=None if summary["mip_gap"] is None else float(summary["mip_gap"]),
         build_s=float(summary["build_s"]),
         solve_s=float(summary["solve_s"]),
         input_sha256=clearing.input_sha256,
@@ -468,6 +468,7 @@ def stored_result(
         backing=frames["backing"],
         solver=dict(summary.get("solver") or {}),
         message=summary.get("message"),
+        bound_eur=summary.get("bound_eur"),
     )
 
 

@@ -21,7 +21,7 @@ from clearing.assets import (
 from clearing.digest import input_sha256
 from clearing.eligibility import prepare_bids
 from clearing.fill import fill_awards
-from clearing.fleet import FleetLP
+from clearing.fleet import Fleet
 from clearing.model import MilpArrays, build_model
 from clearing.result import ClearingResult
 from clearing.rounding import round_backing
@@ -64,13 +64,14 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     """
     t_build = time.perf_counter()
     limit = archive.config.time_limit_s if time_limit_s is None else time_limit_s
-    deadline = t_build + limit - RESULT_TABLES_S
+    end = t_build + limit
+    deadline = end - RESULT_TABLES_S  # for the solver; the rounding may use the rest
     bids = prepare_bids(archive.bids, archive.products)
     arrays = build_model(archive, bids)
     build_s = time.perf_counter() - t_build
 
     unbacked = arrays.products.filter(~pl.col("backable") & (pl.col("alloc_kw") > 0))
-    fleet = FleetLP(arrays, _best_price_per_mw(arrays))
+    fleet = Fleet(arrays, _best_price_per_mw(arrays))
     first = solve(arrays, deadline, fleet)
     solver: dict[str, object] = {
         "options": {**first.options, "time_limit": limit},
@@ -81,7 +82,6 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
         "rounds": first.rounds,
         "cuts": int(first.cuts.pi0.size),
         "found_by": first.found_by,
-        "bound_eur": round(first.bound, 2) if np.isfinite(first.bound) else None,
         "tiebreak": "skipped",
     }
     if first.status == "infeasible" or unbacked.height:
@@ -100,6 +100,8 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
 
     awards = _price(fill_awards(bids, arrays, first.values))
     values, solve_s, status = first.values, first.solve_s, first.status
+    if status == "time_limit":
+        solver["stopped"] = f"the time limit of {limit:g} s ran out"
     at_stake = _bids_at_stake(awards) if first.status == "optimal" else set()
     time_left = deadline - time.perf_counter()
     if at_stake and time_left < MIN_TIEBREAK_S:
@@ -112,15 +114,19 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
             candidate = _price(fill_awards(bids, arrays, second.values))
             if candidate["payment_units"].sum() >= awards["payment_units"].sum():
                 awards, values = candidate, second.values
-    tables = _tables(archive, arrays, awards, values, deadline)
+    tables = _tables(archive, arrays, awards, values, end)
     if tables.short_kw.any():
         # The exact optimum's backing could not be rounded to whole kW in time: keep the
         # rounding reserve free instead. Nothing is proven optimal then.
-        reserved = with_reserve(arrays, values, _best_price_per_mw(arrays))
+        reserved = with_reserve(arrays, fleet, values)
         if reserved is not None:
             values, status = reserved, "time_limit"
+            solver["stopped"] = (
+                "no whole-kW backing of the best answer was found in time, so the rounding "
+                "reserve was kept free"
+            )
             awards = _price(fill_awards(bids, arrays, values))
-            tables = _tables(archive, arrays, awards, values, deadline)
+            tables = _tables(archive, arrays, awards, values, end)
             solver["rounding"] = "with the rounding reserve: " + tables.rounding
     while tables.short_kw.any():
         # Rarer still: lower the products the rounding could not carry by whole increments.
@@ -128,8 +134,9 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
         if not np.any(awarded & (tables.short_kw > 0)):
             break  # only the fixed allocations are left where it falls short
         values, status = lower_totals(arrays, values, tables.short_kw), "time_limit"
+        solver["stopped"] = "the backing could not be rounded to whole kW; totals were lowered"
         awards = _price(fill_awards(bids, arrays, values))
-        tables = _tables(archive, arrays, awards, values, deadline)
+        tables = _tables(archive, arrays, awards, values, end)
         solver["rounding"] = "totals lowered: the backing could not be rounded to whole kW"
     if tables.short_kw.any():
         return _infeasible(archive, bids, build_s, first, solver, None)
@@ -170,7 +177,7 @@ def _tiebreak(
     arrays: MilpArrays,
     bids: pl.DataFrame,
     first: Solution,
-    fleet: FleetLP,
+    fleet: Fleet,
     at_stake: set[str],
     deadline: float,
 ) -> Solution:
@@ -299,6 +306,7 @@ def _result(
         status=status,
         objective_eur=Decimal(units) / PAYMENT_UNITS_PER_EUR,
         mip_gap=0.0 if status == "optimal" else relative_gap(units, bound_eur),
+        bound_eur=round(bound_eur, 2) if np.isfinite(bound_eur) else None,
         build_s=build_s,
         solve_s=solve_s,
         input_sha256=input_sha256(archive),

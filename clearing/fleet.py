@@ -64,14 +64,14 @@ class Backing:
 class FleetLP:
     """One HiGHS LP kept warm across calls: only the totals (row bounds) change.
 
-    ``min Σ u_pm`` with ``Σ_k w_pmk + u_pm = X_p`` per (product, market): unit weights
-    give the duals that make the master easiest to prove (weighting the shortfall by price
-    gave cuts that left a 10,000-bid master unproven after a minute). A repair then
-    re-solves with the shortfall weighted by price, so that it falls on the products
-    worth least per MW.
+    ``min Σ v_pm·u_pm`` with ``Σ_k w_pmk + u_pm = X_p`` per (product, market). For cuts
+    the weights ``v`` are 1: those duals make the master easiest to prove (weighting the
+    shortfall by price gave cuts that left a 10,000-bid master unproven after a minute).
+    For repairs (``Fleet.repair``) they run from 1 to 2 with the best price per MW of each
+    product, so that the shortfall falls on the products worth least.
     """
 
-    def __init__(self, arrays: MilpArrays, value_per_mw: np.ndarray) -> None:
+    def __init__(self, arrays: MilpArrays, value_per_mw: np.ndarray | None = None) -> None:
         fw, fc, fk = arrays.first_w, arrays.first_coupling, arrays.first_capacity
         A = arrays.A.tocsr()
         coupling = A[fc:fk, fw:]
@@ -88,8 +88,10 @@ class FleetLP:
         )
         self.n_products, self.n_pairs, self.n_w = n_p, n_pairs, n_w
         self.alloc_mw = arrays.products["alloc_kw"].to_numpy() / 1000
-        best = np.maximum(value_per_mw, 0.0)[self.pair_product]
-        self.weight = 1.0 + best / best.max() if best.size and best.max() > 0 else np.ones(n_pairs)
+        weight = np.ones(n_pairs)
+        if value_per_mw is not None and n_pairs and value_per_mw.max() > 0:
+            best = np.maximum(value_per_mw, 0.0)[self.pair_product]
+            weight = 1.0 + best / value_per_mw.max()
         A_sub = sp.vstack(
             [
                 sp.hstack([coupling, sp.identity(n_pairs, format="csr")]),
@@ -105,7 +107,7 @@ class FleetLP:
         self.cold = True
         pass_model(
             self.h,
-            np.concatenate([np.zeros(n_w), -np.ones(n_pairs)]),  # maximise -Σ u
+            np.concatenate([np.zeros(n_w), -weight]),  # maximise -Σ v·u
             np.zeros(n_w + n_pairs),
             np.full(n_w + n_pairs, np.inf),
             A_sub,
@@ -115,12 +117,15 @@ class FleetLP:
         )
         self.u_cols = (n_w + np.arange(n_pairs)).astype(np.int32)
 
-    def back(
-        self, totals_mw: np.ndarray, deadline: float | None = None, weighted: bool = False
-    ) -> Backing:
+    def keep_free(self, reserve: np.ndarray) -> None:
+        """Plan every capacity row with ``reserve`` of it kept free from now on."""
+        rows = (self.n_pairs + np.arange(len(self.rhs))).astype(np.int32)
+        lowered = np.maximum(self.rhs - reserve, 0.0)
+        self.h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), lowered)  # type: ignore[attr-defined]
+
+    def back(self, totals_mw: np.ndarray, deadline: float | None = None) -> Backing:
         """Back ``totals_mw`` as far as the fleet can; the fixed allocations never fall short.
 
-        ``weighted`` puts the shortfall on the products worth least per MW (for repairs).
         When even the fixed allocations do not fit, the shortfall may fall on them too:
         the answer then still gives a cut, but no repair (``X - u`` is below them).
         """
@@ -131,16 +136,10 @@ class FleetLP:
         x = totals_mw[self.pair_product]
         rows = np.arange(self.n_pairs, dtype=np.int32)
         self.h.changeRowsBounds(self.n_pairs, rows, x, x)  # type: ignore[attr-defined]
-        if weighted:
-            self.h.changeColsCost(self.n_pairs, self.u_cols, -self.weight)
-        try:
-            room = np.maximum(totals_mw - self.alloc_mw, 0.0)[self.pair_product]
-            status = self._run(room, deadline)
-            if status == "infeasible":
-                status = self._run(np.full(self.n_pairs, np.inf), deadline)
-        finally:
-            if weighted:
-                self.h.changeColsCost(self.n_pairs, self.u_cols, -np.ones(self.n_pairs))
+        room = np.maximum(totals_mw - self.alloc_mw, 0.0)[self.pair_product]
+        status = self._run(room, deadline)
+        if status == "infeasible":
+            status = self._run(np.full(self.n_pairs, np.inf), deadline)
         if status != "optimal":
             empty = np.zeros(0)
             return Backing(False, empty, empty, empty, empty)
@@ -212,6 +211,21 @@ class FleetLP:
         for g in np.unique(self.group):
             cuts = cuts.add(*self.cut_from((self.group == g).astype(np.float64)))
         return cuts
+
+
+class Fleet:
+    """The fleet LP for cuts, and the one for repairs (built on first use)."""
+
+    def __init__(self, arrays: MilpArrays, value_per_mw: np.ndarray) -> None:
+        self.arrays, self.value_per_mw = arrays, value_per_mw
+        self.cuts = FleetLP(arrays)
+        self._repair: FleetLP | None = None
+
+    @property
+    def repair(self) -> FleetLP:
+        if self._repair is None:
+            self._repair = FleetLP(self.arrays, self.value_per_mw)
+        return self._repair
 
 
 def scaled_backing(

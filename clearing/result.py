@@ -40,6 +40,29 @@ class ClearingResult:
     backing: pl.DataFrame
     solver: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    # The best proven upper bound on the revenue (EUR); None when nothing bounds it.
+    bound_eur: float | None = None
+
+    @property
+    def optimality(self) -> str:
+        """Whether the result is proven optimal, and if not how far it may be, in words."""
+        if self.status == "infeasible":
+            return self.message or "infeasible: no award is possible"
+        if self.status == "optimal":
+            return "optimal: proven that no answer earns 0.01 EUR more"
+        why = self.solver.get("stopped", "the time limit ran out")
+        revenue = float(self.objective_eur)
+        if self.bound_eur is None:
+            return f"not proven optimal: {why} before any bound was proven"
+        if self.mip_gap is None:
+            return (
+                f"not proven optimal: {why} with {revenue:,.2f} EUR awarded; up to "
+                f"{self.bound_eur:,.2f} EUR may be possible"
+            )
+        return (
+            f"not proven optimal: {why}; the revenue is within {gap_text(self.mip_gap)} of "
+            f"the best possible (at most {max(self.bound_eur - revenue, 0):,.2f} EUR more)"
+        )
 
     @property
     def n_bids(self) -> int:
@@ -103,6 +126,8 @@ class ClearingResult:
             "status": self.status,
             "objective_eur": float(self.objective_eur),
             "mip_gap": self.mip_gap,
+            "bound_eur": self.bound_eur,
+            "optimality": self.optimality,
             "build_s": round(self.build_s, 4),
             "solve_s": round(self.solve_s, 4),
             "n_bids": self.n_bids,
@@ -112,6 +137,13 @@ class ClearingResult:
             "message": self.message,
             "solver": self.solver,
         }
+
+
+def gap_text(mip_gap: float | None) -> str:
+    """A relative gap for people: "0.04 %", "unknown" when nothing bounds it."""
+    if mip_gap is None:
+        return "unknown"
+    return f"{mip_gap * 100:.2g} %"
 
 
 def write_results(result: ClearingResult, out_dir: str | Path) -> dict[str, Any]:

@@ -35,13 +35,14 @@ from clearing.model import MilpArrays
 # Float noise allowed on a capacity row, in kW or kWh (the checker's: 1e-9 MW).
 ROW_TOLERANCE = 1e-6
 # The integer search is capped in nodes (as in dispatch.rebacking) and in seconds: it
-# gets what is left of the clearing's time limit, at least MIN_SEARCH_S and at most
-# MAX_SEARCH_S (it finds the backing of a fleet used to the last kW in 4-30 s, and the
-# rounding reserve is the cheaper answer beyond that). The local search is capped in moves.
+# gets what is left of the clearing's time limit, at most MAX_SEARCH_S (it finds the
+# backing of a fleet used to the last kW in 2-30 s; the rounding reserve is the cheaper
+# answer beyond that), and is not started with less than MIN_SEARCH_S left. The local
+# search is capped in moves.
 MAX_NODES = 2_000
-MIN_SEARCH_S = 0.5
+MIN_SEARCH_S = 0.2
 MAX_SEARCH_S = 10.0
-MAX_MOVES = 2_000
+MAX_MOVES = 500
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Rounded:
     w_kw: np.ndarray
     share_kw: np.ndarray
     short_kw: np.ndarray
-    method: str  # largest_remainder | integer_program
+    method: str  # largest_remainder | ... | integer_program | none in time
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def round_backing(
 
     ``w_mw`` is the LP's backing (one value per backing column), ``totals_kw`` has
     product_id and x_kw, ``line_kw`` product_id, market and block_kw. The integer search
-    stops at ``deadline`` (a ``time.perf_counter()`` instant; at least ``MIN_SEARCH_S``).
+    stops at ``deadline`` (a ``time.perf_counter()`` instant).
     """
     lines = _lines(arrays, totals_kw, line_kw)
     C, cap = _capacity_rows_kw(arrays)
@@ -100,7 +101,13 @@ def round_backing(
         moved = _move_kw(C, cap, w, lines.pair)
         if moved is not None:
             return Rounded(moved, moved.copy(), none_short, "largest_remainder, kW moved")
-    limit = min(max(deadline - time.perf_counter(), MIN_SEARCH_S), MAX_SEARCH_S)
+    left = deadline - time.perf_counter()
+    if left < MIN_SEARCH_S:  # no time for a search: the floors, and what they miss
+        floors = np.floor(target + 1e-9).astype(np.int64)
+        missing = lines.total_kw - np.bincount(lines.pair, floors, len(lines.total_kw))
+        short = _per_product(lines, missing, arrays.products.height)
+        return Rounded(floors, floors.copy(), short, "none in time")
+    limit = min(left, MAX_SEARCH_S)
     return _integer_program(C, cap, target, lines, arrays.products.height, limit)
 
 
@@ -316,11 +323,16 @@ def _integer_program(
     share[split] = x[n : n + n_s]
     missing = x[n + n_s : n + n_s + n_pairs].copy()
     missing[split_pairs] = np.maximum(missing[split_pairs], x[n + n_s + n_pairs :])
+    return Rounded(w, share, _per_product(lines, missing, n_products), "integer_program")
+
+
+def _per_product(lines: _Lines, missing: np.ndarray, n_products: int) -> np.ndarray:
+    """Per product, the most any of its pairs misses (kW)."""
     short = np.zeros(n_products, dtype=np.int64)
-    product_of_pair = np.zeros(n_pairs, dtype=np.int64)
+    product_of_pair = np.zeros(len(lines.total_kw), dtype=np.int64)
     product_of_pair[lines.pair] = lines.product
-    np.maximum.at(short, product_of_pair, missing)
-    return Rounded(w, share, short, "integer_program")
+    np.maximum.at(short, product_of_pair, np.rint(missing).astype(np.int64))
+    return short
 
 
 def _headroom(C: sp.csr_matrix, slack: np.ndarray) -> np.ndarray:

@@ -33,11 +33,11 @@ optimum is backable), then from master solutions the fleet cannot back.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from clearing.fleet import Backing, Cuts, FleetLP, scaled_backing
+from clearing.fleet import Backing, Cuts, Fleet, FleetLP, scaled_backing
 from clearing.highs import HIGHSPY_VERSION, OPTIONS, MasterMilp
 from clearing.incumbent import Greedy
 from clearing.model import MilpArrays
@@ -98,7 +98,7 @@ class _Benders:
     def __init__(
         self,
         arrays: MilpArrays,
-        fleet: FleetLP,
+        fleet: Fleet,
         master: MasterMilp,
         cost: np.ndarray,
         ub_t: np.ndarray,
@@ -138,39 +138,28 @@ class _Benders:
     def check(self, values: np.ndarray, found_by: str) -> Backing:
         """Back a master point: keep it if backable, else keep its cuts and its repair."""
         totals = self.master.totals(values)
-        backing = self.fleet.back(totals, self.deadline)
+        backing = self.fleet.cuts.back(totals, self.deadline)
         if not backing.known:
             return backing
-        cuts = [] if backing.backed else self.fleet.cuts_for(totals, backing)
+        cuts = [] if backing.backed else self.fleet.cuts.cuts_for(totals, backing)
         if backing.backed or not cuts:
             # Short only within LP noise when no cut separates: the rounding to whole kW
             # (clearing.rounding) makes the backing exact.
             self.best.offer(values, backing.w, float(self.cost @ values), found_by)
         else:
             self.pending.extend(cuts)
-            self.repair(values, found_by + "-repaired")
+            self.repair(values, backing, found_by + "-repaired")
         return backing
 
-    def repair(self, values: np.ndarray, found_by: str, deadline: float | None = None) -> None:
-        """Refill a master point into the part of its totals the fleet backs (stage 1 only).
-
-        The bids the point accepts are accepted again first where their minimums fit.
-        """
+    def repair(self, values: np.ndarray, backing: Backing, found_by: str) -> None:
+        """Refill a master point into the part of its totals ``backing`` (of the cut LP)
+        backs: no LP solve of its own (stage 1 only)."""
         if self.greedy is None:
             return
-        totals = self.master.totals(values)
-        backing = self.fleet.back(totals, deadline or self.deadline, weighted=True)
-        if not backing.known:
-            return
-        backed = np.maximum(totals - backing.shortfall_mw, 0.0)
-        alloc = self.master.alloc_mw
-        if np.any(backed < alloc - 1e-9):
-            return  # the fixed allocations themselves do not fit
-        caps = np.floor((backed - alloc) / self.master.inc_mw + 1e-9)
-        preferred = values[self.y_cols] > 0.5
-        filled = self.greedy.fill(np.minimum(caps, self.ub_t), preferred)
-        w = scaled_backing(self.fleet, backing, totals, self.master.totals(filled))
-        self.best.offer(filled, w, float(self.cost @ filled), found_by)
+        found = refill(self.arrays, self.greedy, self.fleet.cuts, values, backing)
+        if found is not None:
+            fw = self.arrays.first_w
+            self.best.offer(found[:fw], found[fw:], float(self.cost @ found[:fw]), found_by)
 
     def flush_cuts(self) -> None:
         for pi, pi0 in self.pending:
@@ -187,32 +176,37 @@ class _Benders:
         """
         if self.greedy is None:
             return
-        self.repair(self.greedy.fill(self.ub_t), "greedy", deadline=np.inf)
+        values = self.greedy.fill(self.ub_t)
+        backing = self.fleet.cuts.back(self.master.totals(values))
+        if backing.known:
+            self.repair(values, backing, "greedy")
 
     def kelley(self) -> None:
         """Cuts from the LP relaxation until its optimum is backable; LP values bound."""
         self.master.relax(True)
-        last = None
-        while self.rounds < MAX_ROUNDS and self.time_left() > 0:
+        while self.rounds < MAX_ROUNDS and (self.time_left() > 0 or self.best.values is None):
             self.rounds += 1
-            status, values = self.master.run(self.deadline)
+            # Without an answer yet, this LP and its backing are worth finishing past the
+            # deadline: their repair is the answer then (a fraction of a second at 10,000
+            # bids, and far better than the greedy fill of the whole demand).
+            first = self.best.values is None
+            status, values = self.master.run(np.inf if first else self.deadline)
             if status != "optimal" or values is None:
                 break
-            last = values
             self.bound = min(self.bound, self.master.objective())
             totals = self.master.totals(values)
-            backing = self.fleet.back(totals, self.deadline)
-            if not backing.known or backing.backed:
+            backing = self.fleet.cuts.back(totals, None if first else self.deadline)
+            if not backing.known:
                 break
-            cuts = self.fleet.cuts_for(totals, backing)
-            if not cuts:
-                break  # short only within LP noise
+            cuts = [] if backing.backed else self.fleet.cuts.cuts_for(totals, backing)
+            done = not cuts  # backable, or short only within LP noise
+            if done or self.best.values is None:
+                # An answer early, should time run out, and the LP's optimum rounded.
+                self.repair(values, backing, "lp-rounded")
+            if done:
+                break
             for pi, pi0 in cuts:
                 self.add_cut(pi, pi0)
-            if self.best.values is None:
-                self.repair(values, "lp-rounded")  # an answer early, should time run out
-        if last is not None:
-            self.repair(last, "lp-rounded")
         self.master.relax(False)
 
     def branch(self) -> str:
@@ -251,7 +245,7 @@ class _Benders:
 def solve(
     arrays: MilpArrays,
     deadline: float,
-    fleet: FleetLP,
+    fleet: Fleet,
     *,
     objective: np.ndarray | None = None,
     extra_row: tuple[np.ndarray, float] | None = None,
@@ -278,10 +272,10 @@ def solve(
     ub_t = np.floor(ub[arrays.products["col"].to_numpy()] + 1e-9)
     greedy = Greedy.of(arrays) if objective is None else None
     run = _Benders(arrays, fleet, master, cost, ub_t, deadline, greedy)
-    run.add_cuts(cuts if cuts is not None else fleet.aggregate_cuts())
+    run.add_cuts(cuts if cuts is not None else fleet.cuts.aggregate_cuts())
     if start is not None:
         run.best.offer(start[:fw], start[fw:], float(cost @ start[:fw]), "start")
-    if warm_up and run.time_left() > 0:
+    if warm_up and (run.time_left() > 0 or run.best.values is None):
         run.kelley()
     status = "optimal" if run.proven() else run.branch()
     if run.best.values is None and status != "infeasible":
@@ -313,38 +307,50 @@ def solve(
     )
 
 
-def with_reserve(
-    arrays: MilpArrays, values: np.ndarray, value_per_mw: np.ndarray
+def refill(
+    arrays: MilpArrays, greedy: Greedy, fleet: FleetLP, values: np.ndarray, backing: Backing
 ) -> np.ndarray | None:
-    """``values`` made backable with every capacity row's rounding reserve kept free.
+    """``values`` (master columns) refilled into the part of their totals ``backing`` backs.
 
-    For an answer whose backing could not be rounded to whole kW: the fleet LP backs its
-    totals as far as it can within the capacities less the reserve (the shortfall on the
-    products worth least per MW), and the bids are refilled into what it backs, those it
-    accepted first. With the reserve free, rounding the backing cannot break a row in
-    practice. None when not even the fixed allocations fit then.
+    ``backing`` is ``fleet``'s answer for these totals. The bids the point accepted are
+    accepted again first where their minimums fit, then every bid takes what is left in
+    merit order. All columns (with the backing, scaled down to the new totals), or None
+    when not even the fixed allocations fit.
     """
-    fk = arrays.first_capacity
-    reserved = np.maximum(arrays.row_ub[fk:] - arrays.reserve, 0.0)
-    fleet = FleetLP(
-        replace(arrays, row_ub=np.concatenate([arrays.row_ub[:fk], reserved])), value_per_mw
-    )
     t_cols = arrays.products["col"].to_numpy()
     inc_mw = arrays.products["inc_kw"].to_numpy() / 1000
     alloc_mw = arrays.products["alloc_kw"].to_numpy() / 1000
-    totals = inc_mw * np.rint(values[t_cols]) + alloc_mw
-    backing = fleet.back(totals, weighted=True)
-    if not backing.known:
-        return None
+    totals = inc_mw * values[t_cols] + alloc_mw
     backed = np.maximum(totals - backing.shortfall_mw, 0.0)
     if np.any(backed < alloc_mw - 1e-9):
         return None
     caps = np.floor((backed - alloc_mw) / inc_mw + 1e-9)
     ub_t = np.floor(arrays.ub[t_cols] + 1e-9)
     preferred = values[arrays.complex_bids["y_col"].to_numpy()] > 0.5
-    filled = Greedy.of(arrays).fill(np.minimum(caps, ub_t), preferred)
+    filled = greedy.fill(np.minimum(caps, ub_t), preferred)
     w = scaled_backing(fleet, backing, totals, inc_mw * filled[t_cols] + alloc_mw)
     return np.concatenate([filled, w])
+
+
+def with_reserve(arrays: MilpArrays, fleet: Fleet, values: np.ndarray) -> np.ndarray | None:
+    """``values`` made backable with every capacity row's rounding reserve kept free.
+
+    For an answer whose backing could not be rounded to whole kW: the repair LP plans with
+    the reserve kept free from now on (the shortfall on the products worth least per MW)
+    and the answer is refilled into what it backs. With the reserve free, rounding the
+    backing breaks no row in practice.
+    """
+    master = np.rint(values[: arrays.first_w])
+    t_cols = arrays.products["col"].to_numpy()
+    totals = (
+        arrays.products["inc_kw"].to_numpy() * master[t_cols]
+        + arrays.products["alloc_kw"].to_numpy()
+    ) / 1000
+    fleet.repair.keep_free(arrays.reserve)
+    backing = fleet.repair.back(totals)
+    if not backing.known:
+        return None
+    return refill(arrays, Greedy.of(arrays), fleet.repair, master, backing)
 
 
 def lower_totals(arrays: MilpArrays, values: np.ndarray, short_kw: np.ndarray) -> np.ndarray:
