@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -300,13 +301,15 @@ def _result(
     solver: dict[str, object],
 ) -> ClearingResult:
     units = int(awards["payment_units"].sum())
+    # The bound to the cent, rounded up (still a bound), and the gap measured against it.
+    bound = math.ceil(bound_eur * 100 - 1e-6) / 100 if np.isfinite(bound_eur) else None
     return ClearingResult(
         auction_id=archive.config.auction_id,
         time_zone=archive.config.time_zone,
         status=status,
         objective_eur=Decimal(units) / PAYMENT_UNITS_PER_EUR,
-        mip_gap=0.0 if status == "optimal" else relative_gap(units, bound_eur),
-        bound_eur=round(bound_eur, 2) if np.isfinite(bound_eur) else None,
+        mip_gap=0.0 if status == "optimal" else relative_gap(units, bound),
+        bound_eur=bound,
         build_s=build_s,
         solve_s=solve_s,
         input_sha256=input_sha256(archive),
@@ -319,10 +322,10 @@ def _result(
     )
 
 
-def relative_gap(units: int, bound_eur: float) -> float | None:
-    """(bound − revenue) / revenue; None (unknown) without a revenue or a finite bound."""
+def relative_gap(units: int, bound_eur: float | None) -> float | None:
+    """(bound − revenue) / revenue; None (unknown) without a revenue or a bound."""
     revenue = units / PAYMENT_UNITS_PER_EUR
-    if revenue <= 0 or not np.isfinite(bound_eur):
+    if revenue <= 0 or bound_eur is None:
         return None
     return max(bound_eur - revenue, 0.0) / revenue
 

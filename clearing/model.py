@@ -19,6 +19,7 @@ sees an objective integral in cents; see ``clearing.solve``.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import polars as pl
@@ -37,6 +38,9 @@ INF = np.inf
 # near the LP's, and finding one took an integer search of 4-30 s. It cost that day
 # 184 EUR of 858,654 (0.02 %).
 RESERVE_KW = 1.0
+# A capacity row is rounded to the whole-kW grid only if its coefficients become integers
+# when multiplied by at most this (on_the_kw_grid).
+MAX_ROW_MULTIPLIER = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -471,9 +475,40 @@ def _rows_capacity(
     row, val = local.astype(np.int64), np.concatenate(v_parts)
     largest = _largest_coefficients(kinds, active, fleet)[kind_of, k_of, s_of]
     capacity = seg_avail[k_of, s_of] * cap
-    rows.add(row, np.concatenate(c_parts), val, np.full(len(used), -INF), capacity)
+    limit = on_the_kw_grid(capacity, row, val)
+    rows.add(row, np.concatenate(c_parts), val, np.full(len(used), -INF), limit)
     groups: np.ndarray = s_of * 3 + kind_of
-    return groups, np.minimum(RESERVE_KW / 1000 * largest, capacity)
+    return groups, np.minimum(RESERVE_KW / 1000 * largest, limit)
+
+
+def on_the_kw_grid(limit_mw: np.ndarray, row: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Capacity limits rounded down to what backing in whole kW can reach.
+
+    Backing is whole kW (allocation.csv and backing.csv), so when ``m·coef`` is an integer
+    for every coefficient of a row, ``Σ m·coef·w_kw`` is an integer too and the row holds
+    exactly when it holds for ``floor(m·1000·limit)``. Rounding the limit down to that
+    cuts off no whole-kW backing, and shows the LP what whole kW can use: three assets of
+    3,333.3 kW carry 9,999 kW, not 10,000. Rows whose coefficients are no simple fraction
+    keep their limit.
+    """
+    multiplier = _denominators(coef)
+    per_row = np.ones(len(limit_mw), dtype=np.int64)
+    np.lcm.at(per_row, row, multiplier)  # lcm with 0 is 0: no simple fraction
+    simple = (per_row > 0) & (per_row <= MAX_ROW_MULTIPLIER)
+    scale = np.where(simple, per_row, 1) * 1000
+    floored = np.floor(limit_mw * scale + 1e-6) / scale
+    return np.where(simple, np.minimum(floored, limit_mw), limit_mw)
+
+
+def _denominators(coef: np.ndarray) -> np.ndarray:
+    """The least m with m·c an integer, per coefficient; 0 when there is none up to 10**6."""
+    values, inverse = np.unique(coef, return_inverse=True)
+    out = np.zeros(len(values), dtype=np.int64)
+    for i, value in enumerate(values.tolist()):  # a handful of distinct coefficients
+        fraction = Fraction(value).limit_denominator(MAX_ROW_MULTIPLIER)
+        if abs(float(fraction) - value) <= 1e-12 * max(1.0, abs(value)):
+            out[i] = fraction.denominator
+    return out[inverse]
 
 
 def _largest_coefficients(

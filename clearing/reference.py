@@ -11,6 +11,7 @@ baseline formulation of the benchmarks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -437,7 +438,12 @@ def _rows_coupling(
 
 
 def _rows_capacity(grid: Grid, w_pmk: tuple[IntArray, IntArray, IntArray], w_offset: int) -> _Rows:
-    """``Σ_p coef[c,p,m]·w_{p,m,k} ≤ capacity[c,k,t]`` for every kind, asset and MTU."""
+    """``Σ_p coef[c,p,m]·w_{p,m,k} ≤ capacity[c,k,t]`` for every kind, asset and MTU.
+
+    Results are whole kW, so a row whose coefficients are fractions ``n/d`` can only be
+    filled in steps of ``1/d`` kW: its capacity counts down to the last such step
+    (``_whole_kw_limit``).
+    """
     w_p, w_m, w_k = w_pmk
     n_assets, n_mtus = grid.capacity.shape[1:]
     rows, cols, vals = [], [], []
@@ -448,13 +454,36 @@ def _rows_capacity(grid: Grid, w_pmk: tuple[IntArray, IntArray, IntArray], w_off
         rows.append((c * n_assets + w_k[used][j]) * n_mtus + t)
         cols.append(w_offset + used[j])
         vals.append(coef[used][j])
+    row, val = np.concatenate(rows), np.concatenate(vals)
     return _rows(
-        row=np.concatenate(rows),
+        row=row,
         col=np.concatenate(cols),
-        val=np.concatenate(vals),
+        val=val,
         lo=np.full(grid.capacity.size, -np.inf),
-        hi=grid.capacity.ravel(),
+        hi=_whole_kw_limit(grid.capacity.ravel(), row, val),
     )
+
+
+def _whole_kw_limit(capacity_mw: FloatArray, row: IntArray, coef: FloatArray) -> FloatArray:
+    """Each row's capacity down to what whole kW can use of it.
+
+    With ``d`` the least common denominator of the row's coefficients (as fractions, up to
+    10**6), ``Σ coef·w`` over whole kW moves in steps of ``1/d`` kW; a row with a
+    coefficient that is no such fraction keeps its capacity.
+    """
+    values, which = np.unique(coef, return_inverse=True)
+    denominators = np.zeros(values.size, dtype=np.int64)
+    for i, value in enumerate(values.tolist()):  # a handful of distinct coefficients
+        fraction = Fraction(value).limit_denominator(10**6)
+        if abs(float(fraction) - value) <= 1e-12 * max(1.0, abs(value)):
+            denominators[i] = fraction.denominator
+    d = np.ones(capacity_mw.size, dtype=np.int64)
+    np.lcm.at(d, row, denominators[which])  # lcm with 0 is 0: no such fraction
+    usable = (d > 0) & (d <= 10**6)
+    steps = np.where(usable, d, 1) * 1000.0
+    floored = np.floor(capacity_mw * steps + 1e-6) / steps
+    out: FloatArray = np.where(usable, np.minimum(floored, capacity_mw), capacity_mw)
+    return out
 
 
 def _stack(blocks: list[_Rows], n_vars: int) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:

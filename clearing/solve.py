@@ -169,9 +169,9 @@ class _Benders:
     # ---------------------------------------------------------------- phases
 
     def from_demand(self) -> None:
-        """The last resort, before any LP: as much of the whole demand as the fleet backs.
+        """The last resort: as much of the whole demand as the fleet backs, in merit order.
 
-        Run only when nothing else gave an answer; not bound by the deadline, since an
+        Run only when nothing else awarded anything; not bound by the deadline, since an
         answer a little late beats none (it takes one fleet LP and a merit-order fill).
         """
         if self.greedy is None:
@@ -278,7 +278,9 @@ def solve(
     if warm_up and (run.time_left() > 0 or run.best.values is None):
         run.kelley()
     status = "optimal" if run.proven() else run.branch()
-    if run.best.values is None and status != "infeasible":
+    if run.best.objective <= 0 and status != "infeasible":
+        # Nothing awarded yet (no answer, or the LP's rounded to nothing): the greedy fill
+        # of the whole demand may still find something.
         run.from_demand()
         status = "optimal" if run.proven() else status
     options = {**OPTIONS, "time_limit": max(deadline - t0, 0.0), "highspy": HIGHSPY_VERSION}

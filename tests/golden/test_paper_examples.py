@@ -509,3 +509,35 @@ def test_energy_shared_between_wholesale_and_afrr() -> None:
         "b6": ("1", "2", "accepted", ""),
     }
     assert result.objective_eur == 12
+
+
+# --------------------------------------------------------------------------- whole kW
+
+
+def test_three_thirds_of_ten_megawatts_carry_9999_kilowatts() -> None:
+    # Three assets of 10/3 MW (3,333.33 kW, 6,666.67 kWh) together have 10 MW, but backing
+    # is whole kW: each carries at most 3,333 kW, 9,999 kW in all. p1 on a 1 kW increment,
+    # b1 10 MW @ 30: 9.999 MW awarded (299.97 EUR), 3.333 MW on each asset.
+    archive = make_archive(
+        fleet=[asset(k, 10 / 3, 20 / 3) for k in ("a1", "a2", "a3")],
+        products=[product("p1", min_mw=0.001, increment_mw=0.001)],
+        bids=[bid("b1", "A", 10.0, 30.0)],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("9.999", "299.97", "partial", "outbid")}
+    assert allocation_of(tables) == {("p1", "wholesale", k): "3.333" for k in ("a1", "a2", "a3")}
+    assert result.objective_eur == Decimal("299.97")
+
+
+def test_whole_kilowatts_of_a_megawatt_increment() -> None:
+    # The same fleet on 1 MW increments: 10 MW would need 10,000 kW of 9,999: 9 MW.
+    archive = make_archive(
+        fleet=[asset(k, 10 / 3, 20 / 3) for k in ("a1", "a2", "a3")],
+        products=[product("p1")],
+        bids=[bid("b1", "A", 10.0, 30.0)],
+    )
+    result, tables = cleared(archive)
+    assert awards_of(tables) == {"b1": ("9", "270", "partial", "outbid")}
+    backed = sum(Decimal(r["mw"]) for r in tables["allocation.csv"])
+    assert backed == 9
+    assert all(Decimal(r["mw"]) <= Decimal("3.333") for r in tables["allocation.csv"])

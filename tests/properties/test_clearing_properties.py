@@ -8,9 +8,12 @@ where the argument in the test's docstring makes the slack unnecessary.
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -18,7 +21,13 @@ from polars.testing import assert_frame_equal
 from auction.archive import read_archive, write_archive
 from auction.errors import InfeasibleAllocation
 from auction.model import TENNET_DE, Archive
+from auction.timegrid import mtu_starts
 from clearing import ClearingResult, clear, write_results
+from clearing.eligibility import prepare_bids
+from clearing.fleet import FleetLP
+from clearing.incumbent import Greedy
+from clearing.model import build_model
+from clearing.solve import refill
 from clearing.verify import format_report, reference_optimum, verify
 from tests.strategies import archives, replace_frames, shuffled
 
@@ -171,3 +180,117 @@ def test_more_capacity_never_lowers_revenue(archive: Archive, data: st.DataObjec
         return
     assert after.status != "infeasible"
     assert after.objective_eur >= before.objective_eur - TOLERANCE_EUR
+
+
+def greedy_revenue_eur(archive: Archive) -> float:
+    """What the greedy fill of the whole demand earns, repaired to what the fleet backs.
+
+    The clearing's answer of last resort (``clearing.solve``), computed here on its own.
+    """
+    arrays = build_model(archive, prepare_bids(archive.bids, archive.products))
+    fleet, greedy = FleetLP(arrays), Greedy.of(arrays)
+    t_cols = arrays.products["col"].to_numpy()
+    values = greedy.fill(np.floor(arrays.ub[t_cols] + 1e-9))
+    totals = (
+        arrays.products["inc_kw"].to_numpy() * values[t_cols]
+        + arrays.products["alloc_kw"].to_numpy()
+    ) / 1000
+    backing = fleet.back(totals)
+    found = None if not backing.known else refill(arrays, greedy, fleet, values, backing)
+    return 0.0 if found is None else float(arrays.c[: arrays.first_w] @ found[: arrays.first_w])
+
+
+@given(archives())
+def test_at_a_tiny_time_limit_the_result_is_feasible_checked_and_not_empty(
+    archive: Archive,
+) -> None:
+    """0.05 s is less than the model takes to build: the answer is the first incumbent, yet
+    it passes the checker (capacity to the kW included), its gap and bound are honest, and
+    it awards something whenever the greedy fill of the demand does."""
+    show(archive)
+    result = clear(archive, time_limit_s=0.05)
+    note(f"{result.status} {result.objective_eur} EUR, gap {result.mip_gap}, {result.solver}")
+    with tempfile.TemporaryDirectory() as out:
+        write_results(result, out)
+        report = verify(archive, out, optimality=True)
+    assert report.ok, format_report(report)
+    if result.status == "infeasible":
+        assert archive.allocations.height > 0
+        return
+    if greedy_revenue_eur(archive) > 0.005:
+        assert result.n_accepted > 0
+        assert result.objective_eur > 0
+    if result.status == "optimal":
+        assert result.mip_gap == 0
+    elif result.mip_gap is not None:
+        assert result.bound_eur is not None
+        assert result.bound_eur >= float(result.objective_eur) - 0.005
+        assert result.mip_gap == pytest.approx(
+            (result.bound_eur - float(result.objective_eur)) / float(result.objective_eur),
+            abs=1e-6,
+        )
+
+
+@given(archives())
+def test_no_asset_exceeds_a_limit_by_even_a_kilowatt(archive: Archive) -> None:
+    """Recomputed here in exact decimals from the result frames, not by the checker: per
+    asset and MTU, the block power backing puts on it (by direction) and the energy that
+    power needs stay within its available power and energy, to the W and Wh."""
+    show(archive)
+    result = clear(archive)
+    if result.status == "infeasible":
+        return
+    cfg = archive.config
+    hours = {"fcr": 2 * exact(cfg.fcr_energy_h), "afrr_pos": exact(cfg.afrr_energy_h)}
+    hours["afrr_neg"] = hours["afrr_pos"]
+    wholesale_h = {p["product_id"]: exact(p["wholesale_h"]) for p in archive.products.to_dicts()}
+    moves = {
+        "discharge": ("wholesale", "fcr", "afrr_pos"),
+        "charge": ("wholesale", "fcr", "afrr_neg"),
+    }
+    carried = result.backing.join(
+        result.blocks.select("block_id", "product_id", "market", "start", "end"), on="block_id"
+    )
+    fleet = {a["asset_id"]: a for a in archive.fleet.to_dicts()}
+    for mtu in mtu_starts(cfg.delivery_day, cfg.mtu_minutes, cfg.time_zone).tolist():
+        at = mtu.replace(tzinfo=UTC)
+        live = carried.filter((pl.col("start") <= at) & (pl.col("end") > at))
+        for asset_id, rows in live.group_by("asset_id"):
+            asset = fleet[str(asset_id[0])]
+            share = availability(archive, asset["asset_id"], at, cfg.mtu_minutes)
+            power = {kind: Decimal(0) for kind in moves}
+            energy = Decimal(0)
+            for row in rows.to_dicts():
+                kw = Decimal(row["power_kw"])
+                for kind, markets in moves.items():
+                    if row["market"] in markets:
+                        power[kind] += kw
+                per_kw = (
+                    wholesale_h[row["product_id"]]
+                    if row["market"] == "wholesale"
+                    else (hours[row["market"]])
+                )
+                energy += kw * per_kw
+            limits = {
+                "discharge": exact(asset["p_discharge_mw"]) * 1000 * share,
+                "charge": exact(asset["p_charge_mw"]) * 1000 * share,
+            }
+            for kind, used in power.items():
+                assert used <= limits[kind], f"{asset_id} {at} {kind}: {used} kW > {limits[kind]}"
+            room = (exact(asset["e_max_mwh"]) - exact(asset["e_min_mwh"])) * 1000 * share
+            assert energy <= room, f"{asset_id} {at} energy: {energy} kWh > {room}"
+
+
+def exact(value: float) -> Decimal:
+    """A float of the archive as the decimal it was written as."""
+    return Decimal(repr(float(value)))
+
+
+def availability(archive: Archive, asset_id: str, mtu: datetime, mtu_minutes: int) -> Decimal:
+    """The product of the fractions of the availability rows overlapping the MTU."""
+    end = mtu + timedelta(minutes=mtu_minutes)
+    share = Decimal(1)
+    for row in archive.availability.filter(pl.col("asset_id") == asset_id).to_dicts():
+        if row["start"] < end and row["end"] > mtu:
+            share *= exact(row["available_fraction"])
+    return share
