@@ -538,6 +538,7 @@ def test_whole_kilowatts_of_a_megawatt_increment() -> None:
     )
     result, tables = cleared(archive)
     assert awards_of(tables) == {"b1": ("9", "270", "partial", "outbid")}
+    assert result.objective_eur == 270
     backed = sum(Decimal(r["mw"]) for r in tables["allocation.csv"])
     assert backed == 9
     assert all(Decimal(r["mw"]) <= Decimal("3.333") for r in tables["allocation.csv"])
