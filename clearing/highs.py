@@ -189,6 +189,26 @@ class MasterMilp:
             (pi * self.inc_mw)[keep],
         )
 
+    @contextlib.contextmanager
+    def narrowed(self, fix: np.ndarray, at: np.ndarray, integer: np.ndarray) -> Iterator[None]:
+        """For a while: columns ``fix`` fixed ``at`` values, and only ``integer`` integer."""
+        fix = fix.astype(np.int32)
+        lp = self.h.getLp()
+        lower, upper = np.asarray(lp.col_lower_)[fix], np.asarray(lp.col_upper_)[fix]
+        loose = np.setdiff1d(self.integer, integer).astype(np.int32)
+        self.h.changeColsBounds(len(fix), fix, at, at)
+        self.h.changeColsIntegrality(
+            len(loose), loose, np.full(len(loose), highspy.HighsVarType.kContinuous)
+        )
+        try:
+            yield
+        finally:
+            self.h.changeColsBounds(len(fix), fix, lower, upper)
+            self.h.changeColsIntegrality(
+                len(loose), loose, np.full(len(loose), highspy.HighsVarType.kInteger)
+            )
+            self.h.clearSolver()
+
     def relax(self, relaxed: bool) -> None:
         kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
         n = len(self.integer)

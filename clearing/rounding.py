@@ -42,6 +42,7 @@ ROW_TOLERANCE = 1e-6
 MAX_NODES = 2_000
 MIN_SEARCH_S = 0.2
 MAX_SEARCH_S = 10.0
+SEARCH_MARGIN_S = 1.5
 MAX_MOVES = 500
 
 
@@ -101,7 +102,9 @@ def round_backing(
         moved = _move_kw(C, cap, w, lines.pair)
         if moved is not None:
             return Rounded(moved, moved.copy(), none_short, "largest_remainder, kW moved")
-    left = deadline - time.perf_counter()
+    # HiGHS may run past its limit in root cut separation (1.7 s seen), and the fallback
+    # (the rounding reserve) needs a moment too: the search keeps SEARCH_MARGIN_S back.
+    left = deadline - time.perf_counter() - SEARCH_MARGIN_S
     if left < MIN_SEARCH_S:  # no time for a search: the floors, and what they miss
         floors = np.floor(target + 1e-9).astype(np.int64)
         missing = lines.total_kw - np.bincount(lines.pair, floors, len(lines.total_kw))

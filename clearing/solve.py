@@ -43,6 +43,8 @@ from clearing.incumbent import Greedy
 from clearing.model import MilpArrays
 
 MAX_ROUNDS = 500
+# Nodes of the small MILP next to the LP optimum (around_the_lp).
+AROUND_THE_LP_NODES = 500
 # Revenue is proven optimal when the bound is at most this above the answer (EUR), as
 # HiGHS' own mip_abs_gap; a relative 1e-12 absorbs float noise on large objectives.
 ABS_GAP_EUR = float(OPTIONS["mip_abs_gap"])
@@ -115,6 +117,8 @@ class _Benders:
         self.pending: list[tuple[np.ndarray, float]] = []
         self.rounds = 0
         self.y_cols = arrays.complex_bids["y_col"].to_numpy()
+        self.t_cols = arrays.products["col"].to_numpy()
+        self.lp_values: np.ndarray | None = None  # the LP optimum Kelley's loop ended with
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -204,10 +208,40 @@ class _Benders:
                 # An answer early, should time run out, and the LP's optimum rounded.
                 self.repair(values, backing, "lp-rounded")
             if done:
+                self.lp_values = values
                 break
             for pi, pi0 in cuts:
                 self.add_cut(pi, pi0)
         self.master.relax(False)
+
+    def around_the_lp(self) -> None:
+        """A small MILP next to the LP optimum, for a better answer to start the search from.
+
+        Bids the LP accepted or rejected outright keep that decision; only the products'
+        totals and the bids the LP split stay integer, the volumes are continuous (merit
+        order makes them whole again, ``Greedy.fill``). On large days the LP is nearly
+        integral, so this is a small MILP over a big LP: at 100,000 bids it found the
+        optimum in 3 s, where HiGHS' own root heuristic on the full master took 20 s, and
+        HiGHS' reduced-cost fixing then settles the full search at once. Capped in nodes,
+        so the answer does not depend on the machine.
+        """
+        if self.lp_values is None or self.greedy is None:
+            return
+        y = self.lp_values[self.y_cols]
+        settled = (y < 1e-6) | (y > 1 - 1e-6)
+        integer = np.concatenate([self.t_cols, self.y_cols[~settled]])
+        with self.master.narrowed(self.y_cols[settled], np.rint(y[settled]), integer):
+            self.master.h.setOptionValue("mip_max_nodes", AROUND_THE_LP_NODES)
+            try:
+                status, values = self.master.run(self.deadline)
+            finally:
+                self.master.h.setOptionValue("mip_max_nodes", 2**31 - 1)
+        if values is None or status not in ("optimal", "time_limit", "interrupted"):
+            return
+        # Whole increments again: the totals it chose, its bids first, merit order.
+        filled = self.greedy.fill(np.rint(values[self.t_cols]), values[self.y_cols] > 0.5)
+        self.check(filled, "around the LP")
+        self.flush_cuts()
 
     def branch(self) -> str:
         """Master MILPs until one's optimum is backable, the bound is met, or time is up."""
@@ -277,6 +311,8 @@ def solve(
         run.best.offer(start[:fw], start[fw:], float(cost @ start[:fw]), "start")
     if warm_up and (run.time_left() > 0 or run.best.values is None):
         run.kelley()
+    if not run.proven() and run.time_left() > 0:
+        run.around_the_lp()
     status = "optimal" if run.proven() else run.branch()
     if run.best.objective <= 0 and status != "infeasible":
         # Nothing awarded yet (no answer, or the LP's rounded to nothing): the greedy fill
