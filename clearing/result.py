@@ -139,6 +139,20 @@ class ClearingResult:
         }
 
 
+def optimality_of(summary: dict[str, Any]) -> str:
+    """A stored summary's ``optimality``; for results stored before it was written, the
+    same sentence's first words from status and gap."""
+    said = summary.get("optimality")
+    if isinstance(said, str):
+        return said
+    status = summary.get("status")
+    if status == "optimal":
+        return "optimal: proven that no answer earns 0.01 EUR more"
+    if status == "infeasible":
+        return str(summary.get("message") or "infeasible: no award is possible")
+    return f"not proven optimal: gap {gap_text(summary.get('mip_gap'))}"
+
+
 def gap_text(mip_gap: float | None) -> str:
     """A relative gap for people: "0.04 %", "unknown" when nothing bounds it."""
     if mip_gap is None:

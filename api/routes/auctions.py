@@ -32,6 +32,7 @@ from auction.store.book import load_archive
 from auction.store.results import get_clearing, result_frame
 from auction.store.schema import awards, bids
 from clearing.report import awards_by_product, public_results
+from clearing.result import optimality_of
 
 router = APIRouter(prefix="/auctions", tags=["auctions"])
 IdempotencyKey = Annotated[
@@ -66,6 +67,10 @@ def _public(conn: Connection, record: AuctionRecord, user: User, now: datetime) 
             ).scalar_one()
         my_status = bidder_view(status, record.config.gate_open, now, n_bids, n_won)
     products = [ProductPublic(**row) for row in product_frame(conn, record.auction_id).to_dicts()]
+    clearing = None
+    if user.role is Role.OPERATOR and status in (Status.CLEARED, Status.PUBLISHED):
+        cleared = get_clearing(conn, record.auction_id)
+        clearing = None if cleared is None else optimality_of(cleared.summary)
     return AuctionPublic(
         auction_id=record.auction_id,
         delivery_day=record.config.delivery_day,
@@ -77,6 +82,7 @@ def _public(conn: Connection, record: AuctionRecord, user: User, now: datetime) 
         config=record.config.model_dump(mode="json"),
         products=products,
         my_status=my_status,
+        clearing=clearing,
     )
 
 

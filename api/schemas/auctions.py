@@ -107,6 +107,12 @@ class AuctionPublic(BaseModel):
         description="a bidder's own view: NOT_STARTED, RUNNING, PENDING, WON, LOST, "
         "NO_BIDS_SUBMITTED",
     )
+    clearing: str | None = Field(
+        default=None,
+        description="operators, once cleared: whether the result is proven optimal and, if "
+        "not, why and how far it may be from the best revenue (publishing a result that is "
+        "not proven optimal is the operator's decision)",
+    )
 
 
 class AssetIn(Strict):

@@ -87,6 +87,12 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
     published = client.post("/auctions/sample/publish", headers=operator.headers)
     assert published.status_code == 200
     assert published.json()["status"] == "published"
+    # The operator sees whether what was published is proven optimal, in words; bidders
+    # do not see the clearing's internals.
+    assert published.json()["clearing"].startswith("optimal: proven")
+    assert client.get("/auctions/sample", headers=beta.headers).json()["clearing"] is None
+    report = client.get("/auctions/sample/report", headers=operator.headers).json()
+    assert report["clearing"]["summary"]["optimality"] == published.json()["clearing"]
 
     awards = client.get(
         f"/organisations/{alpha.org_id}/auctions/sample/awards", headers=alpha.headers

@@ -11,7 +11,9 @@ import json
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,11 @@ import polars as pl
 import pytest
 
 from api.cli import main
-from auction.archive import write_archive
+from auction.archive import read_archive, write_archive
 from auction.model import Archive
 from auction.sample import sample_dir
 from clearing import ClearingResult, clear, write_results
+from clearing.result import gap_text, optimality_of
 from clearing.verify import format_report, verify
 from tests.strategies import NORMAL_DAY, asset, bid, local, make_archive, product
 
@@ -276,3 +279,41 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert {p.name for p in out.iterdir()} == RESULT_FILES
     assert json.loads((out / "summary.json").read_text())["objective_eur"] == 460
+
+
+def test_the_optimality_sentence_says_why_and_how_far() -> None:
+    """What the summary, the CLI and the publish answer say about a result's quality."""
+    result = clear(read_archive(sample_dir()))
+    assert result.status == "optimal"
+    assert result.optimality == "optimal: proven that no answer earns 0.01 EUR more"
+    cut_short = replace(
+        result,
+        status="time_limit",
+        mip_gap=0.0004,
+        bound_eur=float(result.objective_eur) * 1.0004,
+        solver={**result.solver, "stopped": "the time limit of 5 s ran out"},
+    )
+    words = cut_short.optimality
+    assert words.startswith("not proven optimal: the time limit of 5 s ran out; ")
+    assert "within 0.04 % of the best possible (at most 34.38 EUR more)" in words
+    nothing = replace(cut_short, mip_gap=None, objective_eur=Decimal(0), bound_eur=12.5)
+    assert "with 0.00 EUR awarded; up to 12.50 EUR may be possible" in nothing.optimality
+    assert replace(cut_short, bound_eur=None).optimality.endswith("before any bound was proven")
+    assert gap_text(None) == "unknown"
+    assert gap_text(0.00069) == "0.069 %"
+    # Results stored before the sentence existed still get one.
+    assert optimality_of({"status": "time_limit", "mip_gap": 0.01}) == (
+        "not proven optimal: gap 1 %"
+    )
+    assert optimality_of(result.summary("0")) == result.optimality
+
+
+def test_vba_clear_prints_the_status_and_the_gap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["clear", str(sample_dir()), "--out", str(tmp_path / "out")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "Status optimal, gap 0 %: optimal: proven that no answer earns 0.01 EUR more." in printed
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["optimality"] == "optimal: proven that no answer earns 0.01 EUR more"
+    assert summary["bound_eur"] >= summary["objective_eur"]
