@@ -22,7 +22,7 @@ from clearing.assets import (
 from clearing.digest import input_sha256
 from clearing.eligibility import prepare_bids
 from clearing.fill import fill_awards
-from clearing.fleet import Fleet
+from clearing.fleet import FleetLP
 from clearing.model import MilpArrays, build_model
 from clearing.result import ClearingResult
 from clearing.rounding import round_backing
@@ -72,7 +72,7 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     build_s = time.perf_counter() - t_build
 
     unbacked = arrays.products.filter(~pl.col("backable") & (pl.col("alloc_kw") > 0))
-    fleet = Fleet(arrays, _best_price_per_mw(arrays))
+    fleet = FleetLP(arrays)
     first = solve(arrays, deadline, fleet)
     solver: dict[str, object] = {
         "options": {**first.options, "time_limit": limit},
@@ -119,7 +119,7 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     if tables.short_kw.any():
         # The exact optimum's backing could not be rounded to whole kW in time: keep the
         # rounding reserve free instead. Nothing is proven optimal then.
-        reserved = with_reserve(arrays, fleet, values)
+        reserved = with_reserve(arrays, fleet, values, _best_price_per_mw(arrays))
         if reserved is not None:
             values, status = reserved, "time_limit"
             solver["stopped"] = (
@@ -178,7 +178,7 @@ def _tiebreak(
     arrays: MilpArrays,
     bids: pl.DataFrame,
     first: Solution,
-    fleet: Fleet,
+    fleet: FleetLP,
     at_stake: set[str],
     deadline: float,
 ) -> Solution:

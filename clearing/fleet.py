@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from clearing.highs import model_status, new_highs, pass_model
+from clearing.highs import allow, model_status, new_highs, pass_model
 from clearing.model import MilpArrays
 
 # Totals are backable when the fleet LP misses less than this (MW, weighted sum).
@@ -64,14 +64,14 @@ class Backing:
 class FleetLP:
     """One HiGHS LP kept warm across calls: only the totals (row bounds) change.
 
-    ``min Σ v_pm·u_pm`` with ``Σ_k w_pmk + u_pm = X_p`` per (product, market). For cuts
-    the weights ``v`` are 1: those duals make the master easiest to prove (weighting the
+    ``min Σ v_pm·u_pm`` with ``Σ_k w_pmk + u_pm = X_p`` per (product, market). The
+    weights ``v`` are 1: those duals make the master easiest to prove (weighting the
     shortfall by price gave cuts that left a 10,000-bid master unproven after a minute).
-    For repairs (``Fleet.repair``) they run from 1 to 2 with the best price per MW of each
-    product, so that the shortfall falls on the products worth least.
+    Only the last repair of a clearing (``clearing.solve.with_reserve``) weighs them by
+    price (``weigh``), so that the shortfall falls on the products worth least.
     """
 
-    def __init__(self, arrays: MilpArrays, value_per_mw: np.ndarray | None = None) -> None:
+    def __init__(self, arrays: MilpArrays) -> None:
         fw, fc, fk = arrays.first_w, arrays.first_coupling, arrays.first_capacity
         A = arrays.A.tocsr()
         coupling = A[fc:fk, fw:]
@@ -88,10 +88,6 @@ class FleetLP:
         )
         self.n_products, self.n_pairs, self.n_w = n_p, n_pairs, n_w
         self.alloc_mw = arrays.products["alloc_kw"].to_numpy() / 1000
-        weight = np.ones(n_pairs)
-        if value_per_mw is not None and n_pairs and value_per_mw.max() > 0:
-            best = np.maximum(value_per_mw, 0.0)[self.pair_product]
-            weight = 1.0 + best / value_per_mw.max()
         A_sub = sp.vstack(
             [
                 sp.hstack([coupling, sp.identity(n_pairs, format="csr")]),
@@ -107,7 +103,7 @@ class FleetLP:
         self.cold = True
         pass_model(
             self.h,
-            np.concatenate([np.zeros(n_w), -weight]),  # maximise -Σ v·u
+            np.concatenate([np.zeros(n_w), -np.ones(n_pairs)]),  # maximise -Σ u
             np.zeros(n_w + n_pairs),
             np.full(n_w + n_pairs, np.inf),
             A_sub,
@@ -116,6 +112,14 @@ class FleetLP:
             None,
         )
         self.u_cols = (n_w + np.arange(n_pairs)).astype(np.int32)
+
+    def weigh(self, value_per_mw: np.ndarray) -> None:
+        """From now on, weigh each product's shortfall from 1 to 2 by its best price per MW."""
+        best = np.maximum(value_per_mw, 0.0)
+        if self.n_pairs == 0 or best.max() <= 0:
+            return
+        weight = 1.0 + best[self.pair_product] / best.max()
+        self.h.changeColsCost(self.n_pairs, self.u_cols, -weight)
 
     def keep_free(self, reserve: np.ndarray) -> None:
         """Plan every capacity row with ``reserve`` of it kept free from now on."""
@@ -158,8 +162,7 @@ class FleetLP:
 
     def _run(self, max_shortfall_mw: np.ndarray, deadline: float | None) -> str:
         self.h.changeColsBounds(self.n_pairs, self.u_cols, np.zeros(self.n_pairs), max_shortfall_mw)
-        limit = np.inf if deadline is None else max(deadline - time.perf_counter(), 0.05)
-        self.h.setOptionValue("time_limit", float(limit))
+        allow(self.h, np.inf if deadline is None else max(deadline - time.perf_counter(), 0.05))
         self.h.run()
         if self.cold:
             self.h.setOptionValue("solver", "simplex")
@@ -211,21 +214,6 @@ class FleetLP:
         for g in np.unique(self.group):
             cuts = cuts.add(*self.cut_from((self.group == g).astype(np.float64)))
         return cuts
-
-
-class Fleet:
-    """The fleet LP for cuts, and the one for repairs (built on first use)."""
-
-    def __init__(self, arrays: MilpArrays, value_per_mw: np.ndarray) -> None:
-        self.arrays, self.value_per_mw = arrays, value_per_mw
-        self.cuts = FleetLP(arrays)
-        self._repair: FleetLP | None = None
-
-    @property
-    def repair(self) -> FleetLP:
-        if self._repair is None:
-            self._repair = FleetLP(self.arrays, self.value_per_mw)
-        return self._repair
 
 
 def scaled_backing(

@@ -91,6 +91,16 @@ def model_status(h: highspy.Highs) -> str:
     }.get(h.getModelStatus(), "error")
 
 
+def allow(h: highspy.Highs, seconds: float) -> None:
+    """Let the next run of ``h`` take at most ``seconds`` (``inf``: no limit).
+
+    HiGHS compares its ``time_limit`` with the run time accumulated over every run of the
+    instance, not with the next run's: a reused instance (the master, the fleet LP) would
+    otherwise stop early, or at once.
+    """
+    h.setOptionValue("time_limit", float(h.getRunTime() + max(seconds, 0.0)))
+
+
 def set_start(h: highspy.Highs, values: np.ndarray) -> None:
     """Hand HiGHS a feasible point to start its MIP search from."""
     start = highspy.HighsSolution()
@@ -233,7 +243,7 @@ class MasterMilp:
         During a MIP, ``on_solution`` sees every improving solution HiGHS finds.
         """
         self._on_solution, self._should_stop = on_solution, should_stop
-        self.h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        allow(self.h, max(deadline - time.perf_counter(), 0.01))
         try:
             values = run_mip(self.h, self.cost)
         finally:

@@ -29,7 +29,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from auction.book import MARKET_FACTOR
-from clearing.highs import new_highs, pass_model, run_mip, set_start
+from clearing.highs import allow, new_highs, pass_model, run_mip, set_start
 from clearing.model import MilpArrays
 
 # Float noise allowed on a capacity row, in kW or kWh (the checker's: 1e-9 MW).
@@ -298,7 +298,7 @@ def _integer_program(
     totals, lengths = lines.total_kw.astype(np.float64), lines.line_kw[split_pairs].astype(float)
     h = new_highs()
     h.setOptionValue("mip_max_nodes", MAX_NODES)
-    h.setOptionValue("time_limit", time_limit_s)
+    allow(h, time_limit_s)
     cost = np.concatenate([np.zeros(n + n_s), -np.ones(n_pairs + n_v)])  # maximise -Σ missing
     pass_model(
         h,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clearing.fleet import Backing, Cuts, Fleet, FleetLP, scaled_backing
+from clearing.fleet import Backing, Cuts, FleetLP, scaled_backing
 from clearing.highs import HIGHSPY_VERSION, OPTIONS, MasterMilp
 from clearing.incumbent import Greedy
 from clearing.model import MilpArrays
@@ -100,7 +100,7 @@ class _Benders:
     def __init__(
         self,
         arrays: MilpArrays,
-        fleet: Fleet,
+        fleet: FleetLP,
         master: MasterMilp,
         cost: np.ndarray,
         ub_t: np.ndarray,
@@ -142,10 +142,10 @@ class _Benders:
     def check(self, values: np.ndarray, found_by: str) -> Backing:
         """Back a master point: keep it if backable, else keep its cuts and its repair."""
         totals = self.master.totals(values)
-        backing = self.fleet.cuts.back(totals, self.deadline)
+        backing = self.fleet.back(totals, self.deadline)
         if not backing.known:
             return backing
-        cuts = [] if backing.backed else self.fleet.cuts.cuts_for(totals, backing)
+        cuts = [] if backing.backed else self.fleet.cuts_for(totals, backing)
         if backing.backed or not cuts:
             # Short only within LP noise when no cut separates: the rounding to whole kW
             # (clearing.rounding) makes the backing exact.
@@ -160,7 +160,7 @@ class _Benders:
         backs: no LP solve of its own (stage 1 only)."""
         if self.greedy is None:
             return
-        found = refill(self.arrays, self.greedy, self.fleet.cuts, values, backing)
+        found = refill(self.arrays, self.greedy, self.fleet, values, backing)
         if found is not None:
             fw = self.arrays.first_w
             self.best.offer(found[:fw], found[fw:], float(self.cost @ found[:fw]), found_by)
@@ -181,7 +181,7 @@ class _Benders:
         if self.greedy is None:
             return
         values = self.greedy.fill(self.ub_t)
-        backing = self.fleet.cuts.back(self.master.totals(values))
+        backing = self.fleet.back(self.master.totals(values))
         if backing.known:
             self.repair(values, backing, "greedy")
 
@@ -199,10 +199,10 @@ class _Benders:
                 break
             self.bound = min(self.bound, self.master.objective())
             totals = self.master.totals(values)
-            backing = self.fleet.cuts.back(totals, None if first else self.deadline)
+            backing = self.fleet.back(totals, None if first else self.deadline)
             if not backing.known:
                 break
-            cuts = [] if backing.backed else self.fleet.cuts.cuts_for(totals, backing)
+            cuts = [] if backing.backed else self.fleet.cuts_for(totals, backing)
             done = not cuts  # backable, or short only within LP noise
             if done or self.best.values is None:
                 # An answer early, should time run out, and the LP's optimum rounded.
@@ -279,7 +279,7 @@ class _Benders:
 def solve(
     arrays: MilpArrays,
     deadline: float,
-    fleet: Fleet,
+    fleet: FleetLP,
     *,
     objective: np.ndarray | None = None,
     extra_row: tuple[np.ndarray, float] | None = None,
@@ -306,7 +306,7 @@ def solve(
     ub_t = np.floor(ub[arrays.products["col"].to_numpy()] + 1e-9)
     greedy = Greedy.of(arrays) if objective is None else None
     run = _Benders(arrays, fleet, master, cost, ub_t, deadline, greedy)
-    run.add_cuts(cuts if cuts is not None else fleet.cuts.aggregate_cuts())
+    run.add_cuts(cuts if cuts is not None else fleet.aggregate_cuts())
     if start is not None:
         run.best.offer(start[:fw], start[fw:], float(cost @ start[:fw]), "start")
     if warm_up and (run.time_left() > 0 or run.best.values is None):
@@ -370,25 +370,26 @@ def refill(
     return np.concatenate([filled, w])
 
 
-def with_reserve(arrays: MilpArrays, fleet: Fleet, values: np.ndarray) -> np.ndarray | None:
+def with_reserve(
+    arrays: MilpArrays, fleet: FleetLP, values: np.ndarray, value_per_mw: np.ndarray
+) -> np.ndarray | None:
     """``values`` made backable with every capacity row's rounding reserve kept free.
 
-    For an answer whose backing could not be rounded to whole kW: the repair LP plans with
-    the reserve kept free from now on (the shortfall on the products worth least per MW)
-    and the answer is refilled into what it backs. With the reserve free, rounding the
-    backing breaks no row in practice.
+    For an answer whose backing could not be rounded to whole kW: the fleet LP (its last
+    use in the clearing) plans with the reserve kept free and the shortfall weighed by
+    price, and the answer is refilled into what it backs. With the reserve free, rounding
+    the backing breaks no row in practice.
     """
     master = np.rint(values[: arrays.first_w])
     t_cols = arrays.products["col"].to_numpy()
-    totals = (
-        arrays.products["inc_kw"].to_numpy() * master[t_cols]
-        + arrays.products["alloc_kw"].to_numpy()
-    ) / 1000
-    fleet.repair.keep_free(arrays.reserve)
-    backing = fleet.repair.back(totals)
+    inc_kw = arrays.products["inc_kw"].to_numpy()
+    totals = (inc_kw * master[t_cols] + arrays.products["alloc_kw"].to_numpy()) / 1000
+    fleet.keep_free(arrays.reserve)
+    fleet.weigh(value_per_mw)
+    backing = fleet.back(totals)
     if not backing.known:
         return None
-    return refill(arrays, Greedy.of(arrays), fleet.repair, master, backing)
+    return refill(arrays, Greedy.of(arrays), fleet, master, backing)
 
 
 def lower_totals(arrays: MilpArrays, values: np.ndarray, short_kw: np.ndarray) -> np.ndarray:
