@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            cwd=tmp,  # ASSUME writes an assume.log where it runs
             check=False,
         )
     if done.returncode != 0:
