@@ -200,8 +200,11 @@ class MasterMilp:
         )
 
     @contextlib.contextmanager
-    def narrowed(self, fix: np.ndarray, at: np.ndarray, integer: np.ndarray) -> Iterator[None]:
-        """For a while: columns ``fix`` fixed ``at`` values, and only ``integer`` integer."""
+    def narrowed(
+        self, fix: np.ndarray, at: np.ndarray, integer: np.ndarray, max_nodes: int
+    ) -> Iterator[None]:
+        """For a while: columns ``fix`` fixed ``at`` values, only ``integer`` integer, and
+        the search capped at ``max_nodes``."""
         fix = fix.astype(np.int32)
         lp = self.h.getLp()
         lower, upper = np.asarray(lp.col_lower_)[fix], np.asarray(lp.col_upper_)[fix]
@@ -210,9 +213,11 @@ class MasterMilp:
         self.h.changeColsIntegrality(
             len(loose), loose, np.full(len(loose), highspy.HighsVarType.kContinuous)
         )
+        self.h.setOptionValue("mip_max_nodes", max_nodes)
         try:
             yield
         finally:
+            self.h.setOptionValue("mip_max_nodes", 2**31 - 1)  # HiGHS' default
             self.h.changeColsBounds(len(fix), fix, lower, upper)
             self.h.changeColsIntegrality(
                 len(loose), loose, np.full(len(loose), highspy.HighsVarType.kInteger)

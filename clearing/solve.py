@@ -12,22 +12,23 @@ in root cut separation (path aggregation over ``w``) and hardly branches (measur
 py-spy: ~80 % in HighsPathSeparator on the 10,000-bid day). Without ``w`` the master is a
 small knapsack-like MILP.
 
-Three things make the answer useful at any time limit:
+The order of work (docs/clearing.md tells it for people):
 
-- **An incumbent from the start.** Before any MILP, the fleet LP backs as much of the
-  demand as it can and ``clearing.incumbent`` fills the bids into those totals in merit
-  order. Every master solution the fleet cannot back is repaired the same way (the
-  backable part of its totals, refilled). The best of them is the answer if time runs out
-  and HiGHS' starting point otherwise.
-- **An honest bound.** The master is a relaxation of the clearing, so its LP value and
-  its MIP dual bound are upper bounds on the revenue; the gap is measured against the
-  best of them, and reported as unknown rather than 0 when nothing was proven.
-- **Stopping when proven.** HiGHS calls back with every improving master solution (the
-  clearing checks it against the fleet at once) and with its dual bound (the search stops
-  as soon as the bound is within the money tolerance of the best backable answer).
+1. Kelley's loop on the master's LP relaxation: cheap LP re-solves, each adding the cuts
+   of a totals vector the fleet cannot back, until the LP optimum is backable.
+2. Answers from the start: every master point the fleet cannot back is *repaired*: the
+   backable part of its totals (from the fleet LP's answer), floored to whole increments,
+   refilled with ``clearing.incumbent`` in merit order, its own accepted bids first. The
+   first LP is repaired at once (finished past the deadline when nothing else is known),
+   the last one too; if nothing is awarded still, the greedy fill of the whole demand.
+3. A small MILP next to the LP optimum (``around_the_lp``), for a near-optimal start.
+4. The full master MILP from the best answer. HiGHS calls back with every improving
+   solution (checked against the fleet at once) and with its dual bound: the search stops
+   as soon as the bound is within the money tolerance of the best backable answer.
 
-Cuts first come from the LP relaxation (Kelley's loop: cheap LP re-solves until the LP
-optimum is backable), then from master solutions the fleet cannot back.
+The master is a relaxation of the clearing, so its LP values and MIP dual bounds are
+upper bounds on the revenue: the gap of the best answer is measured against the best of
+them, and is unknown, not 0, when nothing was proven.
 """
 
 from __future__ import annotations
@@ -68,15 +69,6 @@ class Solution:
     found_by: str = "none"
     options: dict[str, object] = field(default_factory=dict)
 
-    @property
-    def mip_gap(self) -> float | None:
-        """(bound − objective) / objective; None when it is unknown (no answer or bound)."""
-        if self.status == "optimal":
-            return 0.0
-        if not np.isfinite(self.bound) or self.objective <= 0:
-            return None
-        return max(self.bound - self.objective, 0.0) / self.objective
-
 
 @dataclass
 class _Best:
@@ -87,11 +79,9 @@ class _Best:
     objective: float = -np.inf
     found_by: str = "none"
 
-    def offer(self, values: np.ndarray, w: np.ndarray, objective: float, found_by: str) -> bool:
+    def offer(self, values: np.ndarray, w: np.ndarray, objective: float, found_by: str) -> None:
         if objective > self.objective + 1e-9:
             self.values, self.w, self.objective, self.found_by = values, w, objective, found_by
-            return True
-        return False
 
 
 class _Benders:
@@ -139,12 +129,12 @@ class _Benders:
 
     # ---------------------------------------------------------------- answers
 
-    def check(self, values: np.ndarray, found_by: str) -> Backing:
+    def check(self, values: np.ndarray, found_by: str) -> None:
         """Back a master point: keep it if backable, else keep its cuts and its repair."""
         totals = self.master.totals(values)
         backing = self.fleet.back(totals, self.deadline)
         if not backing.known:
-            return backing
+            return
         cuts = [] if backing.backed else self.fleet.cuts_for(totals, backing)
         if backing.backed or not cuts:
             # Short only within LP noise when no cut separates: the rounding to whole kW
@@ -153,7 +143,6 @@ class _Benders:
         else:
             self.pending.extend(cuts)
             self.repair(values, backing, found_by + "-repaired")
-        return backing
 
     def repair(self, values: np.ndarray, backing: Backing, found_by: str) -> None:
         """Refill a master point into the part of its totals ``backing`` (of the cut LP)
@@ -221,7 +210,7 @@ class _Benders:
         totals and the bids the LP split stay integer, the volumes are continuous (merit
         order makes them whole again, ``Greedy.fill``). On large days the LP is nearly
         integral, so this is a small MILP over a big LP: at 100,000 bids it found the
-        optimum in 3 s, where HiGHS' own root heuristic on the full master took 20 s, and
+        optimum in 4 s, where HiGHS' own root heuristic on the full master took 20 s, and
         HiGHS' reduced-cost fixing then settles the full search at once. Capped in nodes,
         so the answer does not depend on the machine.
         """
@@ -230,12 +219,9 @@ class _Benders:
         y = self.lp_values[self.y_cols]
         settled = (y < 1e-6) | (y > 1 - 1e-6)
         integer = np.concatenate([self.t_cols, self.y_cols[~settled]])
-        with self.master.narrowed(self.y_cols[settled], np.rint(y[settled]), integer):
-            self.master.h.setOptionValue("mip_max_nodes", AROUND_THE_LP_NODES)
-            try:
-                status, values = self.master.run(self.deadline)
-            finally:
-                self.master.h.setOptionValue("mip_max_nodes", 2**31 - 1)
+        fixed, at = self.y_cols[settled], np.rint(y[settled])
+        with self.master.narrowed(fixed, at, integer, AROUND_THE_LP_NODES):
+            status, values = self.master.run(self.deadline)
         if values is None or status not in ("optimal", "time_limit", "interrupted"):
             return
         # Whole increments again: the totals it chose, its bids first, merit order.
