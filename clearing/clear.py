@@ -115,20 +115,28 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
             candidate = _price(fill_awards(bids, arrays, second.values))
             if candidate["payment_units"].sum() >= awards["payment_units"].sum():
                 awards, values = candidate, second.values
-    tables = _tables(archive, arrays, awards, values, end)
-    if tables.short_kw.any():
-        # The exact optimum's backing could not be rounded to whole kW in time: keep the
-        # rounding reserve free instead. Nothing is proven optimal then.
-        reserved = with_reserve(arrays, fleet, values, _best_price_per_mw(arrays))
-        if reserved is not None:
-            values, status = reserved, "time_limit"
-            solver["stopped"] = (
-                "no whole-kW backing of the best answer was found in time, so the rounding "
-                "reserve was kept free"
-            )
-            awards = _price(fill_awards(bids, arrays, values))
-            tables = _tables(archive, arrays, awards, values, end)
-            solver["rounding"] = "with the rounding reserve: " + tables.rounding
+    tables = _tables(archive, arrays, fleet, awards, values, end)
+    exact, room = values, np.zeros_like(arrays.reserve)
+    for every_row in (False, False, True):
+        if not tables.short_kw.any():
+            break
+        # The best answer's backing could not be rounded to whole kW in time: keep the
+        # rounding reserve free on the rows the rounding broke (at last on every row),
+        # and refill the answer into what the fleet backs then. Nothing is proven optimal.
+        broken = tables.room if tables.room is not None else arrays.reserve
+        room = arrays.reserve if every_row else room + broken
+        reserved = with_reserve(arrays, fleet, exact, _best_price_per_mw(arrays), room)
+        if reserved is None:
+            continue
+        values, status = reserved, "time_limit"
+        solver["stopped"] = (
+            "no whole-kW backing of the best answer was found in time, so room was kept "
+            "free for the rounding"
+        )
+        awards = _price(fill_awards(bids, arrays, values))
+        tables = _tables(archive, arrays, fleet, awards, values, end)
+        kept = f"room kept on {np.count_nonzero(room):,} of {room.size:,} capacity rows"
+        solver["rounding"] = f"{kept}: {tables.rounding}"
     while tables.short_kw.any():
         # Rarer still: lower the products the rounding could not carry by whole increments.
         awarded = values[arrays.products["col"].to_numpy()] > 0.5
@@ -137,7 +145,7 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
         values, status = lower_totals(arrays, values, tables.short_kw), "time_limit"
         solver["stopped"] = "the backing could not be rounded to whole kW; totals were lowered"
         awards = _price(fill_awards(bids, arrays, values))
-        tables = _tables(archive, arrays, awards, values, end)
+        tables = _tables(archive, arrays, fleet, awards, values, end)
         solver["rounding"] = "totals lowered: the backing could not be rounded to whole kW"
     if tables.short_kw.any():
         return _infeasible(archive, bids, build_s, first, solver, None)
@@ -268,10 +276,16 @@ class _Tables:
     backing: pl.DataFrame
     short_kw: np.ndarray  # per product, what the rounding could not back
     rounding: str
+    room: np.ndarray | None  # then: rounding reserve to keep free per capacity row
 
 
 def _tables(
-    archive: Archive, arrays: MilpArrays, awards: pl.DataFrame, values: np.ndarray, deadline: float
+    archive: Archive,
+    arrays: MilpArrays,
+    fleet: FleetLP,
+    awards: pl.DataFrame,
+    values: np.ndarray,
+    deadline: float,
 ) -> _Tables:
     """The answer's tables in whole kW, and what its backing could not carry in whole kW."""
     totals = arrays.products.join(
@@ -283,10 +297,23 @@ def _tables(
     vas = virtual_assets(archive, awards)
     blk = blocks(archive, vas)
     lines = blk.group_by("product_id", "market").agg(block_kw=pl.col("power_kw").sum())
-    rounded = round_backing(arrays, values[arrays.first_w :], totals, lines, deadline)
+    totals_mw = totals["x_kw"].to_numpy() / 1000
+
+    def reback(reserve: np.ndarray) -> np.ndarray | None:
+        fleet.keep_free(reserve)
+        again = fleet.back(totals_mw, deadline)
+        return again.w if again.backed else None
+
+    rounded = round_backing(arrays, values[arrays.first_w :], totals, lines, deadline, reback)
     alloc = allocation_kw(arrays.backing, rounded.w_kw, rounded.share_kw)
     return _Tables(
-        alloc.drop("share_kw"), vas, blk, backing(blk, alloc), rounded.short_kw, rounded.method
+        alloc.drop("share_kw"),
+        vas,
+        blk,
+        backing(blk, alloc),
+        rounded.short_kw,
+        rounded.method,
+        rounded.room,
     )
 
 

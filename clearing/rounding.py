@@ -1,8 +1,7 @@
 """The fleet LP's backing, rounded to whole kW without breaking any physical limit.
 
 The fleet LP backs the product totals with continuous ``w``; allocation.csv and
-backing.csv need whole kW. The clearing plans every capacity row with a small rounding
-reserve kept free (``clearing.model.RESERVE_KW``), and the rounding here may use it:
+backing.csv need whole kW, with every limit kept at the full capacity:
 
 - allocation: ``w_pmk`` in kW of product, ``Σ_k w_pmk = X_p`` exactly, and every capacity
   row of spec/clearing.md ``Σ coef·w <= a·cap`` at the full capacity, exactly;
@@ -12,16 +11,20 @@ reserve kept free (``clearing.model.RESERVE_KW``), and the rounding here may use
   the same rows with the blocks' own coefficients (1 kW of power, and the market's hours
   of energy per kW).
 
-First the plain rounding (largest remainder per product and market), which the reserve
-makes enough in practice. If a row still breaks, a small integer program (HiGHS, capped
-in nodes so that the answer does not depend on the machine) moves whole kW among the
-assets the LP used and those with room left. What even that cannot place is returned per
-product, and the caller lowers those totals (``clearing.clear``).
+First the plain rounding (largest remainder per product and market), then single kW
+moved between assets. Where a row still breaks, the caller's fleet LP backs the same
+totals again with room kept on the broken rows (``Reback``), and the rounding starts
+over. Last, a small integer program (HiGHS, capped in nodes so that the answer does not
+depend on the machine) moves whole kW among the assets the LP used and those with room
+left. What even that cannot place is returned per product, with the rows that broke, and
+the caller keeps room there and refills the answer (``clearing.clear``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +47,12 @@ MIN_SEARCH_S = 0.2
 MAX_SEARCH_S = 10.0
 SEARCH_MARGIN_S = 1.5
 MAX_MOVES = 500
+# Times the fleet LP may re-back the same totals with room kept on the rows a rounding broke.
+MAX_REBACKS = 6
+
+# The fleet LP's backing of the same totals with ``reserve`` (MW or MWh per capacity row)
+# kept free, in MW per backing column; None when the totals no longer fit.
+Reback = Callable[[np.ndarray], "np.ndarray | None"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class Rounded:
     share_kw: np.ndarray
     short_kw: np.ndarray
     method: str  # largest_remainder | ... | integer_program | none in time
+    room: np.ndarray | None = None  # when short: room to keep free per capacity row (MW, MWh)
 
 
 @dataclass(frozen=True)
@@ -83,25 +93,44 @@ def round_backing(
     totals_kw: pl.DataFrame,
     line_kw: pl.DataFrame,
     deadline: float,
+    reback: Reback | None = None,
 ) -> Rounded:
     """Whole kW for every backing column that keep every limit and sum, as far as possible.
 
     ``w_mw`` is the LP's backing (one value per backing column), ``totals_kw`` has
-    product_id and x_kw, ``line_kw`` product_id, market and block_kw. The integer search
-    stops at ``deadline`` (a ``time.perf_counter()`` instant).
+    product_id and x_kw, ``line_kw`` product_id, market and block_kw. ``reback``, when
+    given, lets the fleet LP back the same totals again with room kept on the rows a
+    rounding broke. The integer search stops at ``deadline`` (a ``time.perf_counter()``
+    instant).
     """
     lines = _lines(arrays, totals_kw, line_kw)
     C, cap = _capacity_rows_kw(arrays)
     target = np.clip(w_mw, 0.0, None) * 1000
-    w = _largest_remainder(target, lines.pair, lines.total_kw)
-    share = _largest_remainder(w.astype(np.float64), lines.pair, lines.line_kw)
     none_short = np.zeros(arrays.products.height, np.int64)
-    if _fits(C, cap, w, share, lines):
-        return Rounded(w, share, none_short, "largest_remainder")
-    if len(lines.split) == 0:
-        moved = _move_kw(C, cap, w, lines.pair)
-        if moved is not None:
-            return Rounded(moved, moved.copy(), none_short, "largest_remainder, kW moved")
+    reserve = np.zeros(len(cap))
+    for attempt in range(MAX_REBACKS + 1):
+        w = _largest_remainder(target, lines.pair, lines.total_kw)
+        share = _largest_remainder(w.astype(np.float64), lines.pair, lines.line_kw)
+        kept = f", room kept on {np.count_nonzero(reserve)} rows" if attempt else ""
+        broken = _broken(C, cap, w, share, lines)
+        if not broken.any():
+            return Rounded(w, share, none_short, "largest_remainder" + kept)
+        if len(lines.split) == 0:
+            moved = _move_kw(C, cap, w, lines.pair)
+            if moved is not None:
+                return Rounded(
+                    moved, moved.copy(), none_short, "largest_remainder, kW moved" + kept
+                )
+        # Keep a rounding's worth of room on the rows it broke (more each time they break
+        # again) and let the LP back the same totals around it: on a fleet used to the
+        # last kW this finds a whole-kW backing of the same answer in a few warm LPs.
+        reserve[broken] += arrays.reserve[broken]
+        if reback is None or attempt == MAX_REBACKS or time.perf_counter() > deadline:
+            break
+        again = reback(reserve)
+        if again is None:
+            break
+        target = np.clip(again, 0.0, None) * 1000
     # HiGHS may run past its limit in root cut separation (1.7 s seen), and the fallback
     # (the rounding reserve) needs a moment too: the search keeps SEARCH_MARGIN_S back.
     left = deadline - time.perf_counter() - SEARCH_MARGIN_S
@@ -109,9 +138,10 @@ def round_backing(
         floors = np.floor(target + 1e-9).astype(np.int64)
         missing = lines.total_kw - np.bincount(lines.pair, floors, len(lines.total_kw))
         short = _per_product(lines, missing, arrays.products.height)
-        return Rounded(floors, floors.copy(), short, "none in time")
+        return Rounded(floors, floors.copy(), short, "none in time", reserve)
     limit = min(left, MAX_SEARCH_S)
-    return _integer_program(C, cap, target, lines, arrays.products.height, limit)
+    searched = _integer_program(C, cap, target, lines, arrays.products.height, limit)
+    return dataclasses.replace(searched, room=reserve)
 
 
 def _lines(arrays: MilpArrays, totals_kw: pl.DataFrame, line_kw: pl.DataFrame) -> _Lines:
@@ -229,13 +259,14 @@ def _move_kw(
     return None
 
 
-def _fits(
+def _broken(
     C: sp.csr_matrix, cap: np.ndarray, w: np.ndarray, share: np.ndarray, lines: _Lines
-) -> bool:
-    """Every capacity row holds for the allocation and for the physical shares."""
-    if np.any(C @ w > cap + ROW_TOLERANCE):
-        return False
-    return not np.any(_physical(C, lines) @ share > cap + ROW_TOLERANCE)
+) -> np.ndarray:
+    """The capacity rows the allocation or the physical shares break."""
+    over: np.ndarray = (C @ w > cap + ROW_TOLERANCE) | (
+        _physical(C, lines) @ share > cap + ROW_TOLERANCE
+    )
+    return over
 
 
 def _physical(C: sp.csr_matrix, lines: _Lines) -> sp.csr_matrix:

@@ -357,20 +357,24 @@ def refill(
 
 
 def with_reserve(
-    arrays: MilpArrays, fleet: FleetLP, values: np.ndarray, value_per_mw: np.ndarray
+    arrays: MilpArrays,
+    fleet: FleetLP,
+    values: np.ndarray,
+    value_per_mw: np.ndarray,
+    reserve: np.ndarray,
 ) -> np.ndarray | None:
-    """``values`` made backable with every capacity row's rounding reserve kept free.
+    """``values`` made backable with ``reserve`` (per capacity row) kept free.
 
-    For an answer whose backing could not be rounded to whole kW: the fleet LP (its last
-    use in the clearing) plans with the reserve kept free and the shortfall weighed by
-    price, and the answer is refilled into what it backs. With the reserve free, rounding
-    the backing breaks no row in practice.
+    For an answer whose backing could not be rounded to whole kW: the fleet LP plans with
+    the rounding reserve kept free on the rows that broke (or on all) and the shortfall
+    weighed by price, and the answer is refilled into what it backs. With the reserve
+    free, rounding the backing breaks no row in practice.
     """
     master = np.rint(values[: arrays.first_w])
     t_cols = arrays.products["col"].to_numpy()
     inc_kw = arrays.products["inc_kw"].to_numpy()
     totals = (inc_kw * master[t_cols] + arrays.products["alloc_kw"].to_numpy()) / 1000
-    fleet.keep_free(arrays.reserve)
+    fleet.keep_free(reserve)
     fleet.weigh(value_per_mw)
     backing = fleet.back(totals)
     if not backing.known:
