@@ -118,14 +118,15 @@ def clear(archive: Archive, *, time_limit_s: float | None = None) -> ClearingRes
     tables = _tables(archive, arrays, fleet, awards, values, end)
     exact, room = values, np.zeros_like(arrays.reserve)
     for every_row in (False, False, True):
-        if not tables.short_kw.any():
-            break
+        if not tables.short_kw.any() or time.perf_counter() > end:
+            break  # out of time: lowering the totals below needs no LP
         # The best answer's backing could not be rounded to whole kW in time: keep the
         # rounding reserve free on the rows the rounding broke (at last on every row),
         # and refill the answer into what the fleet backs then. Nothing is proven optimal.
         broken = tables.room if tables.room is not None else arrays.reserve
         room = arrays.reserve if every_row else room + broken
-        reserved = with_reserve(arrays, fleet, exact, _best_price_per_mw(arrays), room)
+        price = _best_price_per_mw(arrays)
+        reserved = with_reserve(arrays, fleet, exact, price, room, end)
         if reserved is None:
             continue
         values, status = reserved, "time_limit"
