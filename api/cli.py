@@ -240,8 +240,10 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
         f"Exported to {exported}; vba clear on it reproduces the stored result: "
         f"{'identical' if same else 'DIFFERENT'} (sha256 {recorded['result_sha256'][:16]}…)."
     )
+    # The full path: after `make demo`, `vba` lives in .venv/bin, not on PATH.
+    vba = Path(sys.argv[0]).absolute() if Path(sys.argv[0]).name == "vba" else "vba"
     console.print(
-        f"Replay it yourself: vba clear {exported} --out OUT && vba verify {exported} OUT"
+        f"Replay it yourself: {vba} clear {exported} --out OUT && {vba} verify {exported} OUT"
     )
     ok = outcome.checker_ok and same and result.status == "optimal"
     return 0 if ok else EXIT_FINDINGS

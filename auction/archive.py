@@ -1,4 +1,4 @@
-"""Reading, validating and writing the auction archive (spec/archive.md).
+"""Reading, validating and writing the auction archive (docs/archive.md).
 
 `read_archive` checks every rule of the spec and reports all broken ones at once, each
 naming file, row, column, value and rule; only a clean archive becomes frames with the
@@ -46,7 +46,7 @@ def read_archive(path: str | Path) -> Archive:
     Raises
     ------
     ArchiveError
-        With every problem found, if the archive breaks any rule of spec/archive.md.
+        With every problem found, if the archive breaks any rule of docs/archive.md.
     """
     root = Path(path)
     if not root.is_dir():

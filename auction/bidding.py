@@ -1,4 +1,4 @@
-"""The archive's bid rules (spec/archive.md) for bids that arrive one by one over REST.
+"""The archive's bid rules (docs/archive.md) for bids that arrive one by one over REST.
 
 ``auction.rules.check_bids`` judges a whole table at once; its fixed cost (tens of
 milliseconds) is fine for a file but not for one bid. These checks are plain Python on

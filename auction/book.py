@@ -2,7 +2,7 @@
 
 These are the frames after reading and validating an archive: timestamps are UTC,
 quantities MW on the 1 kW grid, prices EUR/MW on the cent grid, optional cells null.
-Column names are those of spec/archive.md.
+Column names are those of docs/archive.md.
 """
 
 from __future__ import annotations

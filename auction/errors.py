@@ -40,7 +40,7 @@ class DomainError(ValueError):
 
 
 class ArchiveError(DomainError):
-    """An auction archive cannot be read or breaks a rule of spec/archive.md."""
+    """An auction archive cannot be read or breaks a rule of docs/archive.md."""
 
 
 class InfeasibleAllocation(DomainError):

@@ -1,4 +1,4 @@
-"""The rules of spec/archive.md for each table, one function per table.
+"""The rules of docs/archive.md for each table, one function per table.
 
 Each ``check_*`` function takes a table as text (a `Sheet`), reports every broken rule on
 it, and returns the table typed with its schema from ``auction.book`` (null where a cell

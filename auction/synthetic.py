@@ -314,7 +314,7 @@ def generate(scenario: Scenario) -> Archive:
     -------
     Archive
         Frames with exactly the schemas of ``auction.book``; every bid obeys the rules of
-        spec/archive.md.
+        docs/archive.md.
     """
     _check(scenario)
     rng = np.random.default_rng(scenario.seed)

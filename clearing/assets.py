@@ -1,7 +1,7 @@
 """From awards to virtual assets, blocks and their physical backing.
 
 Every positive award and every fixed allocation becomes one virtual asset with one block
-per market of its product's recipe. Backing rule (documented choice, see spec/clearing.md):
+per market of its product's recipe. Backing rule (documented choice, see docs/clearing.md):
 inside one product and market the blocks are laid end to end in a fixed order, and so are
 the assets' shares of that product; a block is backed by the assets whose stretch overlaps
 its own. Each asset thus carries exactly its allocated share, sums are exact in kW, and a

@@ -1,4 +1,4 @@
-"""The clearing MILP as arrays (spec/clearing.md), testable without a solver.
+"""The clearing MILP as arrays (docs/clearing.md), testable without a solver.
 
 Columns, in this order:
 
@@ -389,7 +389,7 @@ def _rows_capacity(
 
     A segment is a stretch of MTUs between two product window edges: the set of products
     is the same in every MTU of it, so one row per segment is the row of its tightest MTU
-    (the lowest availability). See spec/clearing.md for the three inequalities.
+    (the lowest availability). See docs/clearing.md for the three inequalities.
     Returns each row's group (segment * 3 + kind, for aggregated cuts) and its rounding
     reserve (``RESERVE_KW``).
     """

@@ -1,7 +1,7 @@
-"""The checker's own clearing model: the straightforward MILP of spec/clearing.md.
+"""The checker's own clearing model: the straightforward MILP of docs/clearing.md.
 
 This module shares no code with ``clearing.model`` or ``clearing.solve``: it is written
-from the spec alone and solved with ``scipy.optimize.milp``, so that an error in the
+from docs/clearing.md alone and solved with ``scipy.optimize.milp``, so that an error in the
 production model is not repeated here. It is deliberately plain: one integer and one
 binary per eligible bid, one continuous ``w`` per (product, market, asset) and one
 capacity row per asset, MTU and kind, with no merging of MTUs. It also serves as the
@@ -31,7 +31,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 KINDS = ("discharge", "charge", "energy")
-# Which markets load which capacity, in the order of MARKETS (spec/clearing.md).
+# Which markets load which capacity, in the order of MARKETS (docs/clearing.md).
 _KIND_MARKETS = np.array(
     [
         [True, True, True, False],  # discharge: wholesale, fcr, afrr_pos
@@ -89,7 +89,7 @@ def build_grid(archive: Archive) -> Grid:
 
 
 def capacity_coefficients(archive: Archive, factors: FloatArray) -> FloatArray:
-    """``coef[c, p, m]``: the three capacity rows of spec/clearing.md per MW of product.
+    """``coef[c, p, m]``: the three capacity rows of docs/clearing.md per MW of product.
 
     discharge and charge take ``f_{p,m}`` of the markets that move power that way;
     energy takes ``wholesale_h·f_ws``, ``2·fcr_energy_h·f_fcr`` and ``afrr_energy_h·f_afrr``.

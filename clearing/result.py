@@ -120,7 +120,7 @@ class ClearingResult:
         return {name: frame.write_csv().encode() for name, frame in frames.items()}
 
     def summary(self, result_sha256: str) -> dict[str, Any]:
-        """summary.json: the keys of spec/archive.md, then the solver's settings."""
+        """summary.json: the keys of docs/archive.md, then the solver's settings."""
         return {
             "auction_id": self.auction_id,
             "status": self.status,
@@ -161,7 +161,7 @@ def gap_text(mip_gap: float | None) -> str:
 
 
 def write_results(result: ClearingResult, out_dir: str | Path) -> dict[str, Any]:
-    """Write summary.json and the five CSVs of spec/archive.md; return the summary."""
+    """Write summary.json and the five CSVs of docs/archive.md; return the summary."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = result.tables()

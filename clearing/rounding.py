@@ -4,7 +4,7 @@ The fleet LP backs the product totals with continuous ``w``; allocation.csv and
 backing.csv need whole kW, with every limit kept at the full capacity:
 
 - allocation: ``w_pmk`` in kW of product, ``Σ_k w_pmk = X_p`` exactly, and every capacity
-  row of spec/clearing.md ``Σ coef·w <= a·cap`` at the full capacity, exactly;
+  row of docs/clearing.md ``Σ coef·w <= a·cap`` at the full capacity, exactly;
 - backing: where a market's factor ``f`` is not 1, its blocks are not ``f·X_p`` long but
   the sum of their rounded powers ``B_pm``; each asset's share ``s_pmk`` of that line
   (``Σ_k s_pmk = B_pm``, ``|s - f·w| < 1``) is what it physically carries, and it keeps

@@ -1,6 +1,6 @@
-"""The independent checker: does a clearing result obey the input and the spec?
+"""The independent checker: does a clearing result obey the input and the rules of docs/clearing.md?
 
-Implements "What a result must let anyone check" of spec/clearing.md from the archive
+Implements "What a result must let anyone check" of docs/clearing.md from the archive
 and the files of ``OUT/`` alone. It shares no code with the clearing model: awards and
 quantities are read as text and compared as exact ``Decimal``; physical capacity is
 recomputed per asset and MTU with numpy; optimality is judged by the checker's own
@@ -97,7 +97,7 @@ AUTO_MAX_ASSETS = 200
 
 KW = Decimal(1) / KW_PER_MW  # the power grid, 0.001 MW
 HALF_KW = KW / 2  # the most a value rounded to nearest 1 kW moves
-MONEY_TOLERANCE_EUR = 0.01  # spec/clearing.md: optimal to within 0.01 EUR
+MONEY_TOLERANCE_EUR = 0.01  # docs/clearing.md: optimal to within 0.01 EUR
 # Float noise on a capacity sum (1 mW): the limits themselves have no tolerance, every
 # kW and kWh counts.
 CAPACITY_FLOOR_MW = 1e-9
@@ -605,7 +605,7 @@ def check_summary(terms: Terms, result: Result) -> list[Finding]:
         )
     positive = sum(1 for a in result.awards.values() if a.awarded_mw > 0)
     full = sum(1 for a in result.awards.values() if a.status == "accepted")
-    # The spec does not say whether partial awards count as accepted: either count is fine.
+    # The format does not say whether partial awards count as accepted: either count is fine.
     if s.n_accepted is not None and s.n_accepted not in (positive, full):
         findings.append(
             Finding("summary", "n_accepted", f"{s.n_accepted}, awards.csv has {positive} awarded")
@@ -696,7 +696,7 @@ def _award_status(
         expected = "rejected" if x == 0 else "accepted" if x == q else "partial"
         if award.status != expected:
             out.append(f"status {award.status}, but {_num(x)} of {_num(q)} MW is {expected}")
-        # spec/archive.md: the reason says why a bid got less than it asked.
+        # docs/archive.md: the reason says why a bid got less than it asked.
         if (award.reason is None) != (x == q):
             out.append(f"{_num(x)} of {_num(q)} MW with reason {award.reason or '(empty)'}")
     below = _below_reserve(bid, product)
@@ -1090,7 +1090,7 @@ def check_capacity(terms: Terms, result: Result) -> list[Finding]:
 
     Checked twice, at zero tolerance (float noise of ``CAPACITY_FLOOR_MW`` aside):
 
-    - allocation.csv, as spec/clearing.md writes the rows: ``Σ_p coef[c,p,m]·w_{p,m,k}
+    - allocation.csv, as docs/clearing.md writes the rows: ``Σ_p coef[c,p,m]·w_{p,m,k}
       ≤ a_k(t)·cap_c(k)`` per asset ``k``, MTU ``t`` and kind ``c``;
     - backing.csv, what each asset physically carries: the power of the blocks it backs
       (in the markets that move power that way) and the energy that power needs (the

@@ -17,7 +17,7 @@ make up among themselves for what one of them cannot do. One LP over the day, pe
 objective wherever an asset does not charge and discharge at once). Where the split itself
 is feasible it is the optimum, and no LP is solved (``split_holds``).
 
-Reserve blocks occupy the assets that back them (spec/clearing.md's capacity rows, per
+Reserve blocks occupy the assets that back them (docs/clearing.md's capacity rows, per
 MTU): ``up = fcr + afrr_pos`` and ``down = fcr + afrr_neg`` kW of headroom stay free, and
 the SoC stays in ``lo = e_min + fcr_e/2 + afrr_pos_e``, ``hi = e_min + a·(e_max − e_min) −
 fcr_e/2 − afrr_neg_e`` (an FCR block's energy is symmetric, aFRR up must stay stored,

@@ -1,4 +1,4 @@
-"""Schedules of wholesale blocks: the rules of spec/api.md, and the virtual SoC they imply.
+"""Schedules of wholesale blocks: the rules of docs/api.md, and the virtual SoC they imply.
 
 A schedule sets the power (kW, positive = discharge/export, negative = charge/import) of
 MTUs of one wholesale block. It is accepted whole or not at all: ``apply_schedule`` checks

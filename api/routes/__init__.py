@@ -1,1 +1,1 @@
-"""The routers of the REST API (spec/api.md)."""
+"""The routers of the REST API (docs/api.md)."""

@@ -1,1 +1,1 @@
-"""Request and response bodies. Keys are the archive's column names (spec/archive.md)."""
+"""Request and response bodies. Keys are the archive's column names (docs/archive.md)."""

@@ -12,7 +12,7 @@ from api.schemas.accounts import Strict
 
 
 class AuctionIn(BaseModel):
-    """auction.json's keys (spec/archive.md); unset keys take the spec's defaults."""
+    """auction.json's keys (docs/archive.md); unset keys take the documented defaults."""
 
     model_config = ConfigDict(extra="forbid")
 

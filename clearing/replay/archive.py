@@ -1,6 +1,6 @@
 """Replaying one archive: clear it again and compare, bid by bid, with what was recorded.
 
-An archive directory holds the auction (spec/archive.md) and, in ``recorded/``, the result
+An archive directory holds the auction (docs/archive.md) and, in ``recorded/``, the result
 that was really published. ``replay_archive`` clears the auction with today's engine,
 under what-if rules if any, and compares every bid's awarded MW and payment as the text
 the result files hold, so that a difference of one kW or one cent shows. Both sides are

@@ -9,7 +9,7 @@ The interval is cut into *stretches*: maximal runs of MTUs in which nothing chan
 availability of every asset, the blocks delivering, their current backing). Blocks of one
 product and market (a *group* ``g``, one line of the clearing, see clearing/assets.py) are
 interchangeable, so each stretch's LP decides kW per group and asset ``k`` around the
-current backing ``B_gk`` (kW; ``c`` the capacity coefficients of spec/clearing.md: 1 for
+current backing ``B_gk`` (kW; ``c`` the capacity coefficients of docs/clearing.md: 1 for
 power, the group's kWh per kW for energy)::
 
     min  LOST·Σ_g L_g + Σ_gk ((MOVE + TIE·rank_k)·u_gk + MOVE·d_gk)

@@ -26,7 +26,7 @@ from dispatch.grid import Grid, availability_matrix
 TOL_KW = 1e-6
 FILE = "rebacking"
 KINDS = ("discharge", "charge", "energy")
-# Which markets load each power row (spec/clearing.md); energy is loaded by all.
+# Which markets load each power row (docs/clearing.md); energy is loaded by all.
 KIND_MARKETS = {
     "discharge": ("wholesale", "fcr", "afrr_pos"),
     "charge": ("wholesale", "fcr", "afrr_neg"),

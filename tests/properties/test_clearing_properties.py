@@ -1,6 +1,6 @@
 """Properties every clearing must have, on small generated auctions (tests/strategies.py).
 
-Money tolerance: spec/clearing.md asks for revenue optimal to within 0.01 EUR, so
+Money tolerance: docs/clearing.md asks for revenue optimal to within 0.01 EUR, so
 comparisons of revenue between two clearings allow that much; awards are compared exactly
 where the argument in the test's docstring makes the slack unnecessary.
 """
@@ -53,7 +53,7 @@ def show(archive: Archive) -> None:
 @settings(max_examples=max(10, settings().max_examples // 4))
 @given(archives())
 def test_generated_archives_are_valid_archives(archive: Archive) -> None:
-    """The strategy obeys spec/archive.md: the archive survives a CSV round trip unchanged."""
+    """The strategy obeys docs/archive.md: the archive survives a CSV round trip unchanged."""
     with tempfile.TemporaryDirectory() as out:
         write_archive(archive, out)
         again = read_archive(out)

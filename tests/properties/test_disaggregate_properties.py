@@ -225,7 +225,7 @@ class Limit:
 
 
 def limits(day: Day, asset_id: str, t: int) -> Limit:
-    """What spec/clearing.md's capacity rows leave for wholesale on one asset in one MTU."""
+    """What docs/clearing.md's capacity rows leave for wholesale on one asset in one MTU."""
     start, _ = day.bounds
     begins, ends = start + t * MTU, start + (t + 1) * MTU
     asset = next(a for a in day.fleet if a["asset_id"] == asset_id)

@@ -1,4 +1,4 @@
-"""auction.archive: every rule of spec/archive.md, reported exactly; round trips."""
+"""auction.archive: every rule of docs/archive.md, reported exactly; round trips."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schedule rules of spec/api.md for wholesale blocks, one at a time and together."""
+"""Schedule rules of docs/api.md for wholesale blocks, one at a time and together."""
 
 from __future__ import annotations
 
