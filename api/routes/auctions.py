@@ -7,10 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import polars as pl
-import sqlalchemy as sa
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import Connection
 
 from api import idempotency, operations
 from api.deps import AnyUser, Operator
@@ -28,9 +26,10 @@ from auction.store.auctions import (
     list_auctions,
     product_frame,
 )
+from auction.store.bids import bid_quantities, org_bid_counts
 from auction.store.book import load_archive
-from auction.store.results import get_clearing, result_frame
-from auction.store.schema import awards, bids
+from auction.store.engine import Connection
+from auction.store.results import get_clearing, org_award_counts, result_frame
 from clearing.report import awards_by_product, public_results
 from clearing.result import optimality_of
 
@@ -48,24 +47,35 @@ def _visible(record: AuctionRecord, user: User) -> bool:
 
 
 def _public(conn: Connection, record: AuctionRecord, user: User, now: datetime) -> AuctionPublic:
+    return _publics(conn, [record], user, now)[0]
+
+
+def _publics(
+    conn: Connection, records: list[AuctionRecord], user: User, now: datetime
+) -> list[AuctionPublic]:
+    """The auctions as ``user`` sees them; a bidder's own counts in two grouped queries."""
+    ids = [r.auction_id for r in records]
+    own = user.role is Role.BIDDER
+    n_bids = org_bid_counts(conn, user.org_id, ids) if own else {}
+    n_won = org_award_counts(conn, user.org_id, ids) if own else {}
+    return [_one(conn, r, user, now, n_bids, n_won) for r in records]
+
+
+def _one(
+    conn: Connection,
+    record: AuctionRecord,
+    user: User,
+    now: datetime,
+    n_bids: dict[str, int],
+    n_won: dict[str, int],
+) -> AuctionPublic:
     status = effective_status(record.status, record.gate_close, now)
     my_status = None
     if user.role is Role.BIDDER:
-        n_bids = conn.execute(
-            sa.select(sa.func.count()).where(
-                bids.c.auction_id == record.auction_id, bids.c.org_id == user.org_id
-            )
-        ).scalar_one()
-        n_won = 0
-        if status is Status.PUBLISHED:
-            n_won = conn.execute(
-                sa.select(sa.func.count()).where(
-                    awards.c.auction_id == record.auction_id,
-                    awards.c.org_id == user.org_id,
-                    awards.c.awarded_kw > 0,
-                )
-            ).scalar_one()
-        my_status = bidder_view(status, record.config.gate_open, now, n_bids, n_won)
+        won = n_won.get(record.auction_id, 0) if status is Status.PUBLISHED else 0
+        my_status = bidder_view(
+            status, record.config.gate_open, now, n_bids.get(record.auction_id, 0), won
+        )
     products = [ProductPublic(**row) for row in product_frame(conn, record.auction_id).to_dicts()]
     clearing = None
     if user.role is Role.OPERATOR and status in (Status.CLEARED, Status.PUBLISHED):
@@ -98,7 +108,7 @@ def get_auctions(call: AnyUser) -> list[AuctionPublic]:
     """Auctions with their status, gate times and products; for a bidder also its own view."""
     with call.store.read() as conn:
         records = [r for r in list_auctions(conn) if _visible(r, call.user)]
-        return [_public(conn, r, call.user, call.now) for r in records]
+        return _publics(conn, records, call.user, call.now)
 
 
 @router.get("/{auction_id}", response_model=AuctionPublic)
@@ -240,14 +250,9 @@ def get_results(auction_id: str, call: AnyUser) -> AuctionResults:
 
 def _results(conn: Connection, record: AuctionRecord) -> AuctionResults:
     auction_id = record.auction_id
-    book = pl.DataFrame(
-        conn.execute(
-            sa.select(bids.c.bid_id, bids.c.quantity_kw).where(bids.c.auction_id == auction_id)
-        ).all(),
-        schema={"bid_id": pl.String, "quantity_kw": pl.Int64},
-        orient="row",
+    rows = public_results(
+        bid_quantities(conn, auction_id), result_frame(conn, auction_id, "awards")
     )
-    rows = public_results(book, result_frame(conn, auction_id, "awards"))
     allocated = (
         allocation_frame(conn, auction_id).group_by("product_id").agg(pl.col("quantity_mw").sum())
     )

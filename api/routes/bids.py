@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import polars as pl
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import Connection
 
 from api import idempotency, operations
 from api.deps import Member, Reader
@@ -29,6 +28,7 @@ from auction.lifecycle import Status
 from auction.store.accounts import User, get_org, new_id
 from auction.store.auctions import AuctionRecord, get_auction, product_frame
 from auction.store.bids import bid_history, get_bid, org_bids
+from auction.store.engine import Connection
 from auction.store.results import result_frame
 from clearing.report import price_needed
 

@@ -297,6 +297,26 @@ def bid_counts(conn: Connection, auction_id: str) -> dict[str, int]:
     return {org: int(n) for org, n in conn.execute(query)}
 
 
+def org_bid_counts(conn: Connection, org_id: str, auction_ids: Sequence[str]) -> dict[str, int]:
+    """The organisation's live bids per auction (one grouped query; absent means 0)."""
+    query = (
+        sa.select(bids.c.auction_id, sa.func.count())
+        .where(bids.c.org_id == org_id, bids.c.auction_id.in_(list(auction_ids)))
+        .group_by(bids.c.auction_id)
+    )
+    return {auction_id: int(n) for auction_id, n in conn.execute(query)}
+
+
+def bid_quantities(conn: Connection, auction_id: str) -> pl.DataFrame:
+    """bid_id and quantity_kw of every live bid of the auction."""
+    query = sa.select(bids.c.bid_id, bids.c.quantity_kw).where(bids.c.auction_id == auction_id)
+    return pl.DataFrame(
+        conn.execute(query).all(),
+        schema={"bid_id": pl.String, "quantity_kw": pl.Int64},
+        orient="row",
+    )
+
+
 def book_frame(conn: Connection, auction_id: str) -> pl.DataFrame:
     """The auction's live bids with the ``BIDS`` schema (MW and EUR/MW, exact on their grids)."""
     query = sa.select(*[bids.c[name] for name in _BOOK_COLUMNS]).where(

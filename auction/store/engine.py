@@ -16,7 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection as Connection  # re-exported: routes use no SQLAlchemy
+from sqlalchemy.engine import Engine
 
 DEFAULT_URL = "sqlite:///./vba.db"
 BUSY_TIMEOUT_MS = 30_000

@@ -8,6 +8,7 @@ ones written, and an export reproduces the result files byte for byte.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -114,6 +115,20 @@ def save_clearing(
         rows = frame.with_row_index("row_no").with_columns(auction_id=pl.lit(auction_id))
         if rows.height:
             conn.execute(table.insert(), rows.to_dicts())
+
+
+def org_award_counts(conn: Connection, org_id: str, auction_ids: Sequence[str]) -> dict[str, int]:
+    """The organisation's bids awarded something, per auction (one grouped query)."""
+    query = (
+        sa.select(awards.c.auction_id, sa.func.count())
+        .where(
+            awards.c.org_id == org_id,
+            awards.c.auction_id.in_(list(auction_ids)),
+            awards.c.awarded_kw > 0,
+        )
+        .group_by(awards.c.auction_id)
+    )
+    return {auction_id: int(n) for auction_id, n in conn.execute(query)}
 
 
 def get_clearing(conn: Connection, auction_id: str) -> ClearingRecord | None:
