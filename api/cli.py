@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from api import commands, replaying
 from api.demo import demo_workdir, run_demo
+from api.schemas.settlement import MAX_IMBALANCE_PRICE_EUR
 from auction.archive import read_archive, table_csv
 from auction.errors import ArchiveError, Conflict, DomainError, NotFound
 from auction.model import TENNET_DE, Archive
@@ -31,6 +33,7 @@ MAX_PROBLEMS_SHOWN = 50
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_FINDINGS = 4
+EXIT_INTERNAL = 5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Conflict as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return EXIT_BAD_INPUT
+    except RuntimeError as exc:  # an internal check failed, e.g. settlement's reconciliation
+        console.print(f"[bold red]internal error:[/] {exc}; nothing was changed")
+        return EXIT_INTERNAL
     return code
 
 
@@ -62,6 +68,21 @@ def _aware_instant(text: str) -> datetime:
     if instant.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} needs an offset, such as +01:00 or Z")
     return instant
+
+
+def _price_eur(text: str) -> Decimal:
+    """A price in EUR: a finite number >= 0 with at most two decimals (whole cents)."""
+    try:
+        price = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of EUR") from None
+    if not price.is_finite() or not 0 <= price <= MAX_IMBALANCE_PRICE_EUR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a price from 0 to {MAX_IMBALANCE_PRICE_EUR:,} EUR/MWh"
+        )
+    if price != price.quantize(Decimal("0.01")):
+        raise argparse.ArgumentTypeError(f"{text!r} has more than two decimals (whole cents)")
+    return price
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,7 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     settle.add_argument("day", type=date.fromisoformat, metavar="DAY", help="YYYY-MM-DD")
     settle.add_argument(
-        "--imbalance-price", default="0", metavar="EUR_PER_MWH", help="SoC imbalance price"
+        "--imbalance-price",
+        type=_price_eur,
+        default=Decimal(0),
+        metavar="EUR_PER_MWH",
+        help="SoC imbalance price",
     )
     settle.add_argument("--operator-org", metavar="ORG_ID", help="default: the only one")
     # Tests pin the clock: a day counts as delivered against this instant, not today's.

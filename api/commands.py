@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -101,7 +100,7 @@ def settle_command(args: argparse.Namespace, console: Console) -> int:
             f"(organisations with operators: {', '.join(operators) or 'none'})"
         )
         return EXIT_BAD_SETTINGS
-    price = int(Decimal(args.imbalance_price) * 100)
+    price = int(args.imbalance_price * 100)  # whole cents (the parser checks)
     now = args.now or datetime.now(UTC)
     settled = settling.settle_day(store, args.day, price, org_id, "cli", now)
     run = settled.run

@@ -135,7 +135,6 @@ def settle_day(
         )
         owners = result_owners(conn, [a.auction_id for a in auctions])
         schedules = operating.schedule_frame(conn, blocks, mtu)
-        version = next_version(conn, day)
     problems = [
         p
         for a in auctions
@@ -152,41 +151,52 @@ def settle_day(
         end,
         mtu,
     )
-    documents = []
-    for (org_id,), frame in nominated.group_by("org_id", maintain_order=True):
-        customer = orgs[str(org_id)]
-        if customer.org_id == operator.org_id:
-            continue  # the operator's own virtual assets stay in its balancing group
-        document_id = nomination_document_id(day, customer.eic)
-        xml = schedule_document(
-            frame,
-            document_id=document_id,
-            version=version,
-            sender_eic=operator.eic,
-            receiver_eic=auctions[0].config.tso_zone,
-            operator_eic=operator.eic,
-            customer_eic=customer.eic,
-            tso_zone_eic=auctions[0].config.tso_zone,
-            day=day,
-            time_zone=tz,
-            created_at=now,
-            mtu_minutes=mtu,
-        )
-        errors = validate_document(xml)
-        if errors:
-            raise RuntimeError(f"the nomination of {org_id} breaks the schema: {errors[0]}")
-        documents.append(
-            {
-                "org_id": str(org_id),
-                "document_id": document_id,
-                "mtu_json": json.dumps(frame["power_kw"].to_list()),
-                "csv_text": nomination_csv(frame, operator.eic, customer.eic, tz, mtu_minutes=mtu),
-                "xml_text": xml.decode(),
-            }
-        )
+
+    def documents_of(version: int) -> list[dict[str, str]]:
+        """The nomination documents of this run; their XML carries its version."""
+        documents = []
+        for (org_id,), frame in nominated.group_by("org_id", maintain_order=True):
+            customer = orgs[str(org_id)]
+            if customer.org_id == operator.org_id:
+                continue  # the operator's own virtual assets stay in its balancing group
+            document_id = nomination_document_id(day, customer.eic)
+            xml = schedule_document(
+                frame,
+                document_id=document_id,
+                version=version,
+                sender_eic=operator.eic,
+                receiver_eic=auctions[0].config.tso_zone,
+                operator_eic=operator.eic,
+                customer_eic=customer.eic,
+                tso_zone_eic=auctions[0].config.tso_zone,
+                day=day,
+                time_zone=tz,
+                created_at=now,
+                mtu_minutes=mtu,
+            )
+            errors = validate_document(xml)
+            if errors:
+                raise RuntimeError(f"the nomination of {org_id} breaks the schema: {errors[0]}")
+            documents.append(
+                {
+                    "org_id": str(org_id),
+                    "document_id": document_id,
+                    "mtu_json": json.dumps(frame["power_kw"].to_list()),
+                    "csv_text": nomination_csv(
+                        frame, operator.eic, customer.eic, tz, mtu_minutes=mtu
+                    ),
+                    "xml_text": xml.decode(),
+                }
+            )
+        return documents
+
     report = reconciliation(store, schedules, nominated, owners, blocks, start, end, mtu)
-    run = Run(day, version, now, actor, imbalance_price_cents, report)
     with store.write() as conn:
+        # The version is taken under the write lock: two runs of one day at once get
+        # consecutive versions instead of colliding (save_run refuses a taken one).
+        version = next_version(conn, day)
+        documents = documents_of(version)
+        run = Run(day, version, now, actor, imbalance_price_cents, report)
         save_run(conn, run, lines, documents)
         audit.record(
             conn,

@@ -10,10 +10,14 @@ from pydantic import BaseModel, Field
 
 from api.schemas.accounts import Strict
 
+# Far above any real imbalance price (reBAP peaks are ~15,000 EUR/MWh); keeps money finite.
+MAX_IMBALANCE_PRICE_EUR = 1_000_000
+
 
 class RunIn(Strict):
     imbalance_price_eur_per_mwh: Decimal = Field(
         ge=0,
+        le=MAX_IMBALANCE_PRICE_EUR,
         decimal_places=2,
         description="what a MWh of SoC imbalance beyond the tolerance costs on this day",
         examples=[120.5],

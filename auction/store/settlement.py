@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from auction.book import INVOICE_LINES, schema
+from auction.errors import Conflict
 from auction.store.schema import invoice_lines, nomination_documents, settlement_runs
 
 LINES = INVOICE_LINES
@@ -39,7 +40,19 @@ def save_run(
     conn: Connection, run: Run, lines: pl.DataFrame, documents: list[dict[str, Any]]
 ) -> None:
     """A run with its invoice lines (``LINES``) and documents (org_id, document_id,
-    mtu_json, csv_text, xml_text)."""
+    mtu_json, csv_text, xml_text). A version already stored (another run of the same day
+    on another server, on PostgreSQL) is refused as a conflict."""
+    try:
+        _insert_run(conn, run)
+    except sa.exc.IntegrityError:
+        raise Conflict(
+            f"version {run.version} of {run.day} was stored by another run meanwhile; "
+            "nothing was changed: run the settlement again"
+        ) from None
+    _insert_lines(conn, run, lines, documents)
+
+
+def _insert_run(conn: Connection, run: Run) -> None:
     conn.execute(
         settlement_runs.insert().values(
             day=run.day,
@@ -50,6 +63,11 @@ def save_run(
             report_json=json.dumps(run.report, sort_keys=True, default=str),
         )
     )
+
+
+def _insert_lines(
+    conn: Connection, run: Run, lines: pl.DataFrame, documents: list[dict[str, Any]]
+) -> None:
     rows = lines.select(LINES.names()).with_row_index("row_no").to_dicts()
     if rows:
         conn.execute(

@@ -11,9 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 
+from api.cli import main
+from auction.errors import Conflict
 from auction.store import Store
+from auction.store.settlement import LINES, Run, next_version, save_run
 from settlement.nominations import validate_document
 from tests.api.conftest import EICS, Account, Clock, provision, small_auction
 from tests.strategies import NORMAL_DAY, local
@@ -196,3 +201,38 @@ def test_vba_settle_settles_a_delivered_day_from_the_command_line(
         "invoices"
     ]
     assert Decimal(invoice["awards_eur"]) == Decimal(200)
+
+
+def test_a_version_stored_meanwhile_is_refused_as_a_conflict(store: Store) -> None:
+    """Two runs of one day on two servers may pick the same version: the second is told to
+    run again, with nothing written, instead of failing with a database error."""
+    run = Run(NORMAL_DAY, 1, START, "test", 0, {"ok": True})
+    no_lines = pl.DataFrame(schema=LINES)
+    with store.write() as conn:
+        save_run(conn, run, no_lines, [])
+    with pytest.raises(Conflict, match="run the settlement again"), store.write() as conn:
+        save_run(conn, run, no_lines, [])
+    with store.read() as conn:
+        assert next_version(conn, NORMAL_DAY) == 2
+
+
+@pytest.mark.parametrize(
+    ("price", "rule"),
+    [
+        ("cheap", "is not a number"),
+        ("-1", "from 0 to"),
+        ("nan", "from 0 to"),
+        ("1e30", "from 0 to"),
+        ("99.505", "more than two decimals"),
+    ],
+)
+def test_vba_settle_refuses_a_price_that_is_not_whole_cents(
+    price: str, rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["settle", DAY, "--imbalance-price", price])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert "--imbalance-price" in said
+    assert rule in said
+    assert repr(price) in said
