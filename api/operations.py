@@ -19,12 +19,13 @@ import polars as pl
 from sqlalchemy.engine import Connection
 
 from api.errors import BodyProblems
+from auction.accounts import Role
 from auction.archive import check_config, table_csv, write_archive
 from auction.bidding import BidIn, check_bids_in
 from auction.book import ALLOCATIONS, FLEET, PRODUCTS
 from auction.cells import sheet_from_rows
 from auction.errors import Conflict, DomainError, NotFound, Problem
-from auction.lifecycle import Status, check_gate, next_status
+from auction.lifecycle import Status, check_gate, next_status, visible_to
 from auction.model import AuctionConfig
 from auction.rules import check_allocations, check_fleet, check_products
 from auction.store import Store, audit
@@ -241,7 +242,7 @@ def close_due(store: Store, auction_ids: Sequence[str], now: datetime) -> None:
 
 def _open_for_bids(conn: Connection, auction_id: str, now: datetime) -> AuctionRecord:
     record = get_auction(conn, auction_id, lock=True)
-    if record.status is Status.DRAFT:
+    if not visible_to(record.status, Role.BIDDER):  # bids come from bidders
         raise NotFound("auction", auction_id)
     check_gate(record.status, record.config.gate_open, record.gate_close, now)
     return record

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from auction.accounts import Role
 from auction.errors import Conflict
 
 
@@ -20,6 +21,11 @@ class Status(StrEnum):
     CLEARED = "cleared"
     PUBLISHED = "published"
     CANCELLED = "cancelled"
+
+
+def visible_to(status: Status, role: Role) -> bool:
+    """Drafts are the operator's: to anyone else an auction in draft does not exist (404)."""
+    return role is Role.OPERATOR or status is not Status.DRAFT
 
 
 # action -> (the statuses it may start from, the status it leads to)

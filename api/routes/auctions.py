@@ -16,7 +16,7 @@ from api.schemas.auctions import AllocationsIn, AuctionCreate, AuctionPublic, Pr
 from api.schemas.bids import AuctionResults, ProductResult, ResultBid
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
-from auction.lifecycle import Status, bidder_view, effective_status
+from auction.lifecycle import Status, bidder_view, effective_status, visible_to
 from auction.plausibility import book_by_product, warnings
 from auction.store.accounts import User
 from auction.store.auctions import (
@@ -43,7 +43,7 @@ IdempotencyKey = Annotated[
 
 
 def _visible(record: AuctionRecord, user: User) -> bool:
-    return user.role is Role.OPERATOR or record.status is not Status.DRAFT
+    return visible_to(record.status, user.role)
 
 
 def _public(conn: Connection, record: AuctionRecord, user: User, now: datetime) -> AuctionPublic:

@@ -21,10 +21,9 @@ from api.schemas.bids import (
     BidPublic,
     BidSubmission,
 )
-from auction.accounts import Role
 from auction.bidding import BidIn
 from auction.errors import Conflict, NotFound
-from auction.lifecycle import Status
+from auction.lifecycle import Status, visible_to
 from auction.store.accounts import User, get_org, new_id
 from auction.store.auctions import AuctionRecord, get_auction, product_frame
 from auction.store.bids import bid_history, get_bid, org_bids
@@ -84,7 +83,7 @@ def _version(if_match: str | None) -> int | None:
 def _readable(conn: Connection, org_id: str, auction_id: str, user: User) -> AuctionRecord:
     get_org(conn, org_id)
     record = get_auction(conn, auction_id)
-    if record.status is Status.DRAFT and user.role is not Role.OPERATOR:
+    if not visible_to(record.status, user.role):
         raise NotFound("auction", auction_id)
     return record
 

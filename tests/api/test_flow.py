@@ -235,3 +235,29 @@ def test_a_balancing_group_outside_the_auction_s_zone_cannot_bid(
     assert problem["field"] == "tso_zone"
     assert EICS[2] in problem["rule"]
     assert client.get(url, headers=elsewhere.headers).json()["bids"] == []
+
+
+def test_a_draft_auction_does_not_exist_for_bidders_until_it_opens(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    archive = create_sample_auction(client, operator, open_it=False)
+    row = archive.bids.filter(pl.col("linked_to").is_null()).row(0, named=True)
+    bids = f"/organisations/{alpha.org_id}/auctions/sample/bids"
+
+    def seen_by_alpha() -> list[int]:
+        listed = client.get("/auctions", headers=alpha.headers).json()
+        return [
+            len([a for a in listed if a["auction_id"] == "sample"]),
+            client.get("/auctions/sample", headers=alpha.headers).status_code,
+            client.get(bids, headers=alpha.headers).status_code,
+        ]
+
+    assert seen_by_alpha() == [0, 404, 404]
+    posted = client.post(bids, headers=alpha.headers, json=bid_body(row))
+    assert posted.status_code == 404, posted.text
+    assert client.get("/auctions/sample", headers=operator.headers).json()["status"] == "draft"
+    assert client.post("/auctions/sample/open", headers=operator.headers).status_code == 200
+    assert seen_by_alpha() == [1, 200, 200]
