@@ -22,6 +22,7 @@ from auction.archive import read_archive, table_csv
 from auction.errors import ArchiveError, Conflict, DomainError, NotFound
 from auction.model import TENNET_DE, Archive
 from auction.sample import sample_dir
+from auction.units import CENTS_PER_EUR, KW_PER_MW, PAYMENT_UNITS_PER_EUR
 from clearing import ClearingResult, clear, write_results
 from clearing.report import product_table, utilisation
 from clearing.result import gap_text
@@ -290,17 +291,19 @@ def _print_summary(console: Console, archive: Archive, result: ClearingResult) -
     for row in product_table(archive, result).iter_rows(named=True):
         start = row["start"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
         end = row["end"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
-        awarded = f"{row['awarded_kw'] / 1000:,.1f}"
+        awarded = f"{row['awarded_kw'] / KW_PER_MW:,.1f}"
         if row["allocated_kw"]:
-            awarded += f" (+{row['allocated_kw'] / 1000:g} fixed)"
-        lowest = "-" if row["lowest_cents"] is None else f"{row['lowest_cents'] / 100:,.2f}"
+            awarded += f" (+{row['allocated_kw'] / KW_PER_MW:g} fixed)"
+        lowest = (
+            "-" if row["lowest_cents"] is None else f"{row['lowest_cents'] / CENTS_PER_EUR:,.2f}"
+        )
         table.add_row(
             row["product_id"],
             f"{start}-{end}",
             str(row["bids"]),
-            f"{row['offered_kw'] / 1000:,.1f}",
+            f"{row['offered_kw'] / KW_PER_MW:,.1f}",
             awarded,
-            f"{row['revenue_units'] / 100_000:,.2f}",
+            f"{row['revenue_units'] / PAYMENT_UNITS_PER_EUR:,.2f}",
             lowest,
         )
     console.print(table)
@@ -341,7 +344,7 @@ def _print_highlights(
             winner = name(w["org_id"], w["org_id"])
             console.print(
                 f"Single-item auction {product}: {bids.height} bids, won by {winner} "
-                f"(bid {w['bid_id']}) at {w['price_cents'] / 100:,.2f} EUR/MW."
+                f"(bid {w['bid_id']}) at {w['price_cents'] / CENTS_PER_EUR:,.2f} EUR/MW."
             )
     for row in archive.allocations.iter_rows(named=True):
         console.print(

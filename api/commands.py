@@ -13,6 +13,7 @@ from api import operating, operations, settling
 from api.settings import Settings, SettingsError
 from auction.store import DEFAULT_URL, Store, migrate
 from auction.store.accounts import operator_org_ids
+from auction.units import CENTS_PER_EUR
 from settlement.invoices import kind_totals
 from settlement.money import money
 
@@ -100,7 +101,7 @@ def settle_command(args: argparse.Namespace, console: Console) -> int:
             f"(organisations with operators: {', '.join(operators) or 'none'})"
         )
         return EXIT_BAD_SETTINGS
-    price = int(args.imbalance_price * 100)  # whole cents (the parser checks)
+    price = int(args.imbalance_price * CENTS_PER_EUR)  # whole cents (the parser checks)
     now = args.now or datetime.now(UTC)
     settled = settling.settle_day(store, args.day, price, org_id, "cli", now)
     run = settled.run

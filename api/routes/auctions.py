@@ -30,6 +30,7 @@ from auction.store.bids import bid_quantities, org_bid_counts
 from auction.store.book import load_archive
 from auction.store.engine import Connection
 from auction.store.results import get_clearing, org_award_counts, result_frame
+from auction.units import CENTS_PER_EUR, KW_PER_MW
 from clearing.report import awards_by_product, public_results
 from clearing.result import optimality_of
 
@@ -265,26 +266,26 @@ def _results(conn: Connection, record: AuctionRecord) -> AuctionResults:
         average = (
             None
             if not awarded_kw
-            else float((won["price_cents"] * won["awarded_kw"]).sum()) / awarded_kw / 100
+            else float((won["price_cents"] * won["awarded_kw"]).sum()) / awarded_kw / CENTS_PER_EUR
         )
         products.append(
             ProductResult(
                 product_id=product_id,
-                offered_mw=int(mine["offered_kw"].sum()) / 1000,
-                awarded_mw=awarded_kw / 1000,
+                offered_mw=int(mine["offered_kw"].sum()) / KW_PER_MW,
+                awarded_mw=awarded_kw / KW_PER_MW,
                 allocated_mw=float(allocated_mw.get(product_id, 0.0)),
                 lowest_accepted_eur_per_mw=None
                 if won.is_empty()
-                else won["price_cents"].min() / 100,  # type: ignore[operator]
+                else won["price_cents"].min() / CENTS_PER_EUR,  # type: ignore[operator]
                 average_accepted_eur_per_mw=None if average is None else round(average, 2),
                 highest_accepted_eur_per_mw=None
                 if won.is_empty()
-                else won["price_cents"].max() / 100,  # type: ignore[operator]
+                else won["price_cents"].max() / CENTS_PER_EUR,  # type: ignore[operator]
                 bids=[
                     ResultBid(
-                        price_eur_per_mw=r["price_cents"] / 100,
-                        offered_mw=r["offered_kw"] / 1000,
-                        awarded_mw=r["awarded_kw"] / 1000,
+                        price_eur_per_mw=r["price_cents"] / CENTS_PER_EUR,
+                        offered_mw=r["offered_kw"] / KW_PER_MW,
+                        awarded_mw=r["awarded_kw"] / KW_PER_MW,
                     )
                     for r in mine.to_dicts()
                 ],

@@ -29,6 +29,7 @@ from auction.store.auctions import AuctionRecord, get_auction, product_frame
 from auction.store.bids import bid_history, get_bid, org_bids
 from auction.store.engine import Connection
 from auction.store.results import result_frame
+from auction.units import CENTS_PER_EUR, KW_PER_MW, PAYMENT_UNITS_PER_EUR
 from clearing.report import price_needed
 
 router = APIRouter(prefix="/organisations/{org_id}/auctions/{auction_id}", tags=["bids"])
@@ -47,9 +48,9 @@ def _public(row: dict[str, Any]) -> BidPublic:
         bid_id=row["bid_id"],
         org_id=row["org_id"],
         product_id=row["product_id"],
-        quantity_mw=row["quantity_kw"] / 1000,
-        min_quantity_mw=None if least is None else least / 1000,
-        price_eur_per_mw=row["price_cents"] / 100,
+        quantity_mw=row["quantity_kw"] / KW_PER_MW,
+        min_quantity_mw=None if least is None else least / KW_PER_MW,
+        price_eur_per_mw=row["price_cents"] / CENTS_PER_EUR,
         exclusive_group=row["exclusive_group"],
         linked_to=row["linked_to"],
         submitted_at=row["submitted_at"],
@@ -227,14 +228,14 @@ def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
             AwardPublic(
                 bid_id=r["bid_id"],
                 product_id=r["product_id"],
-                awarded_mw=r["awarded_kw"] / 1000,
-                price_eur_per_mw=r["price_cents"] / 100,
-                payment_eur=r["payment_units"] / 100_000,
+                awarded_mw=r["awarded_kw"] / KW_PER_MW,
+                price_eur_per_mw=r["price_cents"] / CENTS_PER_EUR,
+                payment_eur=r["payment_units"] / PAYMENT_UNITS_PER_EUR,
                 status=r["status"],
                 reason=r["reason"],
                 price_needed_eur_per_mw=None
                 if r["needed_cents"] is None
-                else r["needed_cents"] / 100,
+                else r["needed_cents"] / CENTS_PER_EUR,
                 virtual_asset_id=r["virtual_asset_id"],
             )
             for r in mine.to_dicts()

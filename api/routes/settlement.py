@@ -27,6 +27,7 @@ from api.schemas.settlement import (
 from auction.errors import NotFound
 from auction.store.accounts import get_org
 from auction.store.settlement import Run, latest_run, org_document, org_lines
+from auction.units import CENTS_PER_EUR
 from settlement.invoices import invoices, kind_totals
 from settlement.money import money
 
@@ -70,7 +71,7 @@ def run_day(delivery_day: date, body: RunIn, call: Operator) -> DayRun:
     customer's (CSV and ESS-style XML). Every run is a new version; nothing is overwritten.
     The answer carries the reconciliation: nominated = scheduled per organisation, and the
     fleet's setpoints (plus any shortfall) = the same total."""
-    cents = int(body.imbalance_price_eur_per_mwh * 100)
+    cents = int(body.imbalance_price_eur_per_mwh * CENTS_PER_EUR)
     settled = settling.settle_day(
         call.store, delivery_day, cents, call.user.org_id, call.user.user_id, call.now
     )
@@ -93,7 +94,7 @@ def _day_run(run: Run, lines: pl.DataFrame | None, documents: int | None) -> Day
         day=run.day,
         version=run.version,
         run_at=run.run_at,
-        imbalance_price_eur_per_mwh=Decimal(run.imbalance_price_cents) / 100,
+        imbalance_price_eur_per_mwh=Decimal(run.imbalance_price_cents) / CENTS_PER_EUR,
         totals_eur=totals,
         documents=documents,
         reconciliation=run.report,
