@@ -14,6 +14,7 @@ from api import idempotency, operations
 from api.deps import AnyUser, Operator
 from api.schemas.auctions import AllocationsIn, AuctionCreate, AuctionPublic, ProductPublic
 from api.schemas.bids import AuctionResults, ProductResult, ResultBid
+from api.schemas.clearing import AuctionReport, ClearOutcome
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status, visible_to
@@ -182,7 +183,7 @@ for _action, _doc in (
     )
 
 
-@router.post("/{auction_id}/clear", response_model=dict[str, Any])
+@router.post("/{auction_id}/clear", response_model=ClearOutcome)
 def post_clear(auction_id: str, call: Operator) -> dict[str, Any]:
     """Clear the stored book with the engine, check the result independently, store it.
     Returns the clearing summary (summary.json) and the checker's verdict."""
@@ -208,7 +209,7 @@ def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> lis
     return frame.to_dicts()
 
 
-@router.get("/{auction_id}/report", response_model=dict[str, Any])
+@router.get("/{auction_id}/report", response_model=AuctionReport)
 def get_report(auction_id: str, call: Operator) -> dict[str, Any]:
     """The book before clearing (per product, with plausibility warnings) and, once
     cleared, the clearing summary and per-product results."""
