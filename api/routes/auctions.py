@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 
 from api import idempotency, operations
 from api.deps import AnyUser, Operator
-from api.schemas.auctions import AllocationsIn, AuctionCreate, AuctionPublic, ProductPublic
+from api.schemas.auctions import (
+    AllocationPublic,
+    AllocationsIn,
+    AuctionCreate,
+    AuctionPublic,
+    ProductPublic,
+)
 from api.schemas.bids import AuctionResults, ProductResult, ResultBid
 from api.schemas.clearing import AuctionReport, ClearOutcome
 from auction.accounts import Role
@@ -195,7 +201,7 @@ def post_clear(auction_id: str, call: Operator) -> dict[str, Any]:
     }
 
 
-@router.put("/{auction_id}/allocations", response_model=list[dict[str, Any]])
+@router.put("/{auction_id}/allocations", response_model=list[AllocationPublic])
 def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> list[dict[str, Any]]:
     """Give designated optimisers fixed capacity (the rows of allocations.csv), served before
     bids at price 0; replaces the earlier allocations of the auction."""

@@ -20,6 +20,7 @@ from api.schemas.bids import (
     BidList,
     BidPublic,
     BidSubmission,
+    BidVersion,
 )
 from auction.bidding import BidIn
 from auction.errors import Conflict, NotFound
@@ -145,7 +146,7 @@ def get_one_bid(
     return bid
 
 
-@router.get("/bids/{bid_id}/versions", response_model=list[dict[str, Any]])
+@router.get("/bids/{bid_id}/versions", response_model=list[BidVersion])
 def get_versions(org_id: str, auction_id: str, bid_id: str, call: Reader) -> list[dict[str, Any]]:
     """Every version of the bid, withdrawal included, with who sent it and when."""
     with call.store.read() as conn:

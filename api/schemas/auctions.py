@@ -74,6 +74,14 @@ class AllocationsIn(Strict):
     allocations: list[AllocationIn]
 
 
+class AllocationPublic(BaseModel):
+    """A fixed allocation as stored: served before the bids, at price 0."""
+
+    org_id: str
+    product_id: str
+    quantity_mw: float
+
+
 class ProductPublic(BaseModel):
     product_id: str
     start: datetime

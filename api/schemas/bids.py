@@ -87,6 +87,23 @@ class BidList(BaseModel):
     bids: list[BidPublic]
 
 
+class BidVersion(BaseModel):
+    """One version of a bid: what it said, who sent it and when; a withdrawal too."""
+
+    version: int
+    action: str = Field(description="submit, amend or withdraw")
+    at: datetime
+    user_id: str
+    bid_id: str
+    org_id: str
+    product_id: str
+    quantity_mw: float
+    min_quantity_mw: float | None
+    price_eur_per_mw: float
+    exclusive_group: str | None
+    linked_to: str | None
+
+
 class AwardPublic(BaseModel):
     bid_id: str
     product_id: str
