@@ -32,6 +32,7 @@ from auction.store.auctions import (
     get_auction,
     list_auctions,
     product_frame,
+    product_frames,
 )
 from auction.store.bids import bid_quantities, org_bid_counts
 from auction.store.book import load_archive
@@ -61,12 +62,14 @@ def _public(conn: Connection, record: AuctionRecord, user: User, now: datetime) 
 def _publics(
     conn: Connection, records: list[AuctionRecord], user: User, now: datetime
 ) -> list[AuctionPublic]:
-    """The auctions as ``user`` sees them; a bidder's own counts in two grouped queries."""
+    """The auctions as ``user`` sees them: products and a bidder's own counts in grouped
+    queries, not per auction."""
     ids = [r.auction_id for r in records]
     own = user.role is Role.BIDDER
     n_bids = org_bid_counts(conn, user.org_id, ids) if own else {}
     n_won = org_award_counts(conn, user.org_id, ids) if own else {}
-    return [_one(conn, r, user, now, n_bids, n_won) for r in records]
+    products = product_frames(conn, ids)
+    return [_one(conn, r, user, now, n_bids, n_won, products[r.auction_id]) for r in records]
 
 
 def _one(
@@ -76,6 +79,7 @@ def _one(
     now: datetime,
     n_bids: dict[str, int],
     n_won: dict[str, int],
+    product_rows: pl.DataFrame,
 ) -> AuctionPublic:
     status = effective_status(record.status, record.gate_close, now)
     my_status = None
@@ -84,7 +88,7 @@ def _one(
         my_status = bidder_view(
             status, record.config.gate_open, now, n_bids.get(record.auction_id, 0), won
         )
-    products = [ProductPublic(**row) for row in product_frame(conn, record.auction_id).to_dicts()]
+    products = [ProductPublic(**row) for row in product_rows.to_dicts()]
     clearing = None
     if user.role is Role.OPERATOR and status in (Status.CLEARED, Status.PUBLISHED):
         cleared = get_clearing(conn, record.auction_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -174,16 +175,25 @@ def due_to_publish(conn: Connection, now: datetime) -> list[str]:
 
 def product_frame(conn: Connection, auction_id: str) -> pl.DataFrame:
     """The auction's products with the ``PRODUCTS`` schema, in product id order."""
+    return product_frames(conn, [auction_id])[auction_id]
+
+
+def product_frames(conn: Connection, auction_ids: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """Each auction's products as ``product_frame`` gives them, in one query."""
     query = (
         sa.select(products)
-        .where(products.c.auction_id == auction_id)
-        .order_by(products.c.product_id)
+        .where(products.c.auction_id.in_(list(auction_ids)))
+        .order_by(products.c.auction_id, products.c.product_id)
     )
     frame = pl.DataFrame([dict(r) for r in conn.execute(query).mappings()], schema=_STORED_PRODUCT)
-    return frame.with_columns(
+    frame = frame.with_columns(
         *[from_units(frame[kw], KW_PER_MW).alias(mw) for mw, kw in _KW_COLUMNS.items()],
         from_units(frame["reserve_cents"], CENTS_PER_EUR).alias("reserve_price_eur_per_mw"),
-    ).select(PRODUCTS.names())
+    )
+    return {
+        auction_id: frame.filter(pl.col("auction_id") == auction_id).select(PRODUCTS.names())
+        for auction_id in auction_ids
+    }
 
 
 _LIMITS: dict[tuple[str, str, datetime], dict[str, ProductLimits]] = {}
