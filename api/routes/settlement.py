@@ -26,7 +26,7 @@ from api.schemas.settlement import (
 )
 from auction.errors import NotFound
 from auction.store.accounts import get_org
-from auction.store.settlement import Run, latest_run, org_document, org_lines
+from auction.store.settlement import Run, latest_run, org_document, org_lines, run_lines
 from auction.units import CENTS_PER_EUR
 from settlement.invoices import invoices, kind_totals
 from settlement.money import money
@@ -83,13 +83,14 @@ def get_day(delivery_day: date, call: Operator) -> DayRun:
     """The newest settlement run of the day."""
     with call.store.read() as conn:
         run = latest_run(conn, delivery_day)
-    if run is None:
-        raise NotFound("settlement run", str(delivery_day))
-    return _day_run(run, None, None)
+        if run is None:
+            raise NotFound("settlement run", str(delivery_day))
+        lines, documents = run_lines(conn, run.day, run.version)
+    return _day_run(run, lines, documents)
 
 
-def _day_run(run: Run, lines: pl.DataFrame | None, documents: int | None) -> DayRun:
-    totals = {} if lines is None else {k: money(u) for k, u in kind_totals(lines).items()}
+def _day_run(run: Run, lines: pl.DataFrame, documents: int) -> DayRun:
+    totals = {k: money(u) for k, u in kind_totals(lines).items()}
     return DayRun(
         day=run.day,
         version=run.version,

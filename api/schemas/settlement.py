@@ -32,7 +32,7 @@ class DayRun(BaseModel):
     totals_eur: dict[str, Decimal] = Field(
         description="award, unavailability_credit, imbalance_charge over all invoices"
     )
-    documents: int | None = Field(description="nomination documents written")
+    documents: int = Field(description="nomination documents written")
     reconciliation: dict[str, Any] = Field(
         description="nominated = scheduled per organisation; setpoints + shortfall = total"
     )

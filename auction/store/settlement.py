@@ -98,6 +98,22 @@ def latest_run(conn: Connection, day: date) -> Run | None:
     )
 
 
+def run_lines(conn: Connection, day: date, version: int) -> tuple[pl.DataFrame, int]:
+    """A run's invoice lines (``LINES``, in line order) and its number of documents."""
+    t = invoice_lines.c
+    query = (
+        sa.select(*[t[c] for c in LINES.names()])
+        .where(t.day == day, t.version == version)
+        .order_by(t.row_no)
+    )
+    lines = pl.DataFrame(conn.execute(query).all(), schema=LINES, orient="row")
+    d = nomination_documents.c
+    n_documents = conn.execute(
+        sa.select(sa.func.count()).where(d.day == day, d.version == version)
+    ).scalar_one()
+    return lines, int(n_documents)
+
+
 def _latest_versions() -> sa.Subquery:
     t = settlement_runs.c
     return sa.select(t.day, sa.func.max(t.version).label("version")).group_by(t.day).subquery()
