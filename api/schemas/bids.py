@@ -70,7 +70,9 @@ class BidSubmission(
     """One bid, or ``{"bids": [...]}`` for many."""
 
 
-class BidPublic(BaseModel):
+class BidTerms(BaseModel):
+    """What a bid says."""
+
     bid_id: str
     org_id: str
     product_id: str
@@ -79,6 +81,9 @@ class BidPublic(BaseModel):
     price_eur_per_mw: float
     exclusive_group: str | None
     linked_to: str | None
+
+
+class BidPublic(BidTerms):
     submitted_at: datetime = Field(description="time priority among equal prices")
     version: int = Field(description="send it as If-Match to amend or withdraw safely")
 
@@ -87,21 +92,13 @@ class BidList(BaseModel):
     bids: list[BidPublic]
 
 
-class BidVersion(BaseModel):
+class BidVersion(BidTerms):
     """One version of a bid: what it said, who sent it and when; a withdrawal too."""
 
     version: int
     action: str = Field(description="submit, amend or withdraw")
     at: datetime
     user_id: str
-    bid_id: str
-    org_id: str
-    product_id: str
-    quantity_mw: float
-    min_quantity_mw: float | None
-    price_eur_per_mw: float
-    exclusive_group: str | None
-    linked_to: str | None
 
 
 class AwardPublic(BaseModel):
