@@ -17,7 +17,6 @@ from rich.table import Table
 
 from api import commands, replaying
 from api.demo import demo_workdir, run_demo
-from api.schemas.settlement import MAX_IMBALANCE_PRICE_EUR
 from auction.archive import read_archive, table_csv
 from auction.errors import ArchiveError, Conflict, DomainError, NotFound
 from auction.model import TENNET_DE, Archive
@@ -29,6 +28,7 @@ from clearing.result import gap_text
 from clearing.verify import format_report, verify
 from dispatch.disaggregate import Disaggregation
 from dispatch.replay import replay
+from settlement.invoices import MAX_IMBALANCE_PRICE_EUR
 
 MAX_PROBLEMS_SHOWN = 50
 EXIT_BAD_INPUT = 2

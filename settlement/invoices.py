@@ -55,6 +55,8 @@ _KEYS = ("virtual_asset_id", "org_id", "bid_id", "product_id", "start", "end")
 # b² must fit in Int64 for the split multiplication of ``_scaled``: b < 2**31.
 _MAX_DENOMINATOR = 1 << 31
 
+# Far above any real imbalance price (reBAP peaks are ~15,000 EUR/MWh); keeps money finite.
+MAX_IMBALANCE_PRICE_EUR = 1_000_000
 LINES = INVOICE_LINES  # what the store keeps too
 
 INVOICES = schema(

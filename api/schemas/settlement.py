@@ -9,9 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.schemas.accounts import Strict
-
-# Far above any real imbalance price (reBAP peaks are ~15,000 EUR/MWh); keeps money finite.
-MAX_IMBALANCE_PRICE_EUR = 1_000_000
+from settlement.invoices import MAX_IMBALANCE_PRICE_EUR
 
 
 class RunIn(Strict):
