@@ -39,6 +39,15 @@ class DomainError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class BodyProblems(DomainError):
+    """Problems of a request's input, with the path to where its rows are (``("body",
+    "bids")``, ``("path", "block_id")``): the HTTP layer answers them as a 422 there."""
+
+    def __init__(self, problems: list[Problem], path: tuple[str | int, ...]) -> None:
+        super().__init__(problems)
+        self.path = path
+
+
 class ArchiveError(DomainError):
     """An auction archive cannot be read or breaks a rule of docs/archive.md."""
 

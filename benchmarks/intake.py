@@ -191,7 +191,7 @@ class Setup:
 
 def provision(store: Any) -> None:
     """An operator org and a bidder org, one user each, straight through the store."""
-    from api.security import hash_password
+    from api.http.security import hash_password
     from auction.store.accounts import accept_invite, create_invite, create_org
 
     now = datetime.now(UTC)

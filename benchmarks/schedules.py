@@ -7,7 +7,7 @@ In-process, first: ``dispatch.schedule.apply_schedule`` on a 96-point schedule o
 whole-day wholesale block (15-min MTUs, every MTU named, valid SoC) and on 4 points, timed
 call by call (median and p99) next to two baselines run in the same process, interleaved:
 the same rules checked by a plain per-point Python loop without numpy (is numpy's fixed cost
-worth it at 96 points?) and parsing the same points with ``api.schemas.dispatch.ScheduleIn``
+worth it at 96 points?) and parsing the same points with ``api.http.schemas.dispatch.ScheduleIn``
 (what every request pays before the rules run).
 
 Then over HTTP, with the machinery of benchmarks/intake.py: ``vba serve`` on a fresh
@@ -17,7 +17,7 @@ closes a few seconds after it opens; delivery two days ahead, so every MTU is fa
 its dispatch gate closure). The client processes then POST schedules to the bidders'
 wholesale blocks for ``--seconds`` per phase: 4 points at random MTUs with small powers
 (always accepted; non-2xx counts as an error), and whole 96-point schedules, next to the
-bare endpoint. Finally ``api.operating.submit_schedule`` is timed in-process on the same
+bare endpoint. Finally ``api.services.dispatch.submit_schedule`` is timed in-process on the same
 store, to split a request's time into the store's part and the HTTP part. Figures only:
 nothing here asserts on a time. See benchmarks/README.md.
 """
@@ -231,7 +231,7 @@ def validation(repeats: int, rng: random.Random) -> list[dict[str, Any]]:
     """apply_schedule (96 and 4 points) next to the plain loop and the pydantic parse."""
     import numpy as np
 
-    from api.schemas.dispatch import ScheduleIn
+    from api.http.schemas.dispatch import ScheduleIn
     from dispatch.schedule import Point, apply_schedule
 
     # A fixed day without a clock change (96 MTUs), seen from two days before: a pure
@@ -285,7 +285,7 @@ def validation(repeats: int, rng: random.Random) -> list[dict[str, Any]]:
 
 def add_bidders(store: Any, n: int) -> list[str]:
     """``n`` more bidder organisations, one user each, through the store; their emails."""
-    from api.security import hash_password
+    from api.http.security import hash_password
     from auction.store.accounts import accept_invite, create_invite, create_org
 
     now = datetime.now(UTC)
@@ -599,8 +599,8 @@ def stored_versions(store: Any) -> int:
 def time_store(store: Any, blocks: list[Block], rng: random.Random) -> list[dict[str, Any]]:
     """operating.submit_schedule in this process on the server's store (SQLite, WAL,
     synchronous=FULL): the part of a request the store and the rules take, no HTTP."""
-    from api.operating import submit_schedule
-    from api.schemas.dispatch import ScheduleIn
+    from api.http.schemas.dispatch import ScheduleIn
+    from api.services.dispatch import submit_schedule
     from auction.store.accounts import user_by_email
     from dispatch.schedule import Point
 

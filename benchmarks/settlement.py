@@ -43,10 +43,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from api import operating, settling  # noqa: E402
-from api.app import create_app  # noqa: E402
-from api.demo import DemoClock, _json, _provision  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from api import services  # noqa: E402
+from api.cli.demo import DemoClock, _json, _provision  # noqa: E402
+from api.http.app import create_app  # noqa: E402
+from api.http.settings import Settings  # noqa: E402
 from auction.store.dispatch import get_block, save_schedule  # noqa: E402
 from auction.store.results import result_frame  # noqa: E402
 from auction.synthetic import benchmark_scenario, generate  # noqa: E402
@@ -136,7 +136,7 @@ def baseline(store: Any, auction_id: str, mtu_minutes: int) -> tuple[int, int]:
         awards = result_frame(conn, auction_id, "awards")
         vas = result_frame(conn, auction_id, "virtual_assets")
         blocks = result_frame(conn, auction_id, "blocks")
-        schedules = operating.schedule_frame(
+        schedules = services.frames.schedule_frame(
             conn,
             blocks.join(vas.select("virtual_asset_id", "product_id"), on="virtual_asset_id"),
             mtu_minutes,
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     settled = None
     for _ in range(args.repeats):
         t = time.perf_counter()
-        settled = settling.settle_day(
+        settled = services.settlement.settle_day(
             store, cfg.delivery_day, 15_000, operator_org, "bench", clock.now
         )
         shipped.append(time.perf_counter() - t)

@@ -19,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.security import hash_password
-from api.settings import Settings
+from api.http.app import create_app
+from api.http.security import hash_password
+from api.http.settings import Settings
 from auction.archive import read_archive
 from auction.model import Archive
 from auction.sample import sample_dir

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.security import create_token
+from api.http.security import create_token
 from auction.model import Archive
 from auction.store import Store
 from auction.store.accounts import create_invite, create_org

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
+from api.http.app import create_app
+from api.http.settings import Settings
 from tests.api.conftest import PASSWORD, SECRET
 
 VBA = Path(sys.executable).with_name("vba")

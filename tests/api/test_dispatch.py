@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from api import operating
+from api import services
 from auction.store import Store
 from auction.store.results import result_frame
 from tests.api.conftest import EICS, Account, Clock, provision, small_auction
@@ -299,12 +299,48 @@ def test_an_outage_rebacks_blocks_and_marks_only_what_the_fleet_cannot_carry(
             assert shown == []
 
 
+def test_an_outage_is_solved_outside_the_write_lock_and_again_when_the_fleet_moved(
+    store: Store,
+    make_client: Callable[[], TestClient],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the first outage's LP runs, a second outage is recorded (a write that would
+    wait forever if the first held the writer lock); the first then sees that its inputs
+    changed, solves again on the fleet as it now is, and ends as the two in turn would."""
+    client, operator, _alpha, _beta, vas = _setup(store, make_client, clock)
+    p1 = {org: next(v for v in mine if v["product_id"] == "p1") for org, mine in vas.items()}
+    window = {"start": _at(0), "end": _at(16), "available_fraction": 0}
+    first = _carriers(store, list(p1.values()))[0]
+    second = "a1" if first != "a1" else "a2"
+    solve = services.outages._reback
+    solved: list[str] = []
+
+    def solve_and_meanwhile(inputs: Any) -> Any:
+        solved.append("solve")
+        if len(solved) == 1:  # the first solve: another outage lands meanwhile
+            services.outages.record_outage(
+                store, {**window, "asset_id": second}, "someone", clock.now
+            )
+        return solve(inputs)
+
+    monkeypatch.setattr(services.outages, "_reback", solve_and_meanwhile)
+    answer = client.post(
+        "/fleet/outages", headers=operator.headers, json={**window, "asset_id": first}
+    )
+    assert answer.status_code == 201, answer.text
+    assert len(solved) == 3  # first, the one meanwhile, first again
+    # Two of three assets are out: 1 MW / 2 MWh is left for p1's 2 MW of blocks.
+    assert answer.json()["lost_kw"] == 1000, answer.json()["rebacking"]
+    assert not set(_carriers_now(store, p1)) & {first, second}
+
+
 def _carriers_now(store: Store, p1: dict[str, dict[str, Any]]) -> list[str]:
     """Assets under p1's blocks after re-backing, in the first MTU."""
     ids = sorted(b["block_id"] for va in p1.values() for b in va["blocks"])
     blocks = pl.DataFrame({"block_id": ids, "auction_id": ["small"] * len(ids)})
     with store.read() as conn:
-        backing = operating.effective_backing(conn, blocks)
+        backing = services.frames.effective_backing(conn, blocks)
     first = backing.filter(pl.col("start") <= START, pl.col("end") > START, pl.col("power_kw") > 0)
     return sorted(set(first["asset_id"]))
 

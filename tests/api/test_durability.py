@@ -28,7 +28,7 @@ import httpx2
 import polars as pl
 import pytest
 
-from api.security import hash_password
+from api.http.security import hash_password
 from auction.model import Archive
 from auction.store import Store, migrate
 from auction.store.accounts import accept_invite, create_invite, create_org

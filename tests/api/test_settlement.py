@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from api.cli import main
+from api.cli.main import main
 from auction.errors import Conflict
 from auction.store import Store
 from auction.store.settlement import LINES, Run, next_version, save_run

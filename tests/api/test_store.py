@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from api import operations
-from api.app import tick
+from api import services
+from api.http.app import tick
 from auction.archive import read_archive
 from auction.lifecycle import Status
 from auction.sample import sample_dir
@@ -156,7 +156,7 @@ def test_export_reproduces_the_stored_result(
     assert answer.status_code == 200, answer.text
     stored_sha = answer.json()["result_sha256"]
 
-    clearing = operations.export_auction(store, "sample", tmp_path / "export")
+    clearing = services.auctions.export_auction(store, "sample", tmp_path / "export")
     assert clearing is not None
     archive = read_archive(tmp_path / "export")
     again = write_results(clear(archive), tmp_path / "again")

@@ -49,11 +49,14 @@ def test_the_contracts_hold_on_the_tree_as_it_is(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("clearing.fill", "import api.app", "Layers import downward only"),
+        ("clearing.fill", "import api.http.app", "Layers import downward only"),
         ("clearing.fill", "import sqlalchemy", "The clearing is pure"),
         ("dispatch.schedule", "import auction.store.bids", "The domain packages never touch"),
-        ("api.routes.fleet", "import sqlalchemy", "Routes translate HTTP"),
-        ("api.routes.fleet", "import auction.store.schema", "Routes translate HTTP"),
+        ("api.http.routes.fleet", "import sqlalchemy", "Routes translate HTTP"),
+        ("api.http.routes.fleet", "import auction.store.schema", "Routes translate HTTP"),
+        ("dispatch.schedule", "import settlement.day", "Layers import downward only"),
+        ("api.services.auctions", "import api.http.errors", "The doors stand on the services"),
+        ("api.http.routes.fleet", "import api.cli.main", "The doors stand on the services"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from api.cli import main
+from api.cli.main import main
 from auction.archive import read_archive, write_archive
 from auction.model import Archive
 from auction.sample import sample_dir
@@ -267,7 +267,7 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     source = written(small_archive(), tmp_path)
     out = tmp_path / "out"
     script = Path(sys.executable).with_name("vba")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "api.cli.main"]
     run = subprocess.run(
         [*command, "clear", str(source), "--out", str(out)],
         capture_output=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from api.cli import main
+from api.cli.main import main
 from clearing.replay import find_archives
 
 HISTORY = Path(__file__).resolve().parents[3] / "data" / "history"

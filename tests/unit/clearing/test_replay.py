@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from api.cli import main
+from api.cli.main import main
 from auction.archive import write_archive
 from auction.errors import DomainError
 from clearing import clear, write_results

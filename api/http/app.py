@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, operations
-from api.routes import admin, auctions, auth, bids, fleet, settlement, virtual_assets
-from api.settings import Settings
+from api import services
+from api.http import errors
+from api.http.routes import admin, auctions, auth, bids, fleet, settlement, virtual_assets
+from api.http.settings import Settings
 from auction.store import Store, migrate
 from auction.store.auctions import due_to_close, due_to_publish
 
@@ -63,10 +64,10 @@ def tick(store: Store, now: datetime) -> None:
     """Close the gates that have passed; clear and publish what is due to publish itself."""
     with store.read() as conn:
         closing = due_to_close(conn, now)
-    operations.close_due(store, closing, now)
+    services.auctions.close_due(store, closing, now)
     with store.read() as conn:
         publishing = due_to_publish(conn, now)
-    operations.publish_due(store, publishing, now)
+    services.auctions.publish_due(store, publishing, now)
 
 
 async def _scheduler(store: Store, clock: Callable[[], datetime], every_s: float) -> None:
@@ -121,5 +122,5 @@ def create_app(
 
 
 def app_from_env() -> Any:
-    """The factory ``uvicorn --factory api.app:app_from_env`` calls."""
+    """The factory ``uvicorn --factory api.http.app:app_from_env`` calls."""
     return create_app()

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.schemas.accounts import Strict
+from api.http.schemas.accounts import Strict
 from settlement.invoices import MAX_IMBALANCE_PRICE_EUR
 
 

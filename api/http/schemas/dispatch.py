@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.accounts import Strict
+from api.http.schemas.accounts import Strict
 
 MAX_POINTS = 200  # a DST day has 100 quarter-hours
 

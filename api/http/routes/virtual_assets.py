@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api import operating
-from api.deps import Member, Reader
-from api.schemas.dispatch import (
+from api import services
+from api.http.deps import Member, Reader
+from api.http.schemas.dispatch import (
     ScheduleIn,
     SchedulePoint,
     ScheduleVersionPublic,
@@ -40,7 +40,7 @@ def list_virtual_assets(
 ) -> VirtualAssetList:
     """Virtual assets your organisation may dispatch, created when their auction is
     published (D-2, about 17:00), earliest first."""
-    vas = operating.virtual_assets(call.store, org_id, call.now, status=status)
+    vas = services.dispatch.virtual_assets(call.store, org_id, call.now, status=status)
     return VirtualAssetList(virtual_assets=[_public(va) for va in vas])
 
 
@@ -48,11 +48,11 @@ def list_virtual_assets(
 def get_virtual_asset(org_id: str, virtual_asset_id: str, call: Reader) -> VirtualAssetPublic:
     """One virtual asset with its blocks: market, power, energy, window, initial SoC,
     dispatch gate closure, and any unavailability an outage caused."""
-    [va] = operating.virtual_assets(call.store, org_id, call.now, va_id=virtual_asset_id)
+    [va] = services.dispatch.virtual_assets(call.store, org_id, call.now, va_id=virtual_asset_id)
     return _public(va)
 
 
-def _view(s: operating.BlockSchedule) -> JSONResponse:
+def _view(s: services.dispatch.BlockSchedule) -> JSONResponse:
     """The ``ScheduleView`` of a block, as JSON built straight from the arrays: 96-100
     points of our own numbers need no validation on the way out."""
     terms, profile = s.terms, s.profile
@@ -98,7 +98,7 @@ def _submit(
     org_id: str, virtual_asset_id: str, block_id: str, body: ScheduleIn, call: Member
 ) -> JSONResponse:
     points = [Point(p.time, p.power) for p in body.schedule]
-    accepted = operating.submit_schedule(
+    accepted = services.dispatch.submit_schedule(
         call.store, org_id, virtual_asset_id, block_id, points, call.user.user_id, call.now
     )
     return _view(accepted)
@@ -128,7 +128,7 @@ router.add_api_route(
 def get_schedule(org_id: str, virtual_asset_id: str, block_id: str, call: Reader) -> JSONResponse:
     """The current schedule, the SoC at every MTU edge, the projected end SoC and its
     imbalance against the final SoC target, in kWh and in words."""
-    return _view(operating.read_schedule(call.store, org_id, virtual_asset_id, block_id))
+    return _view(services.dispatch.read_schedule(call.store, org_id, virtual_asset_id, block_id))
 
 
 @router.get(
@@ -139,7 +139,7 @@ def get_schedule_versions(
     org_id: str, virtual_asset_id: str, block_id: str, call: Reader
 ) -> list[ScheduleVersionPublic]:
     """Every accepted version of the schedule, oldest first, with who sent it and when."""
-    current = operating.read_schedule(call.store, org_id, virtual_asset_id, block_id)
+    current = services.dispatch.read_schedule(call.store, org_id, virtual_asset_id, block_id)
     with call.store.read() as conn:
         history = schedule_history(conn, block_id)
     step = timedelta(minutes=current.terms.mtu_minutes)

@@ -6,9 +6,14 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
-from api import operations
-from api.deps import Operator
-from api.schemas.accounts import InviteCreate, InviteCreated, OrganisationCreate, OrganisationPublic
+from api import services
+from api.http.deps import Operator
+from api.http.schemas.accounts import (
+    InviteCreate,
+    InviteCreated,
+    OrganisationCreate,
+    OrganisationPublic,
+)
 from auction.store.accounts import list_orgs
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -17,10 +22,9 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.post("/organisations", response_model=OrganisationPublic, status_code=201)
 def post_organisation(body: OrganisationCreate, call: Operator) -> OrganisationPublic:
     """Create an organisation: its name, its balancing group's EIC and its TSO zone."""
-    with call.store.write() as conn:
-        org = operations.new_org(
-            conn, call.user.user_id, body.name, body.eic, body.tso_zone, call.now
-        )
+    org = services.accounts.new_org(
+        call.store, call.user.user_id, body.name, body.eic, body.tso_zone, call.now
+    )
     return OrganisationPublic(org_id=org.org_id, name=org.name, eic=org.eic, tso_zone=org.tso_zone)
 
 
@@ -38,10 +42,9 @@ def get_organisations(call: Operator) -> list[OrganisationPublic]:
 def post_invite(body: InviteCreate, call: Operator) -> InviteCreated:
     """Invite a user to an organisation; the token is shown once."""
     valid_for = timedelta(hours=call.settings.invite_hours)
-    with call.store.write() as conn:
-        token = operations.invite(
-            conn, call.user.user_id, body.email, body.org_id, body.role, call.now, valid_for
-        )
+    token = services.accounts.invite(
+        call.store, call.user.user_id, body.email, body.org_id, body.role, call.now, valid_for
+    )
     return InviteCreated(
         email=body.email,
         org_id=body.org_id,

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from auction.errors import Conflict, DomainError, Forbidden, NotFound, Problem
+from auction.errors import BodyProblems, Conflict, DomainError, Forbidden, NotFound, Problem
 
 log = logging.getLogger("vba.api")
 
@@ -34,14 +34,6 @@ def problem_detail(
     if problem.bid_id is not None:
         item["bid_id"] = problem.bid_id
     return item
-
-
-class BodyProblems(DomainError):
-    """Problems of a request body, with the path in the body where the rows are."""
-
-    def __init__(self, problems: list[Problem], path: tuple[str | int, ...]) -> None:
-        super().__init__(problems)
-        self.path = path
 
 
 def install(app: FastAPI) -> None:

@@ -16,8 +16,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.security import read_token
-from api.settings import Settings
+from api.http.security import read_token
+from api.http.settings import Settings
 from auction.accounts import Role
 from auction.errors import Forbidden, NotFound
 from auction.store import Store

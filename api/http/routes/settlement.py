@@ -13,9 +13,9 @@ import polars as pl
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api import settling
-from api.deps import Operator, Reader
-from api.schemas.settlement import (
+from api import services
+from api.http.deps import Operator, Reader
+from api.http.schemas.settlement import (
     DayRun,
     Invoice,
     InvoiceLine,
@@ -72,7 +72,7 @@ def run_day(delivery_day: date, body: RunIn, call: Operator) -> DayRun:
     The answer carries the reconciliation: nominated = scheduled per organisation, and the
     fleet's setpoints (plus any shortfall) = the same total."""
     cents = int(body.imbalance_price_eur_per_mwh * CENTS_PER_EUR)
-    settled = settling.settle_day(
+    settled = services.settlement.settle_day(
         call.store, delivery_day, cents, call.user.org_id, call.user.user_id, call.now
     )
     return _day_run(settled.run, settled.lines, settled.documents)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.schemas.accounts import Strict
+from api.http.schemas.accounts import Strict
 
 
 class AuctionIn(BaseModel):

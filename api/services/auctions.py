@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,25 +18,17 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection
 
-from api.errors import BodyProblems
 from auction.accounts import Role
 from auction.archive import check_config, table_csv, write_archive
 from auction.bidding import BidIn, check_bids_in
 from auction.book import ALLOCATIONS, FLEET, PRODUCTS
 from auction.cells import sheet_from_rows
-from auction.errors import Conflict, DomainError, NotFound, Problem
+from auction.errors import BodyProblems, Conflict, DomainError, NotFound, Problem
 from auction.lifecycle import Status, check_gate, next_status, visible_to
 from auction.model import AuctionConfig
 from auction.rules import check_allocations, check_fleet, check_products
 from auction.store import Store, audit
-from auction.store.accounts import (
-    Organisation,
-    create_invite,
-    create_org,
-    list_orgs,
-    new_id,
-    org_zone,
-)
+from auction.store.accounts import list_orgs, new_id, org_zone
 from auction.store.auctions import (
     AuctionRecord,
     get_auction,
@@ -70,33 +62,6 @@ def checked_rows(
         raise BodyProblems(sheet.problems, path)
     assert isinstance(frame, pl.DataFrame)
     return frame
-
-
-# --- accounts ------------------------------------------------------------------------
-
-
-def new_org(
-    conn: Connection, actor: str, name: str, eic: str, tso_zone: str, now: datetime
-) -> Organisation:
-    org = create_org(conn, name, eic, tso_zone, now)
-    audit.record(conn, actor, "org.create", f"org/{org.org_id}", now, name=org.name, eic=org.eic)
-    return org
-
-
-def invite(
-    conn: Connection,
-    actor: str,
-    email: str,
-    org_id: str,
-    role: str,
-    now: datetime,
-    valid_for: timedelta,
-) -> str:
-    token = create_invite(conn, email, org_id, role, now, valid_for)
-    audit.record(
-        conn, actor, "user.invite", f"org/{org_id}", now, org_id=org_id, email=email, role=role
-    )
-    return token
 
 
 # --- fleet ---------------------------------------------------------------------------
@@ -444,7 +409,7 @@ def publish_due(store: Store, auction_ids: Sequence[str], now: datetime) -> None
 # --- export --------------------------------------------------------------------------
 
 
-def stored_result(
+def _stored_result(
     conn: Connection, record: AuctionRecord, clearing: ClearingRecord
 ) -> ClearingResult:
     """The stored clearing as a ClearingResult, enough to write its files again."""
@@ -482,7 +447,7 @@ def export_auction(store: Store, auction_id: str, out_dir: Path) -> ClearingReco
     with store.read() as conn:
         record, archive = load_archive(conn, auction_id)
         clearing = get_clearing(conn, auction_id)
-        result = None if clearing is None else stored_result(conn, record, clearing)
+        result = None if clearing is None else _stored_result(conn, record, clearing)
     write_archive(archive, out_dir)
     if clearing is None or result is None:
         return None

@@ -8,10 +8,11 @@ import polars as pl
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from api import idempotency, operations
-from api.deps import Member, Reader
-from api.routes.auctions import IdempotencyKey
-from api.schemas.bids import (
+from api import services
+from api.http import idempotency
+from api.http.deps import Member, Reader
+from api.http.routes.auctions import IdempotencyKey
+from api.http.schemas.bids import (
     AwardList,
     AwardPublic,
     BidAmend,
@@ -115,7 +116,7 @@ def post_bids(
     bids = [_bid_in(b, str(b.bid_id) if b.bid_id else new_id()) for b in items]
 
     def work(conn: Connection) -> BidPublic | BidList:
-        stored = operations.submit_bids(
+        stored = services.auctions.submit_bids(
             conn, auction_id, org_id, bids, batch=batch, user_id=call.user.user_id, now=call.now
         )
         public = [_public(row) for row in stored]
@@ -178,7 +179,7 @@ def put_bid(
 ) -> BidPublic:
     """Amend a bid while the gate is open. The amended bid counts as submitted now for
     time priority. Send ``If-Match: "<version>"`` to refuse (412) a lost update."""
-    row = operations.amend(
+    row = services.auctions.amend(
         call.store,
         auction_id,
         org_id,
@@ -197,7 +198,7 @@ def delete_bid(
     org_id: str, auction_id: str, bid_id: str, call: Member, if_match: IfMatch = None
 ) -> Response:
     """Withdraw a bid while the gate is open; its versions are kept."""
-    operations.withdraw(
+    services.auctions.withdraw(
         call.store, auction_id, org_id, bid_id, _version(if_match), call.user.user_id, call.now
     )
     return Response(status_code=204)

@@ -10,17 +10,18 @@ import polars as pl
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from api import idempotency, operations
-from api.deps import AnyUser, Operator
-from api.schemas.auctions import (
+from api import services
+from api.http import idempotency
+from api.http.deps import AnyUser, Operator
+from api.http.schemas.auctions import (
     AllocationPublic,
     AllocationsIn,
     AuctionCreate,
     AuctionPublic,
     ProductPublic,
 )
-from api.schemas.bids import AuctionResults, ProductResult, ResultBid
-from api.schemas.clearing import AuctionReport, ClearOutcome
+from api.http.schemas.bids import AuctionResults, ProductResult, ResultBid
+from api.http.schemas.clearing import AuctionReport, ClearOutcome
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status, visible_to
@@ -137,7 +138,7 @@ def post_auction(
     fixed allocations; every rule of the archive applies."""
 
     def work(conn: Connection) -> AuctionPublic:
-        record = operations.create_auction(
+        record = services.auctions.create_auction(
             conn,
             body.auction.model_dump(),
             [p.model_dump() for p in body.products],
@@ -162,7 +163,7 @@ def _step(action: str) -> Callable[..., JSONResponse]:
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def work(conn: Connection) -> AuctionPublic:
-            record = operations.step(conn, auction_id, action, call.user.user_id, call.now)
+            record = services.auctions.step(conn, auction_id, action, call.user.user_id, call.now)
             return _public(conn, record, call.user, call.now)
 
         request_key = ("POST", request.url.path, None)
@@ -197,7 +198,7 @@ for _action, _doc in (
 def post_clear(auction_id: str, call: Operator) -> dict[str, Any]:
     """Clear the stored book with the engine, check the result independently, store it.
     Returns the clearing summary (summary.json) and the checker's verdict."""
-    clearing = operations.clear_auction(call.store, auction_id, call.user.user_id, call.now)
+    clearing = services.auctions.clear_auction(call.store, auction_id, call.user.user_id, call.now)
     return {
         **clearing.summary,
         "checker_ok": clearing.checker_ok,
@@ -209,7 +210,7 @@ def post_clear(auction_id: str, call: Operator) -> dict[str, Any]:
 def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> list[dict[str, Any]]:
     """Give designated optimisers fixed capacity (the rows of allocations.csv), served before
     bids at price 0; replaces the earlier allocations of the auction."""
-    frame = operations.put_allocations(
+    frame = services.auctions.put_allocations(
         call.store,
         auction_id,
         [a.model_dump() for a in body.allocations],

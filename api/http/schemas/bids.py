@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Discriminator, Field, RootModel, Tag
 
-from api.schemas.accounts import Strict
+from api.http.schemas.accounts import Strict
 
 MAX_BATCH = 10_000
 

@@ -9,10 +9,9 @@ import polars as pl
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from api import operating, operations
-from api.deps import Operator
-from api.errors import BodyProblems
-from api.schemas.auctions import (
+from api import services
+from api.http.deps import Operator
+from api.http.schemas.auctions import (
     AssetPublic,
     BlockUnavailable,
     FleetIn,
@@ -20,8 +19,8 @@ from api.schemas.auctions import (
     OutageIn,
     ScheduleBroken,
 )
-from api.schemas.dispatch import Setpoint, SetpointList, Shortfall
-from auction.errors import Problem
+from api.http.schemas.dispatch import Setpoint, SetpointList, Shortfall
+from auction.errors import BodyProblems, Problem
 from auction.store.fleet import fleet_frame
 
 router = APIRouter(prefix="/fleet", tags=["fleet"])
@@ -39,7 +38,7 @@ def get_assets(call: Operator) -> list[AssetPublic]:
 def put_assets(body: FleetIn, call: Operator) -> list[AssetPublic]:
     """Replace the whole fleet (the rows of fleet.csv); the checks of the archive apply."""
     rows = [a.model_dump() for a in body.assets]
-    fleet = operations.put_fleet(call.store, rows, call.user.user_id, call.now)
+    fleet = services.auctions.put_fleet(call.store, rows, call.user.user_id, call.now)
     return [AssetPublic(**row) for row in fleet.to_dicts()]
 
 
@@ -49,7 +48,9 @@ def post_outage(body: OutageIn, call: Operator) -> OutageCreated:
     every block it touches: blocks move to other assets where the fleet can carry them;
     only what it cannot is marked unavailable, with the kW lost, on the owners' virtual
     assets. Accepted schedules that no longer fit are listed per point."""
-    outcome = operating.record_outage(call.store, body.model_dump(), call.user.user_id, call.now)
+    outcome = services.outages.record_outage(
+        call.store, body.model_dump(), call.user.user_id, call.now
+    )
     return OutageCreated(
         outage_id=outcome.outage_id,
         **body.model_dump(),
@@ -88,7 +89,7 @@ def get_setpoints(
     if end - start > MAX_SETPOINT_SPAN:
         rule = f"at most {MAX_SETPOINT_SPAN.days} days at once"
         raise BodyProblems([Problem("query", None, "to", end.isoformat(), rule)], ("query",))
-    days = operating.setpoints(call.store, start, end)
+    days = services.dispatch.setpoints(call.store, start, end)
     points, short, summaries = [], [], []
     for day in days:
         inside = (pl.col("start") >= start) & (pl.col("start") < end)

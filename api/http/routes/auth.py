@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from api.deps import AnyUser, Public
-from api.schemas.accounts import AcceptInvite, AccessToken, Credentials, Me
-from api.security import create_token, hash_password, verify_password
-from api.settings import Settings
+from api import services
+from api.http.deps import AnyUser, Public
+from api.http.schemas.accounts import AcceptInvite, AccessToken, Credentials, Me
+from api.http.security import create_token, hash_password, verify_password
+from api.http.settings import Settings
 from auction.accounts import check_password
-from auction.store import audit
-from auction.store.accounts import (
-    Organisation,
-    User,
-    accept_invite,
-    get_org,
-    user_by_email,
-)
+from auction.store.accounts import Organisation, User, get_org, user_by_email
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
@@ -39,18 +33,7 @@ def accept(body: AcceptInvite, context: Public) -> Me:
     """Set your password with the token of your invitation (once, before it expires)."""
     check_password(body.password)
     password_hash = hash_password(body.password)
-    with context.store.write() as conn:
-        user = accept_invite(conn, body.token, password_hash, context.now)
-        org = get_org(conn, user.org_id)
-        audit.record(
-            conn,
-            user.user_id,
-            "user.accept_invite",
-            f"user/{user.user_id}",
-            context.now,
-            org_id=user.org_id,
-            email=user.email,
-        )
+    user, org = services.accounts.accept(context.store, body.token, password_hash, context.now)
     return _me(user, org, context.settings)
 
 

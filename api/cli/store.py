@@ -1,0 +1,187 @@
+"""Commands on the store (``VBA_DATABASE_URL``): ``vba serve``, ``vba admin``, ``vba export``,
+``vba settle``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from rich.console import Console
+
+from api import services
+from api.cli.exits import EXIT_BAD_INPUT, EXIT_FINDINGS
+from api.http.settings import Settings, SettingsError
+from auction.model import TENNET_DE
+from auction.store import DEFAULT_URL, Store, migrate
+from auction.store.accounts import operator_org_ids
+from auction.units import CENTS_PER_EUR
+from settlement.invoices import MAX_IMBALANCE_PRICE_EUR, kind_totals
+from settlement.money import money
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve_cmd = sub.add_parser("serve", help="serve the REST API (store: VBA_DATABASE_URL)")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.set_defaults(run=serve)
+
+    export_cmd = sub.add_parser(
+        "export", help="write a stored auction as an archive (and its result)"
+    )
+    export_cmd.add_argument("auction_id", metavar="AUCTION_ID")
+    export_cmd.add_argument("dir", type=Path, metavar="DIR")
+    export_cmd.set_defaults(run=export_command)
+
+    settle_cmd = sub.add_parser(
+        "settle", help="settle a delivery day: invoices, credits, nominations (a new version)"
+    )
+    settle_cmd.add_argument("day", type=date.fromisoformat, metavar="DAY", help="YYYY-MM-DD")
+    settle_cmd.add_argument(
+        "--imbalance-price",
+        type=_price_eur,
+        default=Decimal(0),
+        metavar="EUR_PER_MWH",
+        help="SoC imbalance price",
+    )
+    settle_cmd.add_argument("--operator-org", metavar="ORG_ID", help="default: the only one")
+    # Tests pin the clock: a day counts as delivered against this instant, not today's.
+    settle_cmd.add_argument("--now", type=_aware_instant, default=None, help=argparse.SUPPRESS)
+    settle_cmd.set_defaults(run=settle_command)
+
+    admin = sub.add_parser("admin", help="provision organisations and users")
+    admin_sub = admin.add_subparsers(required=True, metavar="ACTION")
+    org = admin_sub.add_parser("create-org", help="create an organisation; prints its id last")
+    org.add_argument("name", metavar="NAME")
+    org.add_argument("--eic", required=True, help="EIC of its balancing group")
+    org.add_argument("--tso-zone", default=TENNET_DE, help=f"EIC of its TSO zone ({TENNET_DE})")
+    org.set_defaults(run=create_org_command)
+    invite = admin_sub.add_parser("invite", help="invite a user; prints the token last")
+    invite.add_argument("email", metavar="EMAIL")
+    invite.add_argument("--org", required=True, metavar="ORG_ID")
+    invite.add_argument("--role", choices=["bidder", "operator"], default="bidder")
+    invite.set_defaults(run=invite_command)
+
+
+def _aware_instant(text: str) -> datetime:
+    """An ISO 8601 instant with its offset (``2026-12-01T09:00:00+01:00``)."""
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs an offset, such as +01:00 or Z")
+    return instant
+
+
+def _price_eur(text: str) -> Decimal:
+    """A price in EUR: a finite number >= 0 with at most two decimals (whole cents)."""
+    try:
+        price = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of EUR") from None
+    if not price.is_finite() or not 0 <= price <= MAX_IMBALANCE_PRICE_EUR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a price from 0 to {MAX_IMBALANCE_PRICE_EUR:,} EUR/MWh"
+        )
+    if price != price.quantize(Decimal("0.01")):
+        raise argparse.ArgumentTypeError(f"{text!r} has more than two decimals (whole cents)")
+    return price
+
+
+def _store() -> Store:
+    store = Store(os.environ.get("VBA_DATABASE_URL", DEFAULT_URL))
+    migrate(store)
+    return store
+
+
+def serve(args: argparse.Namespace, console: Console) -> int:
+    import uvicorn  # only the server needs it
+
+    from api.http.app import create_app
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_BAD_INPUT
+    console.print(
+        f"vba serve: {settings.env} environment, store {settings.database_url}, "
+        f"http://{args.host}:{args.port}/docs"
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def create_org_command(args: argparse.Namespace, console: Console) -> int:
+    store = _store()
+    now = datetime.now(UTC)
+    org = services.accounts.new_org(store, "cli", args.name, args.eic, args.tso_zone, now)
+    console.print(f"organisation {org.name!r} created (EIC {org.eic}, zone {org.tso_zone})")
+    console.print(org.org_id, markup=False)
+    return 0
+
+
+def invite_command(args: argparse.Namespace, console: Console) -> int:
+    store = _store()
+    now = datetime.now(UTC)
+    hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
+    valid_for = timedelta(hours=hours)
+    token = services.accounts.invite(store, "cli", args.email, args.org, args.role, now, valid_for)
+    console.print(
+        f"invited {args.email} as {args.role}; the token works once, for {hours} hours, "
+        "with POST /auth/public/accept-invite {token, password}:"
+    )
+    console.print(token, markup=False)
+    return 0
+
+
+def export_command(args: argparse.Namespace, console: Console) -> int:
+    store = _store()
+    out: Path = args.dir
+    clearing = services.auctions.export_auction(store, args.auction_id, out)
+    console.print(f"auction {args.auction_id} exported to {out}")
+    if clearing is None:
+        console.print("not cleared yet: the archive has no recorded/ result")
+        return 0
+    console.print(
+        f"recorded result in {out / 'recorded'} "
+        f"(result_sha256 {clearing.result_sha256[:16]}…); "
+        f"reproduce it with: vba clear {out} --out OUT"
+    )
+    rows = services.dispatch.export_dispatch(store, args.auction_id, out)
+    if any(rows.values()):
+        listed = ", ".join(f"{name}.csv {n} rows" for name, n in rows.items() if n)
+        console.print(f"dispatch files: {listed}; replay them with: vba dispatch {out} OUT")
+    return 0
+
+
+def settle_command(args: argparse.Namespace, console: Console) -> int:
+    """Settle a delivery day on the store; print the totals and the reconciliation."""
+    store = _store()
+    with store.read() as conn:
+        operators = operator_org_ids(conn)
+    org_id = args.operator_org or (operators[0] if len(operators) == 1 else None)
+    if org_id is None:
+        console.print(
+            "[bold red]error:[/] name the operator's organisation with --operator-org "
+            f"(organisations with operators: {', '.join(operators) or 'none'})"
+        )
+        return EXIT_BAD_INPUT
+    price = int(args.imbalance_price * CENTS_PER_EUR)  # whole cents (the parser checks)
+    now = args.now or datetime.now(UTC)
+    settled = services.settlement.settle_day(store, args.day, price, org_id, "cli", now)
+    run = settled.run
+    totals = {kind: money(units) for kind, units in kind_totals(settled.lines).items()}
+    console.print(
+        f"settled {run.day} (version {run.version}): awards {totals['award']:,} EUR, "
+        f"credits {totals['unavailability_credit']:,} EUR, imbalance "
+        f"{totals['imbalance_charge']:,} EUR; {settled.documents} nomination documents"
+    )
+    report = run.report
+    verdict = "reconciled" if report["ok"] else "NOT reconciled"
+    console.print(
+        f"{verdict}: nominated = scheduled for {len(report['organisations'])} organisations; "
+        f"setpoints {report['setpoints_kwh']:,.1f} kWh + shortfall "
+        f"{report['shortfall_kwh']:,.1f} kWh = schedules {report['virtual_kwh']:,.1f} kWh"
+    )
+    return 0 if report["ok"] else EXIT_FINDINGS
