@@ -11,7 +11,7 @@ from decimal import Decimal
 import numpy as np
 
 from auction.book import MARKETS
-from clearing.reference import KINDS
+from clearing.reference_arrays import KINDS
 from clearing.verify.findings import Finding, num
 from clearing.verify.result import KW, ZERO, Backing, Block, Result
 from clearing.verify.terms import Terms, when

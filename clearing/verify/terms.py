@@ -14,7 +14,7 @@ from auction.book import MARKET_FACTOR, MARKETS
 from auction.model import Archive
 from auction.timegrid import local_iso
 from auction.units import CENTS_PER_EUR, KW_PER_MW
-from clearing.reference import Grid, build_grid
+from clearing.reference_arrays import Grid, build_grid
 from clearing.verify.result import ZERO, Result
 
 
