@@ -28,7 +28,7 @@ import pytest
 from auction.book import MARKET_FACTOR, MARKETS
 from auction.errors import InfeasibleAllocation
 from auction.model import Archive
-from clearing.reference import KINDS
+from clearing.reference_arrays import KINDS
 from clearing.verify import CHECKS, VerifyReport, format_report, reference_optimum, verify
 from tests import strategies
 from tests.strategies import BERLIN, NORMAL_DAY, Rows, asset, local
