@@ -1,108 +1,81 @@
-"""Explicit, numbered migrations; ``migrate`` brings a store up to the newest.
+"""Bringing a store up to the newest schema on start, with Alembic.
 
-Each migration runs in its own transaction with its row in ``schema_version``, so a store
-is never left half-migrated. Add a migration by appending to ``MIGRATIONS``; never edit one
-that has shipped.
+The revisions are in ``migrations/versions``. ``migrate`` runs those a store lacks, one per
+transaction, each taking the store's write lock before it reads the store's revision, so
+that two servers starting at once never both run one. Stores of the numbered migrations
+that came before (a ``schema_version`` table at 1, 2 or 3) are adopted first: revisions
+0001 to 0003 are those migrations, so the store's number is its revision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from auction.store import schema
-from auction.store.engine import Store
+from auction.store.engine import Connection, Store
 
-_FIRST_TABLES = [
-    "organisations",
-    "users",
-    "invites",
-    "fleet_assets",
-    "fleet_outages",
-    "auctions",
-    "products",
-    "allocations",
-    "bids",
-    "bid_versions",
-    "clearings",
-    "awards",
-    "allocation",
-    "virtual_assets",
-    "blocks",
-    "backing",
-    "audit_events",
-    "idempotency_keys",
-]
+SCRIPTS = Path(__file__).with_name("migrations")
+LEGACY = {1: "0001", 2: "0002", 3: "0003"}  # schema_version -> revision
 
 
-def _create(conn: Connection, names: list[str]) -> None:
-    schema.metadata.create_all(conn, tables=[schema.metadata.tables[n] for n in names])
+def config(conn: Connection | None = None) -> Config:
+    """Alembic's configuration for the store; ``conn``: run on that connection."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
 
 
-def _initial(conn: Connection) -> None:
-    _create(conn, _FIRST_TABLES)
-
-
-def _dispatch(conn: Connection) -> None:
-    """Fleet efficiencies, schedules, re-backed stretches.
-
-    Migration 1 builds its tables from today's schema, so a new store already has the
-    fleet's new columns: add them only where an older store lacks them.
-    """
-    have = {c["name"] for c in sa.inspect(conn).get_columns("fleet_assets")}
-    for column in ("eta_charge", "eta_discharge"):
-        if column not in have:
-            conn.execute(
-                sa.text(
-                    f"ALTER TABLE fleet_assets ADD COLUMN {column} "
-                    "DOUBLE PRECISION NOT NULL DEFAULT 0.95"
-                )
-            )
-    _create(conn, ["schedule_versions", "backing_slices"])
-
-
-def _settlement(conn: Connection) -> None:
-    _create(conn, ["settlement_runs", "invoice_lines", "nomination_documents"])
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
-    (1, "organisations, users, fleet, auctions, bids, results, audit, idempotency", _initial),
-    (2, "dispatch: fleet efficiencies, schedules, re-backing", _dispatch),
-    (3, "settlement: runs, invoice lines, nomination documents", _settlement),
-]
-
-
-def current_version(store: Store) -> int:
+def current_version(store: Store) -> str | None:
+    """The store's revision (None: an empty store, or one not yet adopted)."""
     with store.read() as conn:
-        if not sa.inspect(conn).has_table("schema_version"):
-            return 0
-        found = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar()
-        return int(found or 0)
+        return MigrationContext.configure(conn).get_current_revision()
 
 
-def migrate(store: Store) -> int:
-    """Apply every migration the store lacks; returns the store's version afterwards."""
-    with store.write() as conn:
-        schema.schema_version.create(conn, checkfirst=True)
-    for version, name, step in MIGRATIONS:
+def _lock(store: Store, conn: Connection) -> None:
+    if store.dialect == "postgresql":
+        # SQLite's writers already queue (BEGIN IMMEDIATE); PostgreSQL's take this lock.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7341)"))
+
+
+def _adopt(conn: Connection, scripts: ScriptDirectory) -> None:
+    """Record the revision of a numbered store's version, and drop its ``schema_version``."""
+    if not sa.inspect(conn).has_table("schema_version"):
+        return
+    version = conn.execute(sa.text("SELECT max(version) FROM schema_version")).scalar()
+    if version is not None:
+        if version not in LEGACY:
+            raise RuntimeError(f"the store is at schema version {version}, unknown here")
+        MigrationContext.configure(conn).stamp(scripts, LEGACY[version])
+    conn.execute(sa.text("DROP TABLE schema_version"))
+
+
+def _following(scripts: ScriptDirectory, current: str | None) -> str | None:
+    """The revision after ``current``; None if ``current`` is the newest."""
+    if current is not None:
+        scripts.get_revision(current)  # a store newer than this code: fail, not guess
+    for script in scripts.walk_revisions():
+        if script.down_revision == current:
+            return script.revision
+    return None
+
+
+def migrate(store: Store) -> str:
+    """Apply every revision the store lacks; returns the store's revision afterwards."""
+    scripts = ScriptDirectory.from_config(config())
+    while True:
         with store.write() as conn:
-            if store.dialect == "postgresql":
-                # Two servers starting at once must not both migrate.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7341)"))
-            done = conn.execute(
-                sa.select(schema.schema_version.c.version).where(
-                    schema.schema_version.c.version == version
-                )
-            ).first()
-            if done:
-                continue
-            step(conn)
-            conn.execute(
-                schema.schema_version.insert().values(
-                    version=version, name=name, applied_at=datetime.now(UTC)
-                )
-            )
-    return MIGRATIONS[-1][0]
+            _lock(store, conn)
+            _adopt(conn, scripts)
+            current = MigrationContext.configure(conn).get_current_revision()
+            following = _following(scripts, current)
+            if following is None:
+                assert current is not None
+                return current
+            command.upgrade(config(conn), following)

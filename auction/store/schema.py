@@ -3,6 +3,7 @@
 Quantities are exact integers (kW, kWh, cents; a payment in kW × cents, 1e-5 EUR), so the
 store never rounds. Product recipes are kW per MW awarded. Fleet figures are floats: the
 archive lets them be any number. Instants are UTC (``Instant``). Ids are random strings.
+A change here needs a revision in ``migrations/versions`` (``alembic revision --autogenerate``).
 """
 
 from __future__ import annotations
@@ -56,14 +57,6 @@ def _created() -> sa.Column[datetime]:
     return sa.Column("created_at", Instant(), nullable=False)
 
 
-schema_version = sa.Table(
-    "schema_version",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("applied_at", Instant(), nullable=False),
-)
-
 organisations = sa.Table(
     "organisations",
     metadata,
@@ -111,7 +104,7 @@ fleet_assets = sa.Table(
     sa.Column("afrr_pos", sa.Boolean, nullable=False),
     sa.Column("afrr_neg", sa.Boolean, nullable=False),
     sa.Column("owner_org", sa.String(64)),
-    # Added by migration 2: one-way efficiencies, for disaggregation.
+    # Added by revision 0002: one-way efficiencies, for disaggregation.
     sa.Column("eta_charge", sa.Double, nullable=False, server_default="0.95"),
     sa.Column("eta_discharge", sa.Double, nullable=False, server_default="0.95"),
 )
@@ -289,7 +282,7 @@ backing = _result_table(
     sa.Column("energy_kwh", sa.BigInteger, nullable=False),
 )
 
-# Migration 2: dispatch.
+# Revision 0002: dispatch.
 
 # Every accepted schedule of a wholesale block: the power of every MTU of its window.
 schedule_versions = sa.Table(
@@ -324,7 +317,7 @@ backing_slices = sa.Table(
     _id("outage_id", nullable=False),
 )
 
-# Migration 3: settlement. Every run of a day is a new version; nothing is overwritten.
+# Revision 0003: settlement. Every run of a day is a new version; nothing is overwritten.
 
 settlement_runs = sa.Table(
     "settlement_runs",

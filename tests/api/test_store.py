@@ -1,4 +1,4 @@
-"""The store on SQLite and PostgreSQL: migrations, exact round trips, export, the scheduler."""
+"""The store on SQLite and PostgreSQL: exact round trips, export, the scheduler."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,51 +22,15 @@ from api.http.app import tick
 from auction.archive import read_archive
 from auction.lifecycle import Status
 from auction.sample import sample_dir
-from auction.store import Store, migrate
+from auction.store import Store
 from auction.store.auctions import get_auction
 from auction.store.audit import events
 from auction.store.book import load_archive
-from auction.store.fleet import fleet_frame
-from auction.store.migrate import MIGRATIONS, current_version
 from auction.units import from_units
 from clearing import clear, write_results
 from tests.api.conftest import EICS, Account, Clock, create_sample_auction, provision
 
 IDS = uuid.UUID("8d0c7b4e-3a7f-4f0e-9d0a-2b6c5f1e9a33")
-
-
-def test_migrations_are_numbered_and_run_once(store: Store) -> None:
-    assert current_version(store) == MIGRATIONS[-1][0]
-    assert migrate(store) == MIGRATIONS[-1][0]
-    assert current_version(store) == MIGRATIONS[-1][0]
-
-
-def test_migration_2_brings_a_version_1_store_up_to_date(store: Store) -> None:
-    """A store migrated before dispatch existed gains the fleet's efficiencies (0.95 for
-    the assets it has) and the dispatch tables, and keeps its rows."""
-    with store.write() as conn:
-        conn.execute(sa.text("DROP TABLE schedule_versions"))
-        conn.execute(sa.text("DROP TABLE backing_slices"))
-        conn.execute(sa.text("ALTER TABLE fleet_assets DROP COLUMN eta_charge"))
-        conn.execute(sa.text("ALTER TABLE fleet_assets DROP COLUMN eta_discharge"))
-        for table in ("settlement_runs", "invoice_lines", "nomination_documents"):
-            conn.execute(sa.text(f"DROP TABLE {table}"))
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 2"))
-        conn.execute(
-            sa.text(
-                "INSERT INTO fleet_assets (asset_id, tso_zone, p_charge_mw, p_discharge_mw, "
-                "e_min_mwh, e_max_mwh, fcr, afrr_pos, afrr_neg) "
-                "VALUES ('old', :zone, 1, 1, 0, 2, false, false, false)"
-            ),
-            {"zone": EICS[0]},
-        )
-    assert current_version(store) == 1
-    assert migrate(store) == MIGRATIONS[-1][0]
-    with store.read() as conn:
-        fleet = fleet_frame(conn)
-        names = set(sa.inspect(conn).get_table_names())
-    assert fleet.select("asset_id", "eta_charge", "eta_discharge").rows() == [("old", 0.95, 0.95)]
-    assert {"schedule_versions", "backing_slices"} <= names
 
 
 @given(st.integers(-(10**12), 10**12), st.sampled_from([100, 1000, 100_000]))
