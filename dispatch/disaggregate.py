@@ -40,16 +40,16 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from auction.book import UTC_TIME
+from auction.book import UTC_TIME, numbered
 from auction.errors import DomainError, Problem
+from auction.timegrid import Grid, availability_matrix, mtu_index_expr, whole_mtus
 from clearing.highs import HIGHSPY_VERSION, new_highs, pass_model
-from dispatch.grid import Grid, availability_matrix, numbered
 
 # Shortfall first, then the deviation from the split: covering 1 kW of shortfall costs
 # a few kW-MTUs of deviation at most (shift energy earlier or later), far below BIG.
@@ -314,11 +314,11 @@ def _grid(start: datetime, end: datetime, mtu_minutes: int) -> Grid:
     ]
     if problems:
         raise DomainError(problems)
-    mtu = timedelta(minutes=mtu_minutes)
-    if end <= start or (end - start) % mtu:
+    n_mtu = whole_mtus(start, end, mtu_minutes)
+    if n_mtu is None:
         rule = f"the day [start, end) must be a positive whole number of {mtu_minutes}-minute MTUs"
         raise DomainError([Problem(FILE, None, "end", end.isoformat(), rule)])
-    return Grid(start.astimezone(UTC), (end - start) // mtu, mtu_minutes)
+    return Grid(start.astimezone(UTC), n_mtu, mtu_minutes)
 
 
 def _slices(blocks: pl.DataFrame, backing: pl.DataFrame, grid: Grid) -> pl.DataFrame:
@@ -412,8 +412,6 @@ def _schedule_points(schedules: pl.DataFrame, blocks: pl.DataFrame, grid: Grid) 
 
     ``blocks``: the wholesale blocks of the day with their row ``b``, start and end.
     """
-    mtu_us = grid.mtu_minutes * 60_000_000
-    offset = (pl.col("start") - pl.lit(grid.start, dtype=UTC_TIME)).dt.total_microseconds()
     windows = blocks.select(
         "block_id", pl.col("b").cast(pl.Int64), block_start="start", block_end="end"
     )
@@ -421,10 +419,10 @@ def _schedule_points(schedules: pl.DataFrame, blocks: pl.DataFrame, grid: Grid) 
         schedules.filter((pl.col("start") >= grid.start) & (pl.col("start") < grid.end))
         .join(windows, on="block_id", how="left")
         .with_columns(
-            t=offset // mtu_us,
+            t=mtu_index_expr(pl.col("start"), grid.start, grid.mtu_minutes),
             outside=(pl.col("start") < pl.col("block_start"))
             | (pl.col("start") >= pl.col("block_end")),
-            on_grid=offset % mtu_us == 0,
+            on_grid=grid.on_grid("start"),
             twice=pl.struct("block_id", "start").is_duplicated(),
         )
         .sort("block_id", "start")
