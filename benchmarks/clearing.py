@@ -207,7 +207,15 @@ def _lp_bound(archive: Any, time_limit_s: float) -> dict[str, Any]:
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("time_limit", time_limit_s)
     pass_model(
-        h, arrays.c, arrays.lb, arrays.ub, arrays.A.tocsc(), arrays.row_lb, arrays.row_ub, None
+        h,
+        arrays.c,
+        arrays.lb,
+        arrays.ub,
+        arrays.A,
+        arrays.row_lb,
+        arrays.row_ub,
+        None,
+        sense="maximise",
     )
     h.run()
     return {

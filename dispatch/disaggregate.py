@@ -32,7 +32,7 @@ every block of the first MTU expects to start from.
 Where no SoC path can stay in the band (a derate faster than the power allows, reserves
 holding more energy than a derated asset has), the band is widened just enough to keep the
 LP feasible, and the MTUs outside it are reported. Built as arrays (scipy.sparse) and
-handed to HiGHS in one call, through clearing.solve.
+handed to HiGHS in one call, through clearing.highs.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from auction.book import UTC_TIME, numbered
 from auction.errors import DomainError, Problem
 from auction.timegrid import Grid, availability_matrix, mtu_index_expr, whole_mtus
-from clearing.highs import HIGHSPY_VERSION, new_highs, pass_model
+from clearing.highs import HIGHSPY_VERSION, Option, solve_arrays
 
 # Shortfall first, then the deviation from the split: covering 1 kW of shortfall costs
 # a few kW-MTUs of deviation at most (shift energy earlier or later), far below BIG.
@@ -64,7 +64,6 @@ EPSILON = 0.5
 # Dual simplex, pinned: HiGHS' "choose" picks it too, but the solver decides which of
 # equally good redistributions comes back. 0.4-0.65 s on the benchmark day, against
 # 0.85-1.3 s for interior point and 4 s for primal simplex (benchmarks/disaggregate.py).
-Option = bool | int | float | str
 OPTIONS: dict[str, Option] = {"solver": "simplex", "time_limit": 60.0}
 TOLERANCE_KW = 1e-6
 FILE = "disaggregate"
@@ -567,23 +566,19 @@ def _n_cols(day: FleetDay) -> int:
 
 
 def solve_lp(lp: LpArrays, options: Mapping[str, Option] = OPTIONS) -> tuple[str, np.ndarray]:
-    """HiGHS' model status and the column values (through clearing.solve, the one module
+    """HiGHS' model status and the column values (through clearing.highs, the one module
     that imports highspy, for its options and its silenced banner)."""
-    h = new_highs()
-    for name, value in options.items():
-        h.setOptionValue(name, value)
-    # clearing.solve passes maximisation models: maximise −c.
-    pass_model(h, -lp.c, lp.lb, lp.ub, lp.A, lp.row_lb, lp.row_ub, None)
-    h.run()
-    status = h.modelStatusToString(h.getModelStatus())
-    if status != "Optimal":
+    status, x = solve_arrays(
+        lp.c, lp.lb, lp.ub, lp.A, lp.row_lb, lp.row_ub, sense="minimise", options=options
+    )
+    if status != "Optimal" or x is None:
         raise RuntimeError(
             f"HiGHS did not solve the disaggregation LP ({lp.A.shape[1]:,} columns, "
             f"{lp.A.shape[0]:,} rows): model status {status!r}. The LP is feasible by "
             "construction, so this is a solver failure; try other options (solver, "
             "time_limit)."
         )
-    return status, np.asarray(h.getSolution().col_value)
+    return status, x
 
 
 def net_power(day: FleetDay, x: np.ndarray) -> np.ndarray:

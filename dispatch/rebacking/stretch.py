@@ -1,7 +1,7 @@
 """One stretch: the LP around the current backing, solved and made whole kW.
 
 ``build_lp`` writes the LP of the package docstring for one stretch as arrays
-(``LpArrays``); ``solve_stretch`` solves it with HiGHS (through clearing.solve) and
+(``LpArrays``); ``solve_stretch`` solves it with HiGHS (through clearing.highs) and
 returns whole kW per group and asset: the LP's answer rounded so that no room is
 exceeded (``round_stretch``), and only where that loses more than the LP rounded up, the
 small integer search next to the LP optimum (``_whole_kw``).
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from clearing.highs import new_highs, pass_model
+from clearing.highs import solve_arrays
 from dispatch.rebacking.situation import KINDS, TOL_KW, Situation
 
 # Objective weights (package docstring): a kW lost outweighs a chain of LOST / (2·MOVE)
@@ -182,36 +182,33 @@ def _run(
     integer: bool = False,
     start: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Solve with HiGHS through clearing.solve (the one module that imports highspy).
+    """Minimise ``cost`` with HiGHS (through clearing.highs, the one module that imports
+    highspy).
 
     An integer search (to within one kW moved, at most ``MAX_NODES`` nodes) returns no
     values if it found no integer point; ``start`` is a feasible point to begin from.
     """
-    h = new_highs()
+    status, x = solve_arrays(
+        cost,
+        lb,
+        ub,
+        lp.A,
+        lp.row_lb,
+        lp.row_ub,
+        sense="minimise",
+        integrality=np.ones(cost.size, dtype=np.int32) if integer else None,
+        options={"mip_max_nodes": MAX_NODES, "mip_abs_gap": MOVE_COST} if integer else None,
+        start=start,
+    )
     if integer:
-        h.setOptionValue("mip_max_nodes", MAX_NODES)
-        h.setOptionValue("mip_abs_gap", MOVE_COST)
-    integrality = np.ones(cost.size, dtype=np.int32) if integer else None
-    # clearing.solve passes maximisation models: maximise −c.
-    pass_model(h, -cost, lb, ub, lp.A, lp.row_lb, lp.row_ub, integrality)
-    if start is not None:
-        # HiGHS' own solution type, so that only clearing.highs imports highspy.
-        solution = h.getSolution()
-        solution.col_value = list(start)
-        solution.value_valid = True
-        h.setSolution(solution)
-    h.run()
-    if integer:
-        found = h.getInfo().primal_solution_status == 2  # feasible
-        return np.asarray(h.getSolution().col_value) if found else np.zeros(0)
-    status = h.modelStatusToString(h.getModelStatus())
-    if status != "Optimal":
+        return np.zeros(0) if x is None else x
+    if status != "Optimal" or x is None:
         raise RuntimeError(
             f"HiGHS did not solve the re-backing LP ({lp.A.shape[1]:,} columns, "
             f"{lp.A.shape[0]:,} rows): model status {status!r}. The LP is feasible by "
             "construction (everything may be lost), so this is a solver failure."
         )
-    return np.asarray(h.getSolution().col_value)
+    return x
 
 
 def _change(lp: LpArrays, x: np.ndarray) -> np.ndarray:
