@@ -27,7 +27,7 @@ from clearing.report import product_table, utilisation
 from clearing.result import gap_text
 from clearing.verify import format_report, verify
 from dispatch.disaggregate import Disaggregation
-from dispatch.replay import replay
+from dispatch.offline import replay
 from settlement.invoices import MAX_IMBALANCE_PRICE_EUR
 
 MAX_PROBLEMS_SHOWN = 50

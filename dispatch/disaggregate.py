@@ -13,9 +13,9 @@ make up among themselves for what one of them cannot do. One LP over the day, pe
          0 <= d_kt <= a_kt·p_dis_k − up_kt,  0 <= c_kt <= a_kt·p_ch_k − down_kt
          lo_kt <= s_kt <= hi_kt,  u, v, σ⁺, σ⁻ >= 0
 
-``build_lp`` writes ``u`` and ``v`` as pieces of ``d`` and ``c`` (half the rows; the same
-objective wherever an asset does not charge and discharge at once). Where the split itself
-is feasible it is the optimum, and no LP is solved (``split_holds``).
+``build_disaggregation_lp`` writes ``u`` and ``v`` as pieces of ``d`` and ``c`` (half the
+rows; the same objective wherever an asset does not charge and discharge at once). Where
+the split itself is feasible it is the optimum, and no LP is solved (``split_holds``).
 
 Reserve blocks occupy the assets that back them (docs/clearing.md's capacity rows, per
 MTU): ``up = fcr + afrr_pos`` and ``down = fcr + afrr_neg`` kW of headroom stay free, and
@@ -63,7 +63,7 @@ BIG = 1_000.0
 EPSILON = 0.5
 # Dual simplex, pinned: HiGHS' "choose" picks it too, but the solver decides which of
 # equally good redistributions comes back. 0.4-0.65 s on the benchmark day, against
-# 0.85-1.3 s for interior point and 4 s for primal simplex (benchmarks/disaggregate.py).
+# 0.85-1.3 s for interior point and 4 s for primal simplex (benchmarks/bench_disaggregate.py).
 OPTIONS: dict[str, Option] = {"solver": "simplex", "time_limit": 60.0}
 TOLERANCE_KW = 1e-6
 FILE = "disaggregate"
@@ -97,7 +97,7 @@ class FleetDay:
 
 
 @dataclass(frozen=True)
-class LpArrays:
+class DisaggregationLp:
     """min c·x  s.t.  row_lb <= A x <= row_ub,  lb <= x <= ub.
 
     Columns: ``d_f, d_b, c_f, c_b, s`` (each asset-major, ``k·T + t``; discharge and
@@ -195,7 +195,7 @@ def disaggregate(
         return _result(day, day.target, "split followed", 0.0, {})
     used = {**OPTIONS, **(options or {})}
     t0 = time.perf_counter()
-    status, x = solve_lp(build_lp(day), used)
+    status, x = solve_lp(build_disaggregation_lp(day), used)
     solve_s = time.perf_counter() - t0
     return _result(day, net_power(day, x), status, solve_s, {**used, "highspy": HIGHSPY_VERSION})
 
@@ -499,7 +499,7 @@ def _tolerance(bound: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the LP
 
 
-def build_lp(day: FleetDay) -> LpArrays:
+def build_disaggregation_lp(day: FleetDay) -> DisaggregationLp:
     """The LP of the module docstring as arrays: the rows of each family, stacked.
 
     The deviation is not a pair of columns with a row of its own: each direction's power
@@ -531,7 +531,7 @@ def build_lp(day: FleetDay) -> LpArrays:
             np.full(2 * n_t, np.inf),
         ]
     )
-    return LpArrays(c=cost, lb=lb, ub=ub, A=A, row_lb=row_lb, row_ub=row_lb.copy())
+    return DisaggregationLp(c=cost, lb=lb, ub=ub, A=A, row_lb=row_lb, row_ub=row_lb.copy())
 
 
 def _rows_soc(day: FleetDay) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -565,7 +565,9 @@ def _n_cols(day: FleetDay) -> int:
     return 5 * day.target.size + 2 * day.grid.n_mtu
 
 
-def solve_lp(lp: LpArrays, options: Mapping[str, Option] = OPTIONS) -> tuple[str, np.ndarray]:
+def solve_lp(
+    lp: DisaggregationLp, options: Mapping[str, Option] = OPTIONS
+) -> tuple[str, np.ndarray]:
     """HiGHS' model status and the column values (through clearing.highs, the one module
     that imports highspy, for its options and its silenced banner)."""
     status, x = solve_arrays(

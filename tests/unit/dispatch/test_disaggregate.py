@@ -19,7 +19,7 @@ from auction.errors import DomainError
 from auction.timegrid import day_bounds
 from dispatch.disaggregate import (
     Disaggregation,
-    build_lp,
+    build_disaggregation_lp,
     disaggregate,
     net_power,
     prepare,
@@ -170,7 +170,7 @@ def test_the_lp_agrees_with_the_split_when_everything_fits() -> None:
         end,
     )
     assert split_holds(day)
-    status, x = solve_lp(build_lp(day))
+    status, x = solve_lp(build_disaggregation_lp(day))
     assert status == "Optimal"
     np.testing.assert_allclose(net_power(day, x), day.target, atol=1e-6)
 
@@ -388,7 +388,7 @@ def test_the_lp_has_one_soc_row_per_asset_and_mtu_and_one_balance_row_per_mtu() 
         start,
         end,
     )
-    lp = build_lp(day)
+    lp = build_disaggregation_lp(day)
     assert lp.A.shape == (2 * 96 + 96, 5 * 2 * 96 + 2 * 96)
     assert np.all(lp.lb <= lp.ub)
 

@@ -1,6 +1,6 @@
 """Disaggregation benchmark: a day of 200 assets and 2,000 virtual assets, and baselines.
 
-    python benchmarks/disaggregate.py [--assets 200] [--virtual-assets 2000] [--seed 7]
+    python benchmarks/bench_disaggregate.py [--assets 200] [--virtual-assets 2000] [--seed 7]
                                       [--repeats 3]
 
 Generates a seeded day (numpy ``default_rng``): assets of 1-10 MW, every virtual asset one
@@ -14,7 +14,7 @@ same process:
 - the proportional split alone, no LP (``prepare``: frames to arrays): the floor;
 - the LP as first specified (deviation columns ``u, v`` and a target row per asset and
   MTU), with HiGHS' defaults;
-- ``build_lp``'s LP (deviation as pieces of power, half the rows), HiGHS' defaults;
+- ``build_disaggregation_lp``'s LP (deviation as pieces of power, half the rows), HiGHS' defaults;
 - the same with interior point without crossover;
 - ``disaggregate()`` end to end, as shipped (dual simplex).
 
@@ -40,8 +40,8 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# `python benchmarks/disaggregate.py` puts benchmarks/ first on sys.path, where
-# benchmarks/clearing.py would shadow the `clearing` package.
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
@@ -244,11 +244,11 @@ def _outages(
 # --------------------------------------------------------------------------- the baseline LP
 
 
-def uv_lp(day: dis.FleetDay) -> dis.LpArrays:
+def uv_lp(day: dis.FleetDay) -> dis.DisaggregationLp:
     """The LP as first specified: ``d, c, s, u, v`` per asset and MTU, a target row each.
 
     ``d − c − u + v = target`` with cost ``1`` on ``u, v`` and ``ε`` on ``c, d``: the same
-    objective as ``build_lp``'s, written with twice the rows.
+    objective as ``build_disaggregation_lp``'s, written with twice the rows.
     """
     n_k, n_t = day.target.shape
     n, dt = n_k * n_t, day.grid.dt_h
@@ -292,7 +292,7 @@ def uv_lp(day: dis.FleetDay) -> dis.LpArrays:
     )
     rhs = np.concatenate([np.where(prev, 0.0, day.initial_soc[k]), day.target.ravel(), day.virtual])
     zeros, inf = np.zeros(n), np.full(n, np.inf)
-    return dis.LpArrays(
+    return dis.DisaggregationLp(
         c=np.concatenate(
             [np.full(2 * n, dis.EPSILON), zeros, np.ones(2 * n), np.full(2 * n_t, dis.BIG)]
         ),
@@ -323,7 +323,10 @@ def run_split(frames: Frames) -> dict[str, Any]:
 
 
 def run_lp(
-    frames: Frames, build: Callable[[dis.FleetDay], dis.LpArrays], uv: bool, options: dict[str, Any]
+    frames: Frames,
+    build: Callable[[dis.FleetDay], dis.DisaggregationLp],
+    uv: bool,
+    options: dict[str, Any],
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
     day = dis.prepare(**frames.kwargs())
@@ -400,15 +403,19 @@ def scenario(name: str, frames: Frames, repeats: int, console: Console) -> list[
         f"{frames.schedules.height:,} schedule points, {frames.availability.height} derates"
     )
     shipped = {"solver": dis.OPTIONS["solver"]}
+    lp = dis.build_disaggregation_lp
     variants: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("proportional split, no LP (floor)", lambda: run_split(frames)),
         ("u/v LP, HiGHS defaults", lambda: run_lp(frames, uv_lp, True, {})),
         ("u/v LP, dual simplex", lambda: run_lp(frames, uv_lp, True, shipped)),
-        ("build_lp, HiGHS defaults", lambda: run_lp(frames, dis.build_lp, False, {})),
-        ("build_lp, dual simplex (shipped)", lambda: run_lp(frames, dis.build_lp, False, shipped)),
+        ("build_disaggregation_lp, HiGHS defaults", lambda: run_lp(frames, lp, False, {})),
         (
-            "build_lp, ipm, no crossover",
-            lambda: run_lp(frames, dis.build_lp, False, {"solver": "ipm", "run_crossover": "off"}),
+            "build_disaggregation_lp, dual simplex (shipped)",
+            lambda: run_lp(frames, lp, False, shipped),
+        ),
+        (
+            "build_disaggregation_lp, ipm, no crossover",
+            lambda: run_lp(frames, lp, False, {"solver": "ipm", "run_crossover": "off"}),
         ),
         ("disaggregate() as shipped", lambda: run_shipped(frames)),
     ]
