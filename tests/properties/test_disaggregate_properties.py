@@ -22,14 +22,9 @@ from polars.testing import assert_frame_equal
 
 from auction.book import AVAILABILITY, FLEET
 from auction.timegrid import day_bounds, mtu_count
-from dispatch.disaggregate import (
-    Disaggregation,
-    build_disaggregation_lp,
-    disaggregate,
-    net_power,
-    prepare,
-    solve_lp,
-)
+from dispatch.disaggregate import Disaggregation, disaggregate
+from dispatch.disaggregation_lp import build_disaggregation_lp, net_power, solve_lp
+from dispatch.fleet_day import prepare
 from dispatch.frames import BACKING_SLICES, BLOCKS, SCHEDULES
 from tests.strategies import FALL_BACK, NORMAL_DAY, SPRING_FORWARD
 
