@@ -34,13 +34,13 @@ smoke: $(STAMP)
 	cd /tmp && $(CURDIR)/$(VENV)/smoke/bin/vba demo > /dev/null && echo "smoke: vba demo ran from an installed wheel"
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/clearing.py
-	$(BIN)/python benchmarks/intake.py
-	$(BIN)/python benchmarks/schedules.py
-	$(BIN)/python benchmarks/disaggregate.py
-	$(BIN)/python benchmarks/rebacking.py
-	$(BIN)/python benchmarks/settlement.py
-	$(BIN)/python benchmarks/replay.py
+	$(BIN)/python benchmarks/bench_clearing.py
+	$(BIN)/python benchmarks/bench_intake.py
+	$(BIN)/python benchmarks/bench_schedules.py
+	$(BIN)/python benchmarks/bench_disaggregate.py
+	$(BIN)/python benchmarks/bench_rebacking.py
+	$(BIN)/python benchmarks/bench_settlement.py
+	$(BIN)/python benchmarks/bench_replay.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,13 @@ def schema(columns: dict[str, PolarsDataType]) -> pl.Schema:
     return pl.Schema(columns)
 
 
+def numbered(ids: list[str], column: str, index: str) -> pl.DataFrame:
+    """``ids`` with their position, to join on (replace_strict keeps the type of an empty
+    mapping's input, not the return type)."""
+    frame = pl.DataFrame({column: ids}, schema={column: pl.String})
+    return frame.with_row_index(index).with_columns(pl.col(index).cast(pl.Int64))
+
+
 FLEET = pl.Schema(
     dict[str, PolarsDataType](
         {

@@ -50,7 +50,7 @@ from auction.synthetic import (
     epoch_us,
     product_values,
 )
-from auction.timegrid import DEFAULT_TIME_ZONE, day_bounds
+from auction.timegrid import DEFAULT_TIME_ZONE, day_bounds, mtu_us
 
 # --------------------------------------------------------------------------- price model
 # Levels and their public sources are in data/README.md ("History").
@@ -572,7 +572,7 @@ def _can_carry(
     allocation never makes a day infeasible.
     """
     start, end = day_bounds(day, scenario.time_zone)
-    quarter_us = 15 * 60 * 1_000_000
+    quarter_us = mtu_us(15)
     edges = np.arange(epoch_us(start), epoch_us(end), quarter_us, dtype=np.int64)
     ids = fleet["asset_id"].to_list()
     fraction = np.ones((len(ids), edges.size))

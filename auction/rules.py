@@ -16,7 +16,7 @@ import polars as pl
 from auction.book import ALLOCATIONS, AVAILABILITY, BIDS, FLEET, PRODUCTS
 from auction.cells import Sheet, rows_mask, units_text
 from auction.model import AuctionConfig
-from auction.timegrid import day_bounds, local_iso
+from auction.timegrid import day_bounds, local_iso, mtu_us
 
 TABLES: dict[str, pl.Schema] = {
     "fleet": FLEET,
@@ -202,7 +202,7 @@ def _check_window_grid(
         column,
         f"{column} must lie inside the delivery day {day}: from {local_start} to {local_end}",
     )
-    step_us = config.mtu_minutes * 60_000_000
+    step_us = mtu_us(config.mtu_minutes)
     off_grid = ~outside & ((instant - day_start).dt.total_microseconds() % step_us != 0)
     sheet.flag(
         off_grid,

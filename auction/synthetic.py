@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from auction.book import ALLOCATIONS, AVAILABILITY, BIDS, FLEET, PRODUCTS, UTC_TIME
 from auction.model import Archive, AuctionConfig
-from auction.timegrid import DEFAULT_TIME_ZONE, day_bounds
+from auction.timegrid import DEFAULT_TIME_ZONE, day_bounds, mtu_us
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -446,13 +446,13 @@ def build_availability(
     assets = rng.choice(in_zone, s.n_outages, replace=False)
     start, end = day_bounds(s.delivery_day, s.time_zone)
     day_start_us, day_end_us = epoch_us(start), epoch_us(end)
-    n_mtu = (day_end_us - day_start_us) // (15 * 60 * 1_000_000)
+    quarter_us = mtu_us(15)
+    n_mtu = (day_end_us - day_start_us) // quarter_us
     length = rng.integers(8, 33, s.n_outages)  # quarter-hours
     first = rng.integers(0, n_mtu - length + 1)
     derate = np.arange(s.n_outages) % 3 == 2
-    mtu_us = 15 * 60 * 1_000_000
-    starts = np.where(derate, day_start_us, day_start_us + first * mtu_us)
-    ends = np.where(derate, day_end_us, day_start_us + (first + length) * mtu_us)
+    starts = np.where(derate, day_start_us, day_start_us + first * quarter_us)
+    ends = np.where(derate, day_end_us, day_start_us + (first + length) * quarter_us)
     return (
         pl.DataFrame(
             [

@@ -110,6 +110,7 @@ class FleetLP:
             np.concatenate([np.zeros(n_pairs), np.full(len(self.rhs), -np.inf)]),
             np.concatenate([np.zeros(n_pairs), self.rhs]),
             None,
+            sense="maximise",
         )
         self.u_cols = (n_w + np.arange(n_pairs)).astype(np.int32)
 

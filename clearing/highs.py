@@ -1,9 +1,11 @@
 """HiGHS, and nothing else: the only module that imports highspy.
 
 The engine's options (every one that can change an answer is set here and recorded with
-the result), a model handed over as arrays in one call, and the master MILP of the
-clearing's Benders decomposition (``clearing.solve``) with the callback that lets the
-clearing watch every solution HiGHS finds and stop it once the proof is complete.
+the result), a model handed over as arrays in one call (``pass_model``, minimised or
+maximised: every LP and MILP of the engine goes through it), a one-shot solve of such a
+model (``solve_arrays``, the dispatch LPs), and the master MILP of the clearing's Benders
+decomposition (``clearing.solve``) with the callback that lets the clearing watch every
+solution HiGHS finds and stop it once the proof is complete.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import importlib.metadata
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
 
 import highspy
 import numpy as np
@@ -39,6 +41,10 @@ OPTIONS: dict[str, Any] = {
 }
 HIGHSPY_VERSION = importlib.metadata.version("highspy")
 
+Option = bool | int | float | str
+Sense = Literal["minimise", "maximise"]
+_SENSE = {"minimise": highspy.ObjSense.kMinimize, "maximise": highspy.ObjSense.kMaximize}
+
 # A master solution found by HiGHS: the values of its columns (unscaled, MW).
 OnSolution = Callable[[np.ndarray], None]
 # Asked with HiGHS' dual bound now and then during a MIP: True stops the search.
@@ -59,15 +65,19 @@ def pass_model(
     cost: np.ndarray,
     lb: np.ndarray,
     ub: np.ndarray,
-    A: sp.csc_matrix,
+    A: sp.spmatrix | sp.sparray,
     row_lb: np.ndarray,
     row_ub: np.ndarray,
     integrality: np.ndarray | None,
+    *,
+    sense: Sense,
 ) -> None:
-    """Hand HiGHS a whole model (maximise ``cost``) as arrays, column-wise, in one call."""
+    """Hand HiGHS a whole model as arrays, column-wise, in one call: ``sense`` ``cost·x``
+    s.t. ``row_lb <= A x <= row_ub``, ``lb <= x <= ub``, integer where ``integrality``."""
+    A = A.tocsc()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.sense_ = _SENSE[sense]
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lb, ub
     lp.row_lower_, lp.row_upper_ = row_lb, row_ub
     if integrality is not None and integrality.any():
@@ -77,6 +87,38 @@ def pass_model(
     lp.a_matrix_.index_ = A.indices
     lp.a_matrix_.value_ = A.data
     h.passModel(lp)
+
+
+def solve_arrays(
+    cost: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    A: sp.spmatrix | sp.sparray,
+    row_lb: np.ndarray,
+    row_ub: np.ndarray,
+    *,
+    sense: Sense,
+    integrality: np.ndarray | None = None,
+    options: Mapping[str, Option] | None = None,
+    start: np.ndarray | None = None,
+) -> tuple[str, np.ndarray | None]:
+    """Solve one model (as ``pass_model``) in a fresh HiGHS with the engine's options plus
+    ``options``, from the feasible point ``start`` if given.
+
+    HiGHS' model status in its own words ("Optimal", "Time limit reached", ...) and the
+    column values, or None when HiGHS has no feasible point.
+    """
+    h = new_highs()
+    for name, value in (options or {}).items():
+        h.setOptionValue(name, value)
+    pass_model(h, cost, lb, ub, A, row_lb, row_ub, integrality, sense=sense)
+    if start is not None:
+        set_start(h, start)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    if h.getInfo().primal_solution_status != 2:  # no feasible point
+        return status, None
+    return status, np.asarray(h.getSolution().col_value)
 
 
 def model_status(h: highspy.Highs) -> str:
@@ -177,6 +219,7 @@ class MasterMilp:
             row_lb,
             row_ub,
             integrality,
+            sense="maximise",
         )
         self._on_solution: OnSolution | None = None
         self._should_stop: ShouldStop | None = None

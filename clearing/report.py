@@ -7,7 +7,7 @@ import polars as pl
 
 from auction.book import MARKET_FACTOR
 from auction.model import Archive
-from auction.timegrid import day_bounds
+from auction.timegrid import Grid, mtu_index
 from auction.units import KW_PER_MW, PAYMENT_UNITS_PER_EUR, from_units
 from clearing.result import ClearingResult
 
@@ -44,15 +44,14 @@ def utilisation(archive: Archive, result: ClearingResult) -> dict[str, float]:
     available discharge power of the assets in the zone, MTU by MTU.
     """
     cfg = archive.config
-    start, end = day_bounds(cfg.delivery_day, cfg.time_zone)
-    mtu_us = cfg.mtu_minutes * 60_000_000
-    n = int((end - start).total_seconds() * 1e6) // mtu_us
+    grid = Grid.of_day(cfg.delivery_day, cfg.mtu_minutes, cfg.time_zone)
+    start, n, mtu = grid.start, grid.n_mtu, cfg.mtu_minutes
     fleet = archive.fleet.filter(pl.col("tso_zone") == cfg.tso_zone)
     capacity = np.full(n, float(fleet["p_discharge_mw"].sum()))
     outage = archive.availability.join(fleet.select("asset_id", "p_discharge_mw"), on="asset_id")
     for row in outage.iter_rows(named=True):  # few rows: outages, not bids
-        t0 = max(0, int((row["start"] - start).total_seconds() * 1e6) // mtu_us)
-        t1 = min(n, -(-int((row["end"] - start).total_seconds() * 1e6) // mtu_us))
+        t0 = max(0, mtu_index(row["start"], start, mtu))
+        t1 = min(n, mtu_index(row["end"], start, mtu, ceil=True))
         capacity[t0:t1] -= (1 - row["available_fraction"]) * row["p_discharge_mw"]
     sold = np.zeros(n)
     factors = archive.products.select(
@@ -70,8 +69,8 @@ def utilisation(archive: Archive, result: ClearingResult) -> dict[str, float]:
         .join(factors, on="product_id")
     )
     for row in per_product.iter_rows(named=True):  # one per product
-        t0 = int((row["start"] - start).total_seconds() * 1e6) // mtu_us
-        t1 = int((row["end"] - start).total_seconds() * 1e6) // mtu_us
+        t0 = mtu_index(row["start"], start, mtu)
+        t1 = mtu_index(row["end"], start, mtu)
         sold[t0:t1] += row["up"] * row["kw"] / 1000
     share = np.divide(sold, capacity, out=np.zeros(n), where=capacity > 0)
     return {"mean": float(share.mean()) if n else 0.0, "peak": float(share.max()) if n else 0.0}

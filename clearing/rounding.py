@@ -344,6 +344,7 @@ def _integer_program(
             [totals, lengths, cap + loose, cap[touched] + loose, near_one * np.ones(n_s)]
         ),
         np.ones(A.shape[1], dtype=np.int32),
+        sense="maximise",
     )
     start_s = np.floor(floors[split] * lines.factor[split] + 1e-9)
     missing_w = totals - np.bincount(lines.pair, weights=floors, minlength=n_pairs)

@@ -21,6 +21,7 @@ import polars as pl
 
 from auction.errors import DomainError, Problem
 from auction.model import AuctionConfig
+from auction.timegrid import mtu_index, mtu_span, on_grid
 
 # SoC is a float (efficiencies); this much below 0 or above the energy is rounding, not a breach.
 SOC_EPSILON_KWH = 1e-6
@@ -54,7 +55,7 @@ class BlockTerms:
 
     @property
     def n_mtu(self) -> int:
-        return int((self.end - self.start) / self.mtu)
+        return mtu_span(self.start, self.end, self.mtu_minutes)
 
     def mtu_start(self, k: int) -> datetime:
         return self.start + k * self.mtu
@@ -256,9 +257,7 @@ def _check_time(
         )
         flag(row, "time", time.isoformat(), rule)
         return None
-    mtu = terms.mtu
-    k, rest = divmod(time - terms.start, mtu)
-    if rest:
+    if not on_grid(time, terms.start, terms.mtu_minutes):
         rule = f"time must be the start of an MTU: a whole number of {terms.mtu_minutes} minutes "
         rule += f"after {terms.start.isoformat()}"
         flag(row, "time", time.isoformat(), rule)
@@ -271,7 +270,7 @@ def _check_time(
         )
         flag(row, "time", time.isoformat(), rule)
         return None
-    return int(k)
+    return mtu_index(time, terms.start, terms.mtu_minutes)
 
 
 def _check_soc(terms: BlockTerms, profile: Profile, row_of_mtu: dict[int, int], flag: Flag) -> None:

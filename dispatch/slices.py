@@ -15,6 +15,7 @@ from itertools import pairwise
 import polars as pl
 
 from auction.book import UTC_TIME, schema
+from auction.timegrid import mtu_index
 from dispatch.frames import BACKING_SLICES
 
 LOST = schema({"block_id": pl.String, "start": UTC_TIME, "end": UTC_TIME, "lost_kw": pl.Int64})
@@ -88,10 +89,9 @@ def lost_per_mtu(
     if lost.height == 0:
         return None
     per_mtu = [0] * n_mtu
-    step = mtu_minutes * 60
     for lo, hi, kw in lost.select("start", "end", "lost_kw").iter_rows():
-        first = int((lo - start).total_seconds()) // step
-        last = -(-int((hi - start).total_seconds()) // step)
+        first = mtu_index(lo, start, mtu_minutes)
+        last = mtu_index(hi, start, mtu_minutes, ceil=True)
         for k in range(max(first, 0), min(last, n_mtu)):
             per_mtu[k] = max(per_mtu[k], kw)
     return tuple(per_mtu)

@@ -44,7 +44,13 @@ import polars as pl
 
 from auction.book import INVOICE_LINES, MARKETS, schema
 from auction.errors import DomainError, Problem
-from auction.timegrid import DEFAULT_TIME_ZONE
+from auction.timegrid import (
+    DEFAULT_TIME_ZONE,
+    mtu_index_expr,
+    mtu_us,
+    offset_us_expr,
+    on_grid_expr,
+)
 from auction.units import CENTS_PER_EUR, PAYMENT_UNITS_PER_EUR, fixed_point_str, mw_str
 
 UNITS_PER_CENT = PAYMENT_UNITS_PER_EUR // CENTS_PER_EUR  # 1000
@@ -97,13 +103,12 @@ def invoice_lines(
     """
     if imbalance_price_cents_per_mwh < 0:
         raise DomainError([_problem("imbalance price", imbalance_price_cents_per_mwh, "≥ 0")])
-    mtu_us = mtu_minutes * 60_000_000
-    vas = _windows(virtual_assets, mtu_us)
+    vas = _windows(virtual_assets, mtu_minutes)
     paid = _paid(awards, vas)
     lines = pl.concat(
         [
             _award_lines(paid, vas, time_zone),
-            _credit_lines(paid, blocks, lost, mtu_us, time_zone),
+            _credit_lines(paid, blocks, lost, mtu_minutes, time_zone),
             _imbalance_lines(vas, imbalances, imbalance_price_cents_per_mwh),
         ],
         how="diagonal_relaxed",
@@ -194,10 +199,10 @@ def reconcile(lines: pl.DataFrame, clearing_revenue_units: int) -> list[str]:
 # --------------------------------------------------------------------------- the three kinds
 
 
-def _windows(virtual_assets: pl.DataFrame, mtu_us: int) -> pl.DataFrame:
+def _windows(virtual_assets: pl.DataFrame, mtu_minutes: int) -> pl.DataFrame:
     """The VAs with their window in MTUs (``n_mtu``) and, if given, their kW (``va_kw``)."""
     kw = pl.col("awarded_kw") if "awarded_kw" in virtual_assets.columns else pl.lit(None)
-    span = (pl.col("end") - pl.col("start")).dt.total_microseconds()
+    start, end = pl.col("start"), pl.col("end")
     vas = virtual_assets.select(
         "virtual_asset_id",
         "org_id",
@@ -206,8 +211,8 @@ def _windows(virtual_assets: pl.DataFrame, mtu_us: int) -> pl.DataFrame:
         "start",
         "end",
         va_kw=kw.cast(pl.Int64),
-        n_mtu=span // mtu_us,
-        on_grid=(span > 0) & (span % mtu_us == 0),
+        n_mtu=mtu_index_expr(end, start, mtu_minutes),
+        on_grid=(offset_us_expr(end, start) > 0) & on_grid_expr(end, start, mtu_minutes),
     )
     problems = [
         _problem("virtual_assets", va, "window must be a positive whole number of MTUs")
@@ -285,7 +290,7 @@ def _award_lines(paid: pl.DataFrame, vas: pl.DataFrame, time_zone: str) -> pl.Da
 
 
 def _credit_lines(
-    paid: pl.DataFrame, blocks: pl.DataFrame, lost: pl.DataFrame, mtu_us: int, time_zone: str
+    paid: pl.DataFrame, blocks: pl.DataFrame, lost: pl.DataFrame, mtu_minutes: int, time_zone: str
 ) -> pl.DataFrame:
     """Unavailability credits: per VA, one line per run of MTUs lost alike (module rules)."""
     stretches = lost.select("block_id", "start", "end", "lost_kw").join(
@@ -299,8 +304,7 @@ def _credit_lines(
     payers = paid.filter(pl.col("payment_units") > 0).select(
         *_KEYS[:4], "awarded_kw", "price_cents", "payment_units", "n_mtu", va_start="start"
     )
-    offset = (pl.col("start") - pl.col("va_start")).dt.total_microseconds()
-    offset_end = (pl.col("end") - pl.col("va_start")).dt.total_microseconds()
+    va_start = pl.col("va_start")
     # One row per (stretch, MTU it touches), clipped to the window: at most a VA's blocks
     # times its MTUs, a few hundred thousand rows for thousands of VAs.
     per_mtu = (
@@ -308,8 +312,10 @@ def _credit_lines(
         .filter((pl.col("lost_kw") > 0) & (pl.col("power_kw") > 0))
         .with_columns(
             lost_kw=pl.min_horizontal("lost_kw", "power_kw"),
-            first=(offset // mtu_us).clip(0, pl.col("n_mtu")),
-            last=(-(-offset_end // mtu_us)).clip(0, pl.col("n_mtu")),
+            first=mtu_index_expr(pl.col("start"), va_start, mtu_minutes).clip(0, pl.col("n_mtu")),
+            last=mtu_index_expr(pl.col("end"), va_start, mtu_minutes, ceil=True).clip(
+                0, pl.col("n_mtu")
+            ),
         )
         .filter(pl.col("first") < pl.col("last"))
         .with_columns(mtu=pl.int_ranges("first", "last"))
@@ -343,8 +349,9 @@ def _credit_lines(
     if largest is not None and largest >= _MAX_DENOMINATOR:
         raise DomainError([_problem("blocks", largest, "power_kw × window MTUs < 2**31")])
     exact = _scaled(pl.col("payment_units"), pl.col("lost_kw") * pl.col("n"), pl.col("den"))
-    start = pl.col("va_start") + pl.duration(microseconds=pl.col("first_mtu") * mtu_us)
-    end = start + pl.duration(microseconds=pl.col("n") * mtu_us)
+    step = mtu_us(mtu_minutes)
+    start = va_start + pl.duration(microseconds=pl.col("first_mtu") * step)
+    end = start + pl.duration(microseconds=pl.col("n") * step)
     market = pl.col("market").replace_strict(MARKET_NAMES, default=pl.col("market"))
     runs = runs.with_columns(credit=exact, start=start, end=end)
     return _cap(runs).select(

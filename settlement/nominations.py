@@ -30,7 +30,7 @@ from auction.book import UTC_TIME
 from auction.book import schema as _schema
 from auction.eic import eic_problem
 from auction.errors import DomainError, Problem
-from auction.timegrid import day_bounds, mtu_count
+from auction.timegrid import Grid, day_bounds, whole_mtus
 
 NAMESPACE = "urn:vba-engine:ess-schedule:1"
 
@@ -48,8 +48,6 @@ BUSINESS_TYPE = "A02"  # internal trade: both balancing groups are in one TSO zo
 PRODUCT = "8716867000016"  # active power
 OBJECT_AGGREGATION = "A01"  # area
 EIC_SCHEME = "A01"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def nominations(
@@ -84,22 +82,21 @@ def nominations(
         A schedule row in the window names a block without an owner in ``blocks``, or
         starts off the MTU grid; a block has two owners.
     """
-    mtu = timedelta(minutes=mtu_minutes)
-    if start.tzinfo is None or end.tzinfo is None or end <= start or (end - start) % mtu:
+    aware = start.tzinfo is not None and end.tzinfo is not None
+    n_mtu = whole_mtus(start, end, mtu_minutes) if aware else None
+    if n_mtu is None:
         raise ValueError(f"[{start}, {end}) is not a UTC-aware window of whole MTUs")
-    grid = pl.datetime_range(
-        start, end, mtu, closed="left", time_unit="us", time_zone="UTC", eager=True
-    ).alias("start")
+    grid = Grid(start.astimezone(UTC), n_mtu, mtu_minutes)
     # A block without an owner gives no organisation rows; a schedule on it is refused.
     owners = blocks.select("block_id", "org_id").drop_nulls("org_id").unique()
     window = schedules.filter(pl.col("start") >= start, pl.col("start") < end).join(
         owners, on="block_id", how="left"
     )
-    _check_inputs(window, owners, start, mtu)
+    _check_inputs(window, owners, grid)
     sums = window.group_by("org_id", "start").agg(pl.col("power_kw").sum())
     orgs = owners.select("org_id").unique()
     return (
-        orgs.join(grid.to_frame(), how="cross")
+        orgs.join(grid.starts().to_frame(), how="cross")
         .join(sums, on=["org_id", "start"], how="left")
         .with_columns(pl.col("power_kw").fill_null(0).cast(pl.Int64))
         .select(NOMINATIONS.names())
@@ -107,9 +104,7 @@ def nominations(
     )
 
 
-def _check_inputs(
-    window: pl.DataFrame, owners: pl.DataFrame, start: datetime, mtu: timedelta
-) -> None:
+def _check_inputs(window: pl.DataFrame, owners: pl.DataFrame, grid: Grid) -> None:
     """Every problem of the inputs at once (``DomainError``), or nothing."""
     problems = [
         Problem("blocks", None, "org_id", block, "a block belongs to one organisation")
@@ -119,10 +114,7 @@ def _check_inputs(
         Problem("schedules", None, "block_id", block, "the block has no owner in blocks")
         for block in window.filter(pl.col("org_id").is_null())["block_id"].unique().sort()
     ]
-    # Integer microseconds: the offset from the window start is judged exactly.
-    us = timedelta(microseconds=1)
-    offset_us = pl.col("start").dt.epoch("us") - (start - _EPOCH) // us
-    off_grid = window.filter(offset_us % (mtu // us) != 0)
+    off_grid = window.filter(~grid.on_grid("start"))
     problems += [
         Problem("schedules", None, "start", instant, "a schedule starts on an MTU edge")
         for instant in off_grid["start"].unique().sort()
@@ -330,17 +322,8 @@ def _one_org(frame: pl.DataFrame) -> pl.DataFrame:
 def _day_powers(frame: pl.DataFrame, day: date, time_zone: str, mtu_minutes: int) -> list[int]:
     """The frame's kW per MTU of ``day``, after checking it holds every MTU once."""
     rows = _one_org(frame)
-    start, end = day_bounds(day, time_zone)
-    expected = pl.datetime_range(
-        start,
-        end,
-        timedelta(minutes=mtu_minutes),
-        closed="left",
-        time_unit="us",
-        time_zone="UTC",
-        eager=True,
-    )
-    count = mtu_count(day, mtu_minutes, time_zone)
+    grid = Grid.of_day(day, mtu_minutes, time_zone)
+    expected, count = grid.starts(), grid.n_mtu
     if rows.height != count or not rows["start"].cast(UTC_TIME).equals(expected, check_names=False):
         raise ValueError(f"the frame must hold each of the {count} MTUs of {day} exactly once")
     return [int(kw) for kw in rows["power_kw"]]

@@ -20,7 +20,7 @@ from clearing.report import product_table, utilisation
 from clearing.result import gap_text
 from clearing.verify import format_report, verify
 from dispatch.disaggregate import Disaggregation
-from dispatch.replay import replay
+from dispatch.offline import replay
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,12 +10,12 @@ result, stretches merged and energy laid along each block.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 import polars as pl
 
 from auction.book import UTC_TIME
+from auction.timegrid import mtu_us
 from dispatch.frames import BACKING_SLICES
 from dispatch.rebacking.situation import Situation
 from dispatch.slices import LOST
@@ -148,12 +148,12 @@ def slice_frames(sit: Situation, laid: Laid) -> tuple[pl.DataFrame, pl.DataFrame
     merged = runs.group_by("run", maintain_order=True).agg(
         pl.col("b").first(), pl.col("lost_kw").first(), s0=pl.col("s").min(), s1=pl.col("s").max()
     )
-    mtu_us = sit.mtu // timedelta(microseconds=1)
+    step = mtu_us(sit.grid.mtu_minutes)
     at = [
-        pl.Series(c, sit.edges[merged[src].to_numpy() + shift] * mtu_us, dtype=pl.Int64)
+        pl.Series(c, sit.edges[merged[src].to_numpy() + shift] * step, dtype=pl.Int64)
         for c, src, shift in (("t_start", "s0", 0), ("t_end", "s1", 1))
     ]
-    origin = pl.lit(sit.start, dtype=UTC_TIME)
+    origin = pl.lit(sit.grid.start, dtype=UTC_TIME)
     merged = merged.with_columns(*at).with_columns(
         start=origin + pl.duration(microseconds="t_start"),
         end=origin + pl.duration(microseconds="t_end"),

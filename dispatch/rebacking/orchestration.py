@@ -17,7 +17,7 @@ from auction.timegrid import DEFAULT_TIME_ZONE
 from clearing.highs import HIGHSPY_VERSION
 from dispatch.rebacking.blocks import relay_all, slice_frames
 from dispatch.rebacking.situation import situation
-from dispatch.rebacking.stretch import build_lp, solve_stretch
+from dispatch.rebacking.stretch import build_stretch_lp, solve_stretch
 from dispatch.rebacking.summary import Rebacking, result
 
 
@@ -63,7 +63,7 @@ def reback(
         )
         if key not in solved:
             t_solve = time.perf_counter()
-            lp = build_lp(sit, s)
+            lp = build_stretch_lp(sit, s)
             solved[key] = solve_stretch(sit, s, lp)
             solve_s += time.perf_counter() - t_solve
             n_cols, n_rows = n_cols + lp.c.size, n_rows + lp.row_lb.size

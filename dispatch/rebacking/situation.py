@@ -12,15 +12,15 @@ assets are a ``DomainError`` here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
 
-from auction.book import MARKETS, UTC_TIME
+from auction.book import MARKETS
 from auction.errors import DomainError, Problem
+from auction.timegrid import Grid, availability_matrix, whole_mtus
 from dispatch.frames import BACKING_SLICES, BLOCKS
-from dispatch.grid import Grid, availability_matrix
 
 # kW (kWh): float noise of the LP and of a·cap; below this nothing counts as exceeded.
 TOL_KW = 1e-6
@@ -39,8 +39,7 @@ GROUP = ["product_id", "market", "tso_zone", "start", "end"]
 class Situation:
     """The interval as arrays: groups ``g``, assets ``k`` (by asset_id), stretches ``s``."""
 
-    start: datetime
-    mtu: timedelta
+    grid: Grid  # the interval's MTUs
     edges: np.ndarray  # MTU index of each stretch edge, S + 1
     asset_ids: list[str]
     blocks: pl.DataFrame  # block_id, g, power_kw, energy_kwh, in (g, line) order
@@ -77,17 +76,17 @@ def situation(
     mtu_minutes: int = 15,
 ) -> Situation:
     """Cut ``[start, end)`` into stretches and gather what the LP needs as arrays."""
-    mtu = timedelta(minutes=mtu_minutes)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    if not start < end or (end - start) % mtu:
+    n = whole_mtus(start, end, mtu_minutes)
+    if n is None:
         rule = f"the interval must be a positive whole number of {mtu_minutes}-minute MTUs"
         raise DomainError([Problem(FILE, None, "end", end.isoformat(), rule)])
-    n = (end - start) // mtu
+    grid = Grid(start, n, mtu_minutes)
     fleet = fleet.sort("asset_id")
     asset_ids = fleet["asset_id"].to_list()
-    avail = availability_matrix(availability, asset_ids, Grid(start, n, mtu_minutes))
+    avail = availability_matrix(availability, asset_ids, grid)
 
-    blk = _in_window(blocks.select(BLOCKS.names()).with_row_index("line"), start, n, mtu)
+    blk = _in_window(blocks.select(BLOCKS.names()).with_row_index("line"), grid)
     groups = (
         blk.group_by(GROUP)
         .agg(power=pl.col("power_kw").sum(), energy=pl.col("energy_kwh").sum())
@@ -95,7 +94,7 @@ def situation(
         .with_row_index("g")
     )
     blk = blk.join(groups.select([*GROUP, "g"]), on=GROUP).sort("g", "line").with_row_index("b")
-    slc = _in_window(backing.select(BACKING_SLICES.names()), start, n, mtu)
+    slc = _in_window(backing.select(BACKING_SLICES.names()), grid)
     slc = _known(slc, blk, {a: i for i, a in enumerate(asset_ids)})
     # Stretch edges: the interval's, the windows' and wherever an availability changes.
     changes = np.flatnonzero((avail[:, 1:] != avail[:, :-1]).any(axis=0)) + 1
@@ -115,8 +114,7 @@ def situation(
     coef = _coefficients(groups)
     room, free = _room(fleet, avail[:, s_lo], coef, backed)
     return Situation(
-        start=start,
-        mtu=mtu,
+        grid=grid,
         edges=edges,
         asset_ids=asset_ids,
         blocks=blk.select("block_id", "g", "power_kw", "energy_kwh", "t0", "t1"),
@@ -199,26 +197,17 @@ def _preference(free: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _mtus(frame: pl.DataFrame, start: datetime, n: int, mtu_minutes: int) -> pl.DataFrame:
-    """``t0``/``t1``: the MTUs a row's [start, end) touches, clipped to the interval."""
-    mtu_us = mtu_minutes * 60_000_000
-
-    def offset(col: str) -> pl.Expr:
-        return (pl.col(col) - pl.lit(start, dtype=UTC_TIME)).dt.total_microseconds()
-
-    return frame.with_columns(
-        t0=(offset("start") // mtu_us).clip(0, n),
-        t1=(-(-offset("end") // mtu_us)).clip(0, n),
-        on_grid=((offset("start") % mtu_us) == 0) & ((offset("end") % mtu_us) == 0),
-    )
-
-
-def _in_window(frame: pl.DataFrame, start: datetime, n: int, mtu: timedelta) -> pl.DataFrame:
-    """Rows delivering in the interval, with their MTU range; they must lie on the grid."""
-    rows = _mtus(frame, start, n, mtu // timedelta(minutes=1)).filter(pl.col("t1") > pl.col("t0"))
+def _in_window(frame: pl.DataFrame, grid: Grid) -> pl.DataFrame:
+    """Rows delivering in the interval, with the MTUs ``[t0, t1)`` their [start, end)
+    touches, clipped to the interval; they must lie on the grid."""
+    rows = frame.with_columns(
+        t0=grid.index("start", ceil=False),
+        t1=grid.index("end", ceil=True),
+        on_grid=grid.on_grid("start") & grid.on_grid("end"),
+    ).filter(pl.col("t1") > pl.col("t0"))
     off = rows.filter(~pl.col("on_grid"))
     if off.height:
-        rule = f"block and backing windows must lie on the MTU grid ({mtu}) of the interval"
+        rule = f"block and backing windows must lie on the MTU grid ({grid.mtu}) of the interval"
         raise DomainError(
             [
                 Problem(FILE, None, "start", f"{lo.isoformat()} to {hi.isoformat()}", rule)

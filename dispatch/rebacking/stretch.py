@@ -1,7 +1,7 @@
 """One stretch: the LP around the current backing, solved and made whole kW.
 
-``build_lp`` writes the LP of the package docstring for one stretch as arrays
-(``LpArrays``); ``solve_stretch`` solves it with HiGHS (through clearing.solve) and
+``build_stretch_lp`` writes the LP of the package docstring for one stretch as arrays
+(``StretchLp``); ``solve_stretch`` solves it with HiGHS (through clearing.highs) and
 returns whole kW per group and asset: the LP's answer rounded so that no room is
 exceeded (``round_stretch``), and only where that loses more than the LP rounded up, the
 small integer search next to the LP optimum (``_whole_kw``).
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from clearing.highs import new_highs, pass_model
+from clearing.highs import solve_arrays
 from dispatch.rebacking.situation import KINDS, TOL_KW, Situation
 
 # Objective weights (package docstring): a kW lost outweighs a chain of LOST / (2·MOVE)
@@ -31,7 +31,7 @@ MAX_NODES = 2_000
 
 
 @dataclass(frozen=True, slots=True)
-class LpArrays:
+class StretchLp:
     """min c·x  s.t.  row_lb <= A x <= row_ub,  lb <= x <= ub; columns u, d, then L.
 
     ``up`` and ``down`` give the column of ``u_gk`` / ``d_gk`` (-1 where there is none).
@@ -48,7 +48,7 @@ class LpArrays:
     first_lost: int
 
 
-def build_lp(sit: Situation, s: int) -> LpArrays:
+def build_stretch_lp(sit: Situation, s: int) -> StretchLp:
     """The LP of the package docstring for stretch ``s``, as arrays."""
     backed, live = sit.backed[:, :, s], sit.active[:, s]
     room = sit.room[:, :, s]
@@ -79,7 +79,7 @@ def build_lp(sit: Situation, s: int) -> LpArrays:
         ),
         shape=(int(offsets[-1] + capacity[3].size), n_up + n_down + n_lost),
     )
-    return LpArrays(
+    return StretchLp(
         c=np.concatenate(
             [
                 MOVE_COST + TIE_COST * sit.rank[uk],
@@ -152,7 +152,7 @@ def _rows_capacity(
     )
 
 
-def solve_stretch(sit: Situation, s: int, lp: LpArrays) -> np.ndarray:
+def solve_stretch(sit: Situation, s: int, lp: StretchLp) -> np.ndarray:
     """(G, K) whole kW for stretch ``s``: the LP, rounded (``round_stretch``), and only if
     that loses more than the LP rounded up, the integer search of ``_whole_kw``."""
     x = _run(lp, lp.c, lp.lb, lp.ub)
@@ -174,7 +174,7 @@ def _short(sit: Situation, s: int, backed: np.ndarray) -> float:
 
 
 def _run(
-    lp: LpArrays,
+    lp: StretchLp,
     cost: np.ndarray,
     lb: np.ndarray,
     ub: np.ndarray,
@@ -182,39 +182,36 @@ def _run(
     integer: bool = False,
     start: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Solve with HiGHS through clearing.solve (the one module that imports highspy).
+    """Minimise ``cost`` with HiGHS (through clearing.highs, the one module that imports
+    highspy).
 
     An integer search (to within one kW moved, at most ``MAX_NODES`` nodes) returns no
     values if it found no integer point; ``start`` is a feasible point to begin from.
     """
-    h = new_highs()
+    status, x = solve_arrays(
+        cost,
+        lb,
+        ub,
+        lp.A,
+        lp.row_lb,
+        lp.row_ub,
+        sense="minimise",
+        integrality=np.ones(cost.size, dtype=np.int32) if integer else None,
+        options={"mip_max_nodes": MAX_NODES, "mip_abs_gap": MOVE_COST} if integer else None,
+        start=start,
+    )
     if integer:
-        h.setOptionValue("mip_max_nodes", MAX_NODES)
-        h.setOptionValue("mip_abs_gap", MOVE_COST)
-    integrality = np.ones(cost.size, dtype=np.int32) if integer else None
-    # clearing.solve passes maximisation models: maximise −c.
-    pass_model(h, -cost, lb, ub, lp.A, lp.row_lb, lp.row_ub, integrality)
-    if start is not None:
-        # HiGHS' own solution type, so that only clearing.highs imports highspy.
-        solution = h.getSolution()
-        solution.col_value = list(start)
-        solution.value_valid = True
-        h.setSolution(solution)
-    h.run()
-    if integer:
-        found = h.getInfo().primal_solution_status == 2  # feasible
-        return np.asarray(h.getSolution().col_value) if found else np.zeros(0)
-    status = h.modelStatusToString(h.getModelStatus())
-    if status != "Optimal":
+        return np.zeros(0) if x is None else x
+    if status != "Optimal" or x is None:
         raise RuntimeError(
             f"HiGHS did not solve the re-backing LP ({lp.A.shape[1]:,} columns, "
             f"{lp.A.shape[0]:,} rows): model status {status!r}. The LP is feasible by "
             "construction (everything may be lost), so this is a solver failure."
         )
-    return np.asarray(h.getSolution().col_value)
+    return x
 
 
-def _change(lp: LpArrays, x: np.ndarray) -> np.ndarray:
+def _change(lp: StretchLp, x: np.ndarray) -> np.ndarray:
     """(G, K) ``u − d`` of the LP answer."""
     change = np.zeros(lp.up.shape)
     change[lp.up >= 0] += x[lp.up[lp.up >= 0]]
@@ -291,7 +288,7 @@ def _hand_out(
             return
 
 
-def _whole_kw(lp: LpArrays, x: np.ndarray) -> np.ndarray | None:
+def _whole_kw(lp: StretchLp, x: np.ndarray) -> np.ndarray | None:
     """Whole kW next to the LP optimum ``x`` that lose as little as whole kW can.
 
     An LP vertex often splits a kW (a 2 h block on an asset with an odd kWh left) in a
@@ -320,11 +317,11 @@ def _whole_kw(lp: LpArrays, x: np.ndarray) -> np.ndarray | None:
     return fewest if fewest.size else best
 
 
-def _lost(lp: LpArrays, x: np.ndarray) -> float:
+def _lost(lp: StretchLp, x: np.ndarray) -> float:
     return float(x[lp.first_lost :].sum())
 
 
-def _near(lp: LpArrays, x: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+def _near(lp: StretchLp, x: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of an integer search next to the LP optimum ``x``.
 
     Whole kW may need another group to make room (a 2 h block needs 2 kWh where a 1 h

@@ -22,14 +22,9 @@ from polars.testing import assert_frame_equal
 
 from auction.book import AVAILABILITY, FLEET
 from auction.timegrid import day_bounds, mtu_count
-from dispatch.disaggregate import (
-    Disaggregation,
-    build_lp,
-    disaggregate,
-    net_power,
-    prepare,
-    solve_lp,
-)
+from dispatch.disaggregate import Disaggregation, disaggregate
+from dispatch.disaggregation_lp import build_disaggregation_lp, net_power, solve_lp
+from dispatch.fleet_day import prepare
 from dispatch.frames import BACKING_SLICES, BLOCKS, SCHEDULES
 from tests.strategies import FALL_BACK, NORMAL_DAY, SPRING_FORWARD
 
@@ -329,7 +324,7 @@ def test_a_followable_split_is_followed_exactly(day: Day) -> None:
         np.testing.assert_allclose(np.diff(soc), -kw[1:] * DT_H, atol=1e-6)
     # The answer came without a solve; the LP has it as its optimum too.
     arrays = prepare(**day.frames(), start=day.bounds[0], end=day.bounds[1])
-    status, x = solve_lp(build_lp(arrays))
+    status, x = solve_lp(build_disaggregation_lp(arrays))
     assert status == "Optimal"
     np.testing.assert_allclose(net_power(arrays, x), arrays.target, atol=1e-6)
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+import polars as pl
 import pytest
 
-from auction.timegrid import day_bounds, is_on_grid, local_iso, mtu_count, mtu_starts
+from auction.book import AVAILABILITY
+from auction.timegrid import (
+    Grid,
+    availability_matrix,
+    day_bounds,
+    is_on_grid,
+    local_iso,
+    mtu_count,
+    mtu_index,
+    mtu_index_expr,
+    mtu_starts,
+    whole_mtus,
+)
 
 BERLIN = "Europe/Berlin"
 
@@ -53,3 +67,59 @@ def test_is_on_grid(instant: datetime, on_grid: bool) -> None:
 def test_local_iso_carries_the_local_offset() -> None:
     assert local_iso(datetime(2026, 11, 28, 23, tzinfo=UTC)) == "2026-11-29T00:00:00+01:00"
     assert local_iso(datetime(2026, 7, 1, 10, tzinfo=UTC), BERLIN) == "2026-07-01T12:00:00+02:00"
+
+
+T0 = datetime(2026, 11, 28, 23, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("offset", "floor", "ceil"),
+    [
+        (timedelta(0), 0, 0),
+        (timedelta(minutes=15), 1, 1),
+        (timedelta(minutes=16), 1, 2),
+        (timedelta(microseconds=1), 0, 1),
+        (timedelta(minutes=-1), -1, 0),
+    ],
+)
+def test_mtu_index_floors_and_ceils_exactly(offset: timedelta, floor: int, ceil: int) -> None:
+    assert mtu_index(T0 + offset, T0, 15) == floor
+    assert mtu_index(T0 + offset, T0, 15, ceil=True) == ceil
+    frame = pl.DataFrame({"at": [T0 + offset]}).cast({"at": pl.Datetime("us", "UTC")})
+    got = frame.select(
+        f=mtu_index_expr(pl.col("at"), T0, 15), c=mtu_index_expr(pl.col("at"), T0, 15, ceil=True)
+    )
+    assert got.row(0) == (floor, ceil)
+
+
+def test_whole_mtus_wants_a_positive_whole_number() -> None:
+    assert whole_mtus(T0, T0 + timedelta(hours=1), 15) == 4
+    assert whole_mtus(T0, T0 + timedelta(minutes=50), 15) is None
+    assert whole_mtus(T0, T0, 15) is None
+    assert whole_mtus(T0 + timedelta(hours=1), T0, 15) is None
+
+
+def test_grid_of_a_dst_day() -> None:
+    grid = Grid.of_day(date(2026, 10, 25))
+    assert (grid.start, grid.end, grid.n_mtu) == (*day_bounds(date(2026, 10, 25)), 100)
+    assert grid.starts().len() == 100
+
+
+def test_availability_matrix_derates_every_mtu_a_row_touches() -> None:
+    grid = Grid(T0, 4, 15)
+    rows = pl.DataFrame(
+        {
+            "asset_id": ["b", "b", "a", "zz"],
+            "start": [T0 + timedelta(minutes=20), T0, T0, T0],
+            "end": [
+                T0 + timedelta(minutes=31),
+                T0 + timedelta(hours=1),
+                T0,
+                T0 + timedelta(hours=1),
+            ],
+            "available_fraction": [0.5, 0.5, 0.0, 0.0],
+        },
+        schema=AVAILABILITY,
+    )
+    a = availability_matrix(rows, ["a", "b"], grid)
+    np.testing.assert_array_equal(a, [[1, 1, 1, 1], [0.5, 0.25, 0.25, 0.5]])

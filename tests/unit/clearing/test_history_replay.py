@@ -2,7 +2,7 @@
 
 The days are chosen for what makes them hard: a DST day of 23 and one of 25 hours, a day
 without competition and a scarcity day. Replaying the whole year is the benchmark's job
-(benchmarks/replay.py), not the test suite's.
+(benchmarks/bench_replay.py), not the test suite's.
 """
 
 from __future__ import annotations

@@ -17,15 +17,9 @@ from polars.testing import assert_frame_equal
 from auction.book import AVAILABILITY, FLEET
 from auction.errors import DomainError
 from auction.timegrid import day_bounds
-from dispatch.disaggregate import (
-    Disaggregation,
-    build_lp,
-    disaggregate,
-    net_power,
-    prepare,
-    solve_lp,
-    split_holds,
-)
+from dispatch.disaggregate import Disaggregation, disaggregate, split_holds
+from dispatch.disaggregation_lp import build_disaggregation_lp, net_power, solve_lp
+from dispatch.fleet_day import prepare
 from dispatch.frames import BACKING_SLICES, BLOCKS, SCHEDULES
 from tests.strategies import FALL_BACK, NORMAL_DAY, SPRING_FORWARD
 
@@ -170,7 +164,7 @@ def test_the_lp_agrees_with_the_split_when_everything_fits() -> None:
         end,
     )
     assert split_holds(day)
-    status, x = solve_lp(build_lp(day))
+    status, x = solve_lp(build_disaggregation_lp(day))
     assert status == "Optimal"
     np.testing.assert_allclose(net_power(day, x), day.target, atol=1e-6)
 
@@ -388,7 +382,7 @@ def test_the_lp_has_one_soc_row_per_asset_and_mtu_and_one_balance_row_per_mtu() 
         start,
         end,
     )
-    lp = build_lp(day)
+    lp = build_disaggregation_lp(day)
     assert lp.A.shape == (2 * 96 + 96, 5 * 2 * 96 + 2 * 96)
     assert np.all(lp.lb <= lp.ub)
 

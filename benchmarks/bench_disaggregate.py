@@ -1,6 +1,6 @@
 """Disaggregation benchmark: a day of 200 assets and 2,000 virtual assets, and baselines.
 
-    python benchmarks/disaggregate.py [--assets 200] [--virtual-assets 2000] [--seed 7]
+    python benchmarks/bench_disaggregate.py [--assets 200] [--virtual-assets 2000] [--seed 7]
                                       [--repeats 3]
 
 Generates a seeded day (numpy ``default_rng``): assets of 1-10 MW, every virtual asset one
@@ -14,7 +14,7 @@ same process:
 - the proportional split alone, no LP (``prepare``: frames to arrays): the floor;
 - the LP as first specified (deviation columns ``u, v`` and a target row per asset and
   MTU), with HiGHS' defaults;
-- ``build_lp``'s LP (deviation as pieces of power, half the rows), HiGHS' defaults;
+- ``build_disaggregation_lp``'s LP (deviation as pieces of power, half the rows), HiGHS' defaults;
 - the same with interior point without crossover;
 - ``disaggregate()`` end to end, as shipped (dual simplex).
 
@@ -40,8 +40,8 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# `python benchmarks/disaggregate.py` puts benchmarks/ first on sys.path, where
-# benchmarks/clearing.py would shadow the `clearing` package.
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
@@ -52,6 +52,8 @@ from auction.book import AVAILABILITY, FLEET  # noqa: E402
 from auction.timegrid import day_bounds  # noqa: E402
 from benchmarks.common import machine  # noqa: E402
 from dispatch import disaggregate as dis  # noqa: E402
+from dispatch import disaggregation_lp as dlp  # noqa: E402
+from dispatch import fleet_day  # noqa: E402
 from dispatch.frames import BACKING_SLICES, BLOCKS, SCHEDULES  # noqa: E402
 
 TARGET_S = 2.0
@@ -244,11 +246,11 @@ def _outages(
 # --------------------------------------------------------------------------- the baseline LP
 
 
-def uv_lp(day: dis.FleetDay) -> dis.LpArrays:
+def uv_lp(day: fleet_day.FleetDay) -> dlp.DisaggregationLp:
     """The LP as first specified: ``d, c, s, u, v`` per asset and MTU, a target row each.
 
     ``d − c − u + v = target`` with cost ``1`` on ``u, v`` and ``ε`` on ``c, d``: the same
-    objective as ``build_lp``'s, written with twice the rows.
+    objective as ``build_disaggregation_lp``'s, written with twice the rows.
     """
     n_k, n_t = day.target.shape
     n, dt = n_k * n_t, day.grid.dt_h
@@ -292,9 +294,9 @@ def uv_lp(day: dis.FleetDay) -> dis.LpArrays:
     )
     rhs = np.concatenate([np.where(prev, 0.0, day.initial_soc[k]), day.target.ravel(), day.virtual])
     zeros, inf = np.zeros(n), np.full(n, np.inf)
-    return dis.LpArrays(
+    return dlp.DisaggregationLp(
         c=np.concatenate(
-            [np.full(2 * n, dis.EPSILON), zeros, np.ones(2 * n), np.full(2 * n_t, dis.BIG)]
+            [np.full(2 * n, dlp.EPSILON), zeros, np.ones(2 * n), np.full(2 * n_t, dlp.BIG)]
         ),
         lb=np.concatenate([zeros, zeros, day.soc_min.ravel(), zeros, zeros, np.zeros(2 * n_t)]),
         ub=np.concatenate(
@@ -318,22 +320,25 @@ def uv_lp(day: dis.FleetDay) -> dis.LpArrays:
 
 def run_split(frames: Frames) -> dict[str, Any]:
     t0 = time.perf_counter()
-    day = dis.prepare(**frames.kwargs())
+    day = fleet_day.prepare(**frames.kwargs())
     return {"prepare_s": time.perf_counter() - t0, "power": day.target, "day": day, "status": "-"}
 
 
 def run_lp(
-    frames: Frames, build: Callable[[dis.FleetDay], dis.LpArrays], uv: bool, options: dict[str, Any]
+    frames: Frames,
+    build: Callable[[fleet_day.FleetDay], dlp.DisaggregationLp],
+    uv: bool,
+    options: dict[str, Any],
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    day = dis.prepare(**frames.kwargs())
+    day = fleet_day.prepare(**frames.kwargs())
     t1 = time.perf_counter()
     lp = build(day)
     t2 = time.perf_counter()
-    status, x = dis.solve_lp(lp, {**dis.OPTIONS, "solver": "choose", **options})
+    status, x = dlp.solve_lp(lp, {**dlp.OPTIONS, "solver": "choose", **options})
     t3 = time.perf_counter()
     n = day.target.size
-    net = (x[:n] - x[n : 2 * n]).reshape(day.target.shape) if uv else dis.net_power(day, x)
+    net = (x[:n] - x[n : 2 * n]).reshape(day.target.shape) if uv else dlp.net_power(day, x)
     return {
         "prepare_s": t1 - t0,
         "build_s": t2 - t1,
@@ -349,7 +354,7 @@ def run_shipped(frames: Frames) -> dict[str, Any]:
     t0 = time.perf_counter()
     result = dis.disaggregate(**frames.kwargs())
     total = time.perf_counter() - t0
-    day = dis.prepare(**frames.kwargs())
+    day = fleet_day.prepare(**frames.kwargs())
     power = result.setpoints["power_kw"].to_numpy().reshape(day.target.shape)
     return {
         "solve_s": result.solve_s,
@@ -363,7 +368,7 @@ def run_shipped(frames: Frames) -> dict[str, Any]:
 
 def figures(run: dict[str, Any]) -> dict[str, Any]:
     """Deviation from the split and shortfall of a run's net setpoints."""
-    day: dis.FleetDay = run["day"]
+    day: fleet_day.FleetDay = run["day"]
     power: np.ndarray = run["power"]
     short = day.virtual - power.sum(axis=0)
     deviation = np.abs(power - day.target)
@@ -399,16 +404,20 @@ def scenario(name: str, frames: Frames, repeats: int, console: Console) -> list[
         f"{frames.blocks.height:,} blocks, {frames.backing.height:,} slices, "
         f"{frames.schedules.height:,} schedule points, {frames.availability.height} derates"
     )
-    shipped = {"solver": dis.OPTIONS["solver"]}
+    shipped = {"solver": dlp.OPTIONS["solver"]}
+    lp = dlp.build_disaggregation_lp
     variants: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("proportional split, no LP (floor)", lambda: run_split(frames)),
         ("u/v LP, HiGHS defaults", lambda: run_lp(frames, uv_lp, True, {})),
         ("u/v LP, dual simplex", lambda: run_lp(frames, uv_lp, True, shipped)),
-        ("build_lp, HiGHS defaults", lambda: run_lp(frames, dis.build_lp, False, {})),
-        ("build_lp, dual simplex (shipped)", lambda: run_lp(frames, dis.build_lp, False, shipped)),
+        ("build_disaggregation_lp, HiGHS defaults", lambda: run_lp(frames, lp, False, {})),
         (
-            "build_lp, ipm, no crossover",
-            lambda: run_lp(frames, dis.build_lp, False, {"solver": "ipm", "run_crossover": "off"}),
+            "build_disaggregation_lp, dual simplex (shipped)",
+            lambda: run_lp(frames, lp, False, shipped),
+        ),
+        (
+            "build_disaggregation_lp, ipm, no crossover",
+            lambda: run_lp(frames, lp, False, {"solver": "ipm", "run_crossover": "off"}),
         ),
         ("disaggregate() as shipped", lambda: run_shipped(frames)),
     ]

@@ -1,6 +1,6 @@
 """Settlement benchmark: settle a delivered day of ~2,000 virtual assets and 10 customers.
 
-    python benchmarks/settlement.py [--bids 14000] [--assets 300] [--orgs 10] [--repeats 3]
+    python benchmarks/bench_settlement.py [--bids 14000] [--assets 300] [--orgs 10] [--repeats 3]
 
 Builds a store the way the server does (in-process, through the REST API on a fresh SQLite
 file): the benchmark day of ``auction.synthetic`` with ``--orgs`` bidding organisations,
@@ -34,6 +34,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 

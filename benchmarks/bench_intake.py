@@ -1,6 +1,6 @@
 """Bid intake benchmark: bids over HTTP next to a bare endpoint, and loading the book.
 
-    python benchmarks/intake.py [--seconds 30] [--concurrency 8] [--procs 2]
+    python benchmarks/bench_intake.py [--seconds 30] [--concurrency 8] [--procs 2]
                                 [--book-bids 100000]
 
 Starts ``vba serve`` on a fresh SQLite store in a temp dir and, next to it, a bare FastAPI
@@ -48,8 +48,9 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# `python benchmarks/intake.py` puts benchmarks/ first on sys.path, where clearing.py would
-# shadow the `clearing` package the API imports. Spawned children inherit the fixed path.
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
+# Spawned children inherit the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 

@@ -1,8 +1,8 @@
 """Re-backing benchmark: an outage on the reference day, re-backed locally vs re-cleared.
 
-    python benchmarks/rebacking.py [--repeats 3] [--no-baseline] [--save]
+    python benchmarks/bench_rebacking.py [--repeats 3] [--no-baseline] [--save]
 
-The reference day of benchmarks/clearing.py (``benchmark_scenario(10_000, 200)``) is
+The reference day of benchmarks/bench_clearing.py (``benchmark_scenario(10_000, 200)``) is
 cleared once with ``clearing.clear.clear``; its blocks and backing become BLOCKS and
 BACKING_SLICES (``dispatch.rebacking.clearing_frames``). Then, for each outage below, the
 same process times ``dispatch.rebacking.reback`` (median of ``--repeats``) next to the
@@ -30,8 +30,8 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# `python benchmarks/rebacking.py` puts benchmarks/ first on sys.path, where clearing.py
-# would shadow the `clearing` package.
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 

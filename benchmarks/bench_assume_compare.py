@@ -1,7 +1,7 @@
 """What a small day costs: our clearing against ASSUME's complex clearing, same book.
 
     python -m venv .venv-assume && .venv-assume/bin/pip install assume-framework==0.6.0
-    python benchmarks/assume_compare.py [--assume-python .venv-assume/bin/python]
+    python benchmarks/bench_assume_compare.py [--assume-python .venv-assume/bin/python]
                                         [--bids 10000] [--assets 20] [--repeat 3]
 
 The book is ``benchmark_scenario(bids, assets)`` (minimums on 20 % of the bids, exclusive
@@ -33,6 +33,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 

@@ -1,6 +1,6 @@
 """Replay benchmark: the year of data/history replayed with 1 and with 2 worker processes.
 
-    python benchmarks/replay.py [--root data/history] [--days N] [--jobs 1 2]
+    python benchmarks/bench_replay.py [--root data/history] [--days N] [--jobs 1 2]
 
 Runs ``clearing.replay.run.replay_all`` (what ``vba replay`` runs, without the report) over
 every archive under ``--root`` once per ``--jobs`` value, in this process, one after the
@@ -20,6 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 

@@ -1,6 +1,6 @@
 """Schedule benchmark: validating a wholesale schedule in-process, and POSTing one over HTTP.
 
-    python benchmarks/schedules.py [--seconds 8] [--concurrency 8] [--procs 2]
+    python benchmarks/bench_schedules.py [--seconds 8] [--concurrency 8] [--procs 2]
                                    [--repeats 3000]
 
 In-process, first: ``dispatch.schedule.apply_schedule`` on a 96-point schedule of a
@@ -10,7 +10,7 @@ the same rules checked by a plain per-point Python loop without numpy (is numpy'
 worth it at 96 points?) and parsing the same points with ``api.http.schemas.dispatch.ScheduleIn``
 (what every request pays before the rules run).
 
-Then over HTTP, with the machinery of benchmarks/intake.py: ``vba serve`` on a fresh
+Then over HTTP, with the machinery of benchmarks/bench_intake.py: ``vba serve`` on a fresh
 SQLite store next to intake's bare FastAPI endpoint. A small whole-day auction is taken
 through open -> bids -> close -> clear -> publish as the operator (wall clock: the gate
 closes a few seconds after it opens; delivery two days ahead, so every MTU is far from
@@ -50,18 +50,19 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# As in intake.py: benchmarks/ first on sys.path would let clearing.py shadow the package.
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 
 def _load_intake() -> ModuleType:
-    """benchmarks/intake.py as the module ``intake`` (registered, so that its ``Job`` and
+    """benchmarks/bench_intake.py as the module ``intake`` (registered, so that its ``Job`` and
     ``drive`` pickle by reference into the spawned client processes, which run this file's
     top level again and so load it the same way)."""
     if "intake" in sys.modules:
         return sys.modules["intake"]
-    spec = importlib.util.spec_from_file_location("intake", HERE / "intake.py")
+    spec = importlib.util.spec_from_file_location("intake", HERE / "bench_intake.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

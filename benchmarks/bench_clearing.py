@@ -1,6 +1,6 @@
 """Clearing benchmark: the reference day, a scale curve, hard days, and the baseline.
 
-    python benchmarks/clearing.py [--quick | --hard] [--time-limit S]
+    python benchmarks/bench_clearing.py [--quick | --hard] [--time-limit S]
                                   [--baseline-time-limit S] [--only NAME ...] [--markdown]
 
 Every instance is generated from a seeded scenario (``benchmark_scenario``, or
@@ -38,8 +38,9 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# `python benchmarks/clearing.py` puts benchmarks/ first on sys.path, where this very file
-# would shadow the `clearing` package. Spawned children inherit the corrected path.
+# The checkout on sys.path and benchmarks/ off it (`python benchmarks/bench_X.py` puts it
+# first): the packages and benchmarks.common import from this checkout, installed or not.
+# Spawned children inherit the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
@@ -207,7 +208,15 @@ def _lp_bound(archive: Any, time_limit_s: float) -> dict[str, Any]:
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("time_limit", time_limit_s)
     pass_model(
-        h, arrays.c, arrays.lb, arrays.ub, arrays.A.tocsc(), arrays.row_lb, arrays.row_ub, None
+        h,
+        arrays.c,
+        arrays.lb,
+        arrays.ub,
+        arrays.A,
+        arrays.row_lb,
+        arrays.row_ub,
+        None,
+        sense="maximise",
     )
     h.run()
     return {
