@@ -39,7 +39,7 @@ from rich.progress import (
 from rich.table import Table
 
 from auction.archive import read_archive, write_archive
-from auction.history import HistoryDay, HistoryScenario, history_days
+from auction.synthetic import HistoryDay, HistoryScenario, history_days
 from clearing.clear import clear
 from clearing.result import ClearingResult, write_results
 

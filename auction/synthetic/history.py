@@ -31,7 +31,7 @@ import polars as pl
 
 from auction.book import UTC_TIME
 from auction.model import TENNET_DE, Archive, AuctionConfig
-from auction.synthetic import (
+from auction.synthetic.day import (
     ORG_NAMES,
     RECIPES,
     SAMPLE_CATALOGUE,
