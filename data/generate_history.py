@@ -1,6 +1,6 @@
 """Generate a year of historical auctions in ``data/history/`` and record their clearing.
 
-Every day of ``auction.history.HistoryScenario().year`` (365 days of 2025, Europe/Berlin)
+Every day of ``auction.synthetic.HistoryScenario().year`` (365 days of 2025, Europe/Berlin)
 becomes ``<OUT_DIR>/<YYYY-MM-DD>/``: the archive as Parquet (docs/archive.md), read back
 through the validator and checked unchanged, then cleared by today's engine, whose
 ``awards.csv`` and ``summary.json`` are kept in ``recorded/`` ("the engine of the day")

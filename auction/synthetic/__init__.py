@@ -7,18 +7,17 @@ Both are pure (no file I/O) and seeded: a scenario always gives the same frames
 (``data/README.md``). The engine never imports this package.
 """
 
-from auction.synthetic.day import Scenario, benchmark_scenario, catalogue, generate, hard_scenario
+from auction.synthetic.day import generate
 from auction.synthetic.history import (
-    DayKind,
     HistoryDay,
-    HistoryScenario,
-    day_kind,
-    german_holidays,
     history_day,
     history_days,
     history_fleet,
     history_orgs,
 )
+from auction.synthetic.market_calendar import DayKind, day_kind, german_holidays
+from auction.synthetic.products import catalogue
+from auction.synthetic.scenario import HistoryScenario, Scenario, benchmark_scenario, hard_scenario
 
 __all__ = [
     "DayKind",
