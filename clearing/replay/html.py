@@ -32,7 +32,7 @@ from clearing.replay.aggregates import (
     total,
     unpaired_rows,
 )
-from clearing.replay.plots import figures_svg
+from clearing.replay.extra import replay_extra
 from clearing.replay.tables import DAYS, DIFFERENCES, ORGANISATIONS, PRODUCTS, STATUSES
 
 MAX_DIFFERENCES = 200  # rows of the differences table; the rest are in differences.csv
@@ -327,6 +327,8 @@ def _plot_sections(report: Report) -> list[str]:
         ),
         ("comparison", f"Recorded vs {report.new}", _comparison_caption(report)),
     ]
+    with replay_extra():  # matplotlib: only the figures need it
+        from clearing.replay.plots import figures_svg
     figures = figures_svg(report)  # keyed by the sections' anchors
     return [
         _section(

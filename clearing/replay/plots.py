@@ -2,7 +2,8 @@
 
 Everything about matplotlib lives here, apart from the page (``html.py``) that places the
 figures: the settings, the colours and the five plots; what they plot is added up in
-``aggregates.py``.
+``aggregates.py``. Matplotlib comes with the replay extra, so the page imports this module
+only when it draws (through ``extra.replay_extra``).
 
 Figures are made without pyplot and written as SVG with no metadata, their text left to the
 browser. The same frames give the same bytes: each figure's ids come from a fixed salt and

@@ -52,6 +52,7 @@ def test_the_contracts_hold_on_the_tree_as_it_is(tmp_path: Path) -> None:
         ("clearing.fill", "import api.app", "Layers import downward only"),
         ("clearing.fill", "import sqlalchemy", "The clearing is pure"),
         ("dispatch.schedule", "import auction.store.bids", "The domain packages never touch"),
+        ("clearing.fill", "import auction.synthetic", "The synthetic generators are tools"),
         ("api.routes.fleet", "import sqlalchemy", "Routes translate HTTP"),
         ("api.routes.fleet", "import auction.store.schema", "Routes translate HTTP"),
     ],
