@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,replay]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,7 +27,8 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 # Install the wheel (not editable) into a fresh venv and run the demo from elsewhere,
-# so that missing package data is caught.
+# so that missing package data is caught. Without extras: the demo is the server's path,
+# and it must run on a light install (no Dask, no matplotlib).
 smoke: $(STAMP)
 	rm -rf $(VENV)/smoke && $(PYTHON) -m venv $(VENV)/smoke
 	$(VENV)/smoke/bin/python -m pip install --quiet .

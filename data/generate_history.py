@@ -1,6 +1,6 @@
 """Generate a year of historical auctions in ``data/history/`` and record their clearing.
 
-Every day of ``auction.history.HistoryScenario().year`` (365 days of 2025, Europe/Berlin)
+Every day of ``auction.synthetic.HistoryScenario().year`` (365 days of 2025, Europe/Berlin)
 becomes ``<OUT_DIR>/<YYYY-MM-DD>/``: the archive as Parquet (docs/archive.md), read back
 through the validator and checked unchanged, then cleared by today's engine, whose
 ``awards.csv`` and ``summary.json`` are kept in ``recorded/`` ("the engine of the day")
@@ -39,7 +39,7 @@ from rich.progress import (
 from rich.table import Table
 
 from auction.archive import read_archive, write_archive
-from auction.history import HistoryDay, HistoryScenario, history_days
+from auction.synthetic import HistoryDay, HistoryScenario, history_days
 from clearing.clear import clear
 from clearing.result import ClearingResult, write_results
 

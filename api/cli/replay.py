@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,6 +21,7 @@ from rich.progress import (
 )
 
 from clearing.replay import ReplayOutcome, find_archives, parse_rules
+from clearing.replay.extra import ReplayExtraMissing, check_replay_extra
 from clearing.replay.report import replay_tables, write_report
 from clearing.replay.rules import Rules
 from clearing.replay.run import EXECUTORS, replay_all
@@ -74,7 +76,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def replay_command(args: argparse.Namespace, console: Console) -> int:
-    """Replay, report, and say in a few lines what was found."""
+    """Replay, report, and say in a few lines what was found; without the replay extra
+    (Dask, matplotlib), say how to install it before replaying anything."""
+    try:
+        check_replay_extra()
+        return _replay(args, console)
+    except ReplayExtraMissing as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_BAD_INPUT
+
+
+def _replay(args: argparse.Namespace, console: Console) -> int:
     rules = parse_rules(args.rule)
     if args.jobs < 1:
         console.print(f"[bold red]error:[/] --jobs must be at least 1, got {args.jobs}")

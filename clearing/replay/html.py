@@ -2,10 +2,11 @@
 
 Headline, five plot sections and four tables built from the report's frames (``tables.py``).
 The figures come from ``plots.py`` as SVG and are inlined, so the page carries no script,
-font, image or address of its own. This module holds the page: the frames conformed to their
-schemas, the numbers formatted, the summary, the sections around the figures, the tables and
-the style. A plain replay (no rules) compares today's engine with the record; a what-if
-compares the record with the counterfactual under the rules.
+font, image or address of its own; the totals come from ``aggregates.py``. This module holds
+the page: the frames conformed to their schemas, the numbers formatted, the summary, the
+sections around the figures, the tables and the style. A plain replay (no rules) compares
+today's engine with the record; a what-if compares the record with the counterfactual under
+the rules.
 
 Every string from the frames (org ids, paths, error messages) is user data and escaped. The
 same frames give the same bytes: the figures repeat theirs and no date is written.
@@ -22,14 +23,16 @@ from typing import Any
 
 import polars as pl
 
-from clearing.replay.plots import (
+from clearing.replay.aggregates import (
     MAX_PLOTTED_ORGS,
     Report,
-    exact_mean,
-    figures_svg,
+    change_pct,
+    per_month,
     per_organisation,
-    sum_or_null,
+    total,
+    unpaired_rows,
 )
+from clearing.replay.extra import replay_extra
 from clearing.replay.tables import DAYS, DIFFERENCES, ORGANISATIONS, PRODUCTS, STATUSES
 
 MAX_DIFFERENCES = 200  # rows of the differences table; the rest are in differences.csv
@@ -195,45 +198,6 @@ def _month(value: date | None) -> str:
     return "no date" if value is None else value.strftime("%Y-%m")
 
 
-# --- aggregation ----------------------------------------------------------------------------
-
-
-def _total(frame: pl.DataFrame, column: str) -> float | None:
-    total = frame.select(sum_or_null(pl.col(column))).item()
-    return None if total is None else float(total)
-
-
-def _change_pct(frame: pl.DataFrame, recorded: str, new: str) -> float | None:
-    """Change from ``recorded`` to ``new`` in %, over the rows that have both."""
-    both = frame.filter(pl.col(recorded).is_not_null() & pl.col(new).is_not_null())
-    if both.is_empty():
-        return None
-    before, after = _total(both, recorded) or 0.0, _total(both, new) or 0.0
-    if before == 0:
-        return 0.0 if after == 0 else None
-    return (after - before) / abs(before) * 100
-
-
-def _unpaired(frame: pl.DataFrame, recorded: str, new: str) -> bool:
-    """Whether some row has one of the two values only (the change then leaves it out)."""
-    return bool((frame[recorded].is_null() != frame[new].is_null()).any())
-
-
-def _per_month(days: pl.DataFrame) -> pl.DataFrame:
-    return (
-        days.group_by(month=pl.col("delivery_day").dt.truncate("1mo"))
-        .agg(
-            archives=pl.len(),
-            errors=(pl.col("status") == "error").sum(),
-            revenue=sum_or_null(pl.col("revenue_eur")),
-            recorded=sum_or_null(pl.col("recorded_revenue_eur")),
-            volume=sum_or_null(pl.col("volume_mw")),
-            utilisation=exact_mean(pl.col("utilisation")),
-        )
-        .sort("month", nulls_last=True)
-    )
-
-
 # --- headline -------------------------------------------------------------------------------
 
 
@@ -306,11 +270,11 @@ def _totals(report: Report) -> str:
     rows = []
     partial = False
     for label, frame, recorded, new, fmt in compared:
-        unpaired = _unpaired(frame, recorded, new)
+        unpaired = unpaired_rows(frame, recorded, new)
         partial |= unpaired
-        change = _change(_change_pct(frame, recorded, new)) + ("*" if unpaired else "")
-        rows.append(_row([label, fmt(_total(frame, recorded)), fmt(_total(frame, new)), change]))
-    seconds = _seconds(_total(days, "seconds"))
+        change = _change(change_pct(frame, recorded, new)) + ("*" if unpaired else "")
+        rows.append(_row([label, fmt(total(frame, recorded)), fmt(total(frame, new)), change]))
+    seconds = _seconds(total(days, "seconds"))
     rows.append(_row(["Time to read, clear and compare (s)", DASH, seconds, DASH]))
     head = _row(["Total", "recorded", report.new, "change"], header=True)
     note = (
@@ -363,6 +327,8 @@ def _plot_sections(report: Report) -> list[str]:
         ),
         ("comparison", f"Recorded vs {report.new}", _comparison_caption(report)),
     ]
+    with replay_extra():  # matplotlib: only the figures need it
+        from clearing.replay.plots import figures_svg
     figures = figures_svg(report)  # keyed by the sections' anchors
     return [
         _section(
@@ -433,7 +399,7 @@ def _organisations_section(report: Report) -> str:
 
 
 def _months_section(report: Report) -> str:
-    months = _per_month(report.days)
+    months = per_month(report.days)
     if months.is_empty():
         return _section("months", "Months", f'<p class="empty">{NO_DATA}</p>')
     columns = [

@@ -1,9 +1,9 @@
 """The replay report's figures: matplotlib plots of the report's frames, as inline SVG.
 
 Everything about matplotlib lives here, apart from the page (``html.py``) that places the
-figures: the settings, the colours, the five plots and the frames only they need. So does
-what both modules read: the ``Report`` being drawn and the per-organisation totals, which the
-page also tabulates.
+figures: the settings, the colours and the five plots; what they plot is added up in
+``aggregates.py``. Matplotlib comes with the replay extra, so the page imports this module
+only when it draws (through ``extra.replay_extra``).
 
 Figures are made without pyplot and written as SVG with no metadata, their text left to the
 browser. The same frames give the same bytes: each figure's ids come from a fixed salt and
@@ -15,9 +15,8 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib as mpl
@@ -29,9 +28,14 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.typing import RcKeyType
 
-from clearing.replay.tables import FAMILIES, MONEY_DECIMALS, SHARE_DECIMALS, exact_sum
-
-MAX_PLOTTED_ORGS = 25  # bars per panel before a chart stops being readable
+from clearing.replay.aggregates import (
+    Report,
+    family_prices,
+    largest_organisations,
+    monthly_volume,
+    per_day,
+)
+from clearing.replay.tables import FAMILIES
 
 # Text stays text (a tenth of the size of glyph outlines, and selectable); "$" in an org id is
 # data, not TeX; the browser draws the fonts, so nothing is embedded or fetched.
@@ -62,26 +66,6 @@ _NEW_COLOUR = "#1f77b4"
 _ALERT_COLOUR = "#d62728"
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """The four frames, conformed to their schemas, and the what-if rules."""
-
-    days: pl.DataFrame
-    products: pl.DataFrame
-    organisations: pl.DataFrame
-    differences: pl.DataFrame
-    rules: Mapping[str, str]
-
-    @property
-    def what_if(self) -> bool:
-        return bool(self.rules)
-
-    @property
-    def new(self) -> str:
-        """What the engine's side of the comparison is called."""
-        return "counterfactual" if self.what_if else "replayed"
-
-
 def figures_svg(report: Report) -> dict[str, str | None]:
     """The five figures by name, in page order: each an ``<svg>`` element, or None when
     there is nothing to plot."""
@@ -95,107 +79,7 @@ def figures_svg(report: Report) -> dict[str, str | None]:
     return {name: _figure(plot, report, n) for n, (name, plot) in enumerate(plots)}
 
 
-# --- frames ---------------------------------------------------------------------------------
-# sum_or_null, exact_mean and per_organisation also feed the page's tables.
-
-
-def sum_or_null(expr: pl.Expr, decimals: int = MONEY_DECIMALS) -> pl.Expr:
-    """The exact sum, or null when every value is null (unknown is not zero)."""
-    return pl.when(expr.count() > 0).then(exact_sum(expr, decimals))
-
-
-def exact_mean(expr: pl.Expr) -> pl.Expr:
-    """The mean of a share, independent of the order of the rows."""
-    return sum_or_null(expr, SHARE_DECIMALS) / expr.count()
-
-
-def _weighted_mean(value: str, weight: str) -> pl.Expr:
-    """Mean of ``value`` weighted by ``weight``; the plain mean where no weight is positive."""
-    both = pl.col(value).is_not_null() & (pl.col(weight) > 0)
-    total = exact_sum(pl.col(weight).filter(both))
-    weighted = exact_sum((pl.col(value) * pl.col(weight)).filter(both), SHARE_DECIMALS) / total
-    return pl.when(total > 0).then(weighted).otherwise(exact_mean(pl.col(value)))
-
-
-def _per_day(days: pl.DataFrame) -> pl.DataFrame:
-    """Archives of the same delivery day added up, with 7-day rolling means of revenue."""
-    return (
-        days.filter(pl.col("delivery_day").is_not_null())
-        .group_by("delivery_day")
-        .agg(
-            revenue=sum_or_null(pl.col("revenue_eur")),
-            recorded=sum_or_null(pl.col("recorded_revenue_eur")),
-            fleet=sum_or_null(pl.col("fleet_mw")),
-            # Utilisation is MW·h over fleet MW·h: across archives, weight by fleet.
-            utilisation=_weighted_mean("utilisation", "fleet_mw"),
-        )
-        .sort("delivery_day")
-        .with_columns(
-            revenue_7d=_rolling_week(pl.col("revenue")),
-            recorded_7d=_rolling_week(pl.col("recorded")),
-        )
-    )
-
-
-def _rolling_week(expr: pl.Expr) -> pl.Expr:
-    """Mean over the 7 calendar days ending on each day (gaps and null days left out)."""
-    return expr.rolling_mean_by("delivery_day", window_size="7d", min_samples=1)
-
-
-def _family_prices(products: pl.DataFrame) -> pl.DataFrame:
-    """Per delivery day and family: volume-weighted mean, lowest and highest EUR/MW/h."""
-    return (
-        products.filter(pl.col("delivery_day").is_not_null() & (pl.col("hours") > 0))
-        .with_columns(
-            family=pl.col("family").fill_null("unknown"),
-            low=pl.col("lowest_price_eur_per_mw") / pl.col("hours"),
-            high=pl.col("highest_price_eur_per_mw") / pl.col("hours"),
-        )
-        .group_by("delivery_day", "family")
-        .agg(
-            price=_weighted_mean("low", "awarded_mw"),
-            low=pl.col("low").min(),
-            high=pl.col("high").max(),
-        )
-        .filter(pl.col("price").is_not_null())
-        .sort("family", "delivery_day")
-    )
-
-
-def _monthly_volume(products: pl.DataFrame) -> pl.DataFrame:
-    """Awarded MW·h per month and family."""
-    return (
-        products.filter(pl.col("delivery_day").is_not_null())
-        .group_by(
-            month=pl.col("delivery_day").dt.truncate("1mo"),
-            family=pl.col("family").fill_null("unknown"),
-        )
-        .agg(mwh=sum_or_null(pl.col("awarded_mw") * pl.col("hours")))
-        .filter(pl.col("mwh").is_not_null())
-        .sort("month", "family")
-    )
-
-
-def per_organisation(organisations: pl.DataFrame) -> pl.DataFrame:
-    """Totals per organisation over the period; changes over the archives that have both."""
-    sums = (
-        "recorded_mw",
-        "recorded_paid_eur",
-        "recorded_surplus_eur",
-        "awarded_mw",
-        "paid_eur",
-        "surplus_eur",
-    )
-    return (
-        organisations.group_by("org_id")
-        .agg(
-            *(sum_or_null(pl.col(c)).alias(c) for c in sums),
-            # Null minus anything is null: only archives with both sides count.
-            change_paid=sum_or_null(pl.col("paid_eur") - pl.col("recorded_paid_eur")),
-            change_surplus=sum_or_null(pl.col("surplus_eur") - pl.col("recorded_surplus_eur")),
-        )
-        .sort(["paid_eur", "org_id"], descending=[True, False], nulls_last=True)
-    )
+# --- families and colours -----------------------------------------------------------------------
 
 
 def _families(present: Sequence[str]) -> list[str]:
@@ -302,7 +186,7 @@ def _marker(n: int) -> str:
 
 
 def _plot_revenue(report: Report) -> Figure | None:
-    daily = _per_day(report.days)
+    daily = per_day(report.days)
     columns = [("revenue", "revenue_7d", report.new, _NEW_COLOUR)]
     if report.what_if:
         columns.insert(0, ("recorded", "recorded_7d", "recorded", _RECORDED_COLOUR))
@@ -332,7 +216,7 @@ def _plot_revenue(report: Report) -> Figure | None:
 
 
 def _plot_prices(report: Report) -> Figure | None:
-    prices = _family_prices(report.products)
+    prices = family_prices(report.products)
     if prices.is_empty():
         return None
     families = _families(prices["family"].unique().to_list())
@@ -360,7 +244,7 @@ def _plot_prices(report: Report) -> Figure | None:
 
 
 def _plot_volume(report: Report) -> Figure | None:
-    volume = _monthly_volume(report.products)
+    volume = monthly_volume(report.products)
     if volume.is_empty():
         return None
     months = volume["month"].unique().sort().to_list()
@@ -392,7 +276,7 @@ def _plot_volume(report: Report) -> Figure | None:
 
 
 def _plot_utilisation(report: Report) -> Figure | None:
-    daily = _per_day(report.days)
+    daily = per_day(report.days)
     if daily["utilisation"].count() == 0 and daily["fleet"].count() == 0:
         return None
     figure = _new_figure()
@@ -432,13 +316,7 @@ def _plot_comparison(report: Report) -> Figure | None:
 
 def _plot_organisations(report: Report) -> Figure | None:
     """Horizontal bars per organisation: paid and surplus, recorded against counterfactual."""
-    orgs = (
-        per_organisation(report.organisations)
-        .with_columns(size=pl.max_horizontal(pl.col("recorded_paid_eur", "paid_eur").abs()))
-        .sort(["size", "org_id"], descending=[True, False], nulls_last=True)
-        .head(MAX_PLOTTED_ORGS)
-        .reverse()  # the largest at the top
-    )
+    orgs = largest_organisations(report.organisations)  # the largest at the top
     if orgs.is_empty():
         return None
     labels = [_short(o) for o in orgs["org_id"].to_list()]

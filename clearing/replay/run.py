@@ -5,7 +5,7 @@ arrives (for a progress bar); the outcomes come back sorted by path, so the repo
 depend on which worker finished first. Dask is the engine for more than one machine:
 ``scheduler`` is the address of a running ``dask scheduler`` (its workers need this package
 and the archives at the same paths); without it a local Dask cluster is started, which is
-what the tests run.
+what the tests run. Dask comes with the replay extra (``extra.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from clearing.replay.archive import ReplayOutcome, replay_archive
+from clearing.replay.extra import replay_extra
 from clearing.replay.rules import PLAIN, Rules
 
 Executor = Literal["process", "dask"]
@@ -88,7 +89,8 @@ def _on_dask(
     scheduler: str | None,
     done: Callable[[ReplayOutcome], None],
 ) -> list[ReplayOutcome]:
-    from distributed import Client, LocalCluster, as_completed  # only this executor needs it
+    with replay_extra():  # only this executor needs Dask
+        from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:

@@ -57,6 +57,7 @@ def test_the_contracts_hold_on_the_tree_as_it_is(tmp_path: Path) -> None:
         ("dispatch.schedule", "import settlement.day", "Layers import downward only"),
         ("api.services.auctions", "import api.http.errors", "The doors stand on the services"),
         ("api.http.routes.fleet", "import api.cli.main", "The doors stand on the services"),
+        ("clearing.fill", "import auction.synthetic", "The synthetic generators are tools"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from auction.archive import read_archive, write_archive
-from auction.history import (
+from auction.synthetic import (
     DayKind,
     HistoryDay,
     HistoryScenario,

@@ -16,8 +16,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clearing.replay.aggregates import per_organisation
 from clearing.replay.html import render_html, write_html
-from clearing.replay.plots import per_organisation
 from clearing.replay.tables import (
     DAYS,
     DIFFERENCES,
