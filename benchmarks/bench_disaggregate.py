@@ -50,7 +50,7 @@ import scipy.sparse as sp  # noqa: E402
 
 from auction.book import AVAILABILITY, FLEET  # noqa: E402
 from auction.timegrid import day_bounds  # noqa: E402
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine, save_results  # noqa: E402
 from dispatch import disaggregate as dis  # noqa: E402
 from dispatch import disaggregation_lp as dlp  # noqa: E402
 from dispatch import fleet_day  # noqa: E402
@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--virtual-assets", type=int, default=2000)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--save", action="store_true", help="write results/disaggregate-<date>.json")
     args = p.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(machine())
@@ -494,6 +495,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"load {os.getloadavg()[0]:.2f} after the runs (above ~1 something else shared the cores)"
     )
+    if args.save:
+        path = save_results(
+            "disaggregate",
+            {"args": vars(args), "load_after": os.getloadavg()[0], "days": results},
+        )
+        console.print(f"figures written to {path}")
     return 0
 
 

@@ -29,7 +29,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine, save_results  # noqa: E402
 from clearing.replay import ReplayOutcome, find_archives  # noqa: E402
 from clearing.replay.run import replay_all  # noqa: E402
 
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT / "data" / "history")
     parser.add_argument("--days", type=int, help="only the first N archives")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--save", action="store_true", help="write results/replay-<date>.json")
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     console.print(machine())
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         table.add_column(name, justify="right")
     walls: dict[int, float] = {}
+    runs = []
     for jobs in args.jobs:
         wall, outcomes = timed(paths, jobs, console)
         walls[jobs] = wall
@@ -90,6 +92,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{max(seconds):.3f}" if seconds else "-",
             f"{same}/{len(paths)}",
         )
+        runs.append(
+            {
+                "processes": jobs,
+                "wall_s": wall,
+                "median_s": statistics.median(seconds) if seconds else None,
+                "max_s": max(seconds) if seconds else None,
+                "reproduced": same,
+                "archives": len(paths),
+            }
+        )
     console.print(table)
     if 2 in walls and args.days is None:
         wall = walls[2]
@@ -98,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  {mark}  the whole year with 2 processes in < {TARGET_S:g} s: {wall:.1f} s"
         )
     console.print(f"load {machine().rsplit('load ', 1)[1]} after the runs")
+    if args.save:
+        figures = {"root": str(args.root), "runs": runs}
+        console.print(f"figures written to {save_results('replay', figures)}")
     return 0
 
 

@@ -53,6 +53,7 @@ from auction.store.dispatch import get_block, save_schedule  # noqa: E402
 from auction.store.results import result_frame  # noqa: E402
 from auction.synthetic import benchmark_scenario, generate  # noqa: E402
 from auction.timegrid import day_bounds  # noqa: E402
+from benchmarks.common import save_results  # noqa: E402
 from dispatch.schedule import soc_profile, wholesale_terms  # noqa: E402
 
 TARGET_S = 3.0
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orgs", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--save", action="store_true", help="write results/settlement-<date>.json")
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     console.print(
@@ -206,6 +208,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{'     met' if met else ' not met'}  settle a day of ~2,000 virtual assets and "
         f"10 customers in < {TARGET_S:g} s: {statistics.median(shipped):.2f} s"
     )
+    if args.save:
+        figures = {
+            "args": vars(args),
+            "virtual_assets": n_vas,
+            "settle_day_s": shipped,
+            "baseline_s": plain,
+            "invoice_lines": settled.lines.height,
+            "documents": settled.documents,
+            "reconciled": settled.run.report["ok"],
+        }
+        console.print(f"figures written to {save_results('settlement', figures)}")
     return 0
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 PACKAGES = ("highspy", "polars", "numpy", "scipy")
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def cpu_name() -> str:
@@ -27,3 +32,21 @@ def machine() -> str:
         f"{len(os.sched_getaffinity(0))} cores ({cpu_name()}), {platform.platform()}, "
         f"python {platform.python_version()}, {versions}; load {load:.2f}"
     )
+
+
+def save_results(name: str, figures: dict[str, Any]) -> Path:
+    """Write ``figures`` with the machine, the date and the commit to
+    ``benchmarks/results/<name>-<date>.json``: benchmarks/README.md quotes only these files."""
+    now = datetime.now(UTC)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=RESULTS_DIR.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    report = {"machine": machine(), "date": now.isoformat(timespec="seconds"), "commit": commit}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}-{now.date()}.json"
+    path.write_text(json.dumps({**report, **figures}, indent=1, default=str) + "\n")
+    return path

@@ -16,7 +16,7 @@ import polars as pl
 
 from auction.book import MARKET_FACTOR, MARKETS
 from auction.model import Archive
-from auction.timegrid import day_bounds
+from auction.timegrid import Grid, availability_matrix, mtu_index_expr
 
 INF = np.inf
 # The rounding reserve: kW (times the row's largest coefficient) of a capacity row to keep
@@ -166,12 +166,10 @@ def rows_capacity(
     if backing.height == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     cfg = archive.config
-    day_start, day_end = day_bounds(cfg.delivery_day, cfg.time_zone)
-    mtu_us = cfg.mtu_minutes * 60 * 1_000_000
-    n_mtu = int((day_end - day_start).total_seconds() * 1_000_000) // mtu_us
+    grid = Grid.of_day(cfg.delivery_day, cfg.mtu_minutes, cfg.time_zone)
 
     def mtu_of(col: str) -> pl.Expr:
-        return ((pl.col(col) - pl.lit(day_start)).dt.total_microseconds() // mtu_us).cast(pl.Int64)
+        return mtu_index_expr(pl.col(col), grid.start, cfg.mtu_minutes).cast(pl.Int64)
 
     windows = products.select(s=mtu_of("start"), e=mtu_of("end"))
     p_start, p_end = windows["s"].to_numpy(), windows["e"].to_numpy()
@@ -183,7 +181,7 @@ def rows_capacity(
 
     fleet = archive.fleet.filter(pl.col("tso_zone") == cfg.tso_zone).sort("asset_id")
     k_index = {aid: i for i, aid in enumerate(fleet["asset_id"])}
-    avail = _availability_matrix(archive, k_index, day_start, mtu_us, n_mtu)
+    avail = availability_matrix(archive.availability, list(k_index), grid)
     # Segments tile [first edge, last edge) without gaps; reduceat's last slice would run
     # to the end of the day, so cut the matrix at the last edge first.
     seg_avail = np.minimum.reduceat(avail[:, : edges[-1]], seg_start, axis=1)  # (K, S)
@@ -300,33 +298,3 @@ def _largest_coefficients(
             mask = np.asarray(may, dtype=bool)[:, None]
             out[kind_no] = np.maximum(out[kind_no], np.where(mask, per_segment[None, :], 0.0))
     return out
-
-
-def _availability_matrix(
-    archive: Archive, k_index: dict[str, int], day_start: object, mtu_us: int, n_mtu: int
-) -> np.ndarray:
-    """a_k(t) for every asset of the zone and MTU: overlapping rows multiply; a row that
-    covers part of an MTU derates the whole MTU (the capacity must hold all through it)."""
-    avail = np.ones((len(k_index), n_mtu))
-    rows = archive.availability.filter(pl.col("asset_id").is_in(list(k_index)))
-    if rows.height == 0:
-        return avail
-
-    def offset_us(col: str) -> pl.Expr:
-        return (pl.col(col) - pl.lit(day_start)).dt.total_microseconds()
-
-    cells = (
-        rows.with_columns(
-            k=pl.col("asset_id").replace_strict(k_index, return_dtype=pl.Int64),
-            t0=(offset_us("start") // mtu_us).clip(0, n_mtu),
-            # ceil division: the MTU in which the row ends is affected if it ends inside it
-            t1=(-(-offset_us("end") // mtu_us)).clip(0, n_mtu),
-        )
-        .filter(pl.col("t1") > pl.col("t0"))
-        .with_columns(t=pl.int_ranges("t0", "t1"))
-        .explode("t")
-        .group_by("k", "t")
-        .agg(pl.col("available_fraction").product())
-    )
-    avail[cells["k"].to_numpy(), cells["t"].to_numpy()] = cells["available_fraction"].to_numpy()
-    return avail

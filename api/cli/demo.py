@@ -40,7 +40,7 @@ from auction.sample import sample_dir
 from auction.store import Store
 from auction.store.accounts import create_invite, create_org
 from auction.store.results import result_frame
-from auction.timegrid import day_bounds
+from auction.timegrid import day_bounds, mtu_span
 from clearing import clear, write_results
 
 PASSWORD = "demo password, not for production"  # noqa: S105 - a throwaway demo store
@@ -295,7 +295,7 @@ def _dispatch(
         url = f"{base}/{va['virtual_asset_id']}/blocks/{block['block_id']}"
         step = timedelta(minutes=15)
         start = datetime.fromisoformat(block["start"])
-        n_mtu = int((datetime.fromisoformat(block["end"]) - start) / step)
+        n_mtu = mtu_span(start, datetime.fromisoformat(block["end"]), 15)
         if n == 0:
             # Full power out in every MTU: more energy than the block holds.
             drain = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from auction.store.dispatch import (
 )
 from auction.store.fleet import availability_frame
 from auction.store.results import get_clearing
-from auction.timegrid import day_bounds
+from auction.timegrid import day_bounds, mtu_span
 from dispatch.disaggregate import Disaggregation
 from dispatch.files import write_dispatch_files
 from dispatch.schedule import (
@@ -95,7 +95,7 @@ def _lost(conn: Connection, block: BlockRecord) -> tuple[int, ...] | None:
         }
     )
     mtu = block.config.mtu_minutes
-    n_mtu = int((block.end - block.start) / timedelta(minutes=mtu))
+    n_mtu = mtu_span(block.start, block.end, mtu)
     return lost_per_mtu(lost_of(conn, frame), block.start, n_mtu, mtu)
 
 

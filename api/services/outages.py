@@ -21,6 +21,7 @@ from auction.store.dispatch import (
     vas_owners,
 )
 from auction.store.fleet import add_outages, availability_frame, fleet_frame
+from auction.timegrid import mtu_index, mtu_span
 from dispatch.frames import BLOCKS
 from dispatch.rebacking import Rebacking, reback
 from dispatch.schedule import (
@@ -49,8 +50,8 @@ def _snap(
 ) -> tuple[datetime, datetime]:
     """[start, end) widened to whole MTUs: a row covering part of an MTU derates all of it."""
     step = timedelta(minutes=mtu_minutes)
-    lo = anchor + ((start - anchor) // step) * step
-    hi = anchor - ((anchor - end) // step) * step
+    lo = anchor + mtu_index(start, anchor, mtu_minutes) * step
+    hi = anchor + mtu_index(end, anchor, mtu_minutes, ceil=True) * step
     return lo, hi
 
 
@@ -233,7 +234,7 @@ def _conflicts(
     for b in wholesale.iter_rows(named=True):
         if b["block_id"] not in current:
             continue
-        n_mtu = int((b["end"] - b["start"]) / timedelta(minutes=mtu_minutes))
+        n_mtu = mtu_span(b["start"], b["end"], mtu_minutes)
         per_mtu = lost_per_mtu(
             lost.filter(pl.col("block_id") == b["block_id"]), b["start"], n_mtu, mtu_minutes
         )

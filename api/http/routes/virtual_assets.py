@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -142,8 +141,6 @@ def get_schedule_versions(
     current = services.dispatch.read_schedule(call.store, org_id, virtual_asset_id, block_id)
     with call.store.read() as conn:
         history = schedule_history(conn, block_id)
-    step = timedelta(minutes=current.terms.mtu_minutes)
-    start = current.terms.start
     return [
         ScheduleVersionPublic(
             version=v.version,
@@ -151,7 +148,8 @@ def get_schedule_versions(
             user_id=v.user_id,
             points=v.points,
             schedule=[
-                SchedulePoint(time=start + k * step, power=p) for k, p in enumerate(v.power_kw)
+                SchedulePoint(time=current.terms.mtu_start(k), power=p)
+                for k, p in enumerate(v.power_kw)
             ],
         )
         for v in history
