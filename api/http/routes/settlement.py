@@ -130,7 +130,9 @@ def get_nominations(
     format: Annotated[Format, Query(description="xml: the ESS-style schedule document")] = "json",
 ) -> Any:
     """Your nomination for a settled day: the sum of your virtual assets' final schedules
-    per MTU, from the operator's balancing group to yours (MW; negative: the other way)."""
+    per MTU in MW, never negative: ``from_eic`` → ``to_eic`` says the direction (the
+    operator's balancing group to yours when your virtual assets discharge, yours to the
+    operator's when they charge)."""
     with call.store.read() as conn:
         get_org(conn, org_id)
         document = org_document(conn, org_id, delivery_day)
