@@ -318,7 +318,7 @@ def test_relay_takes_from_the_end_and_fills_from_the_front() -> None:
 
 
 def test_the_clearing_checker_passes_after_a_whole_day_outage_with_a_spare_asset() -> None:
-    """The golden auction of tests/unit/clearing/test_verify.py (a1 10 MW, a2 5 MW, 15 MW
+    """The golden auction of tests/unit/clearing/verify_base.py (a1 10 MW, a2 5 MW, 15 MW
     sold); a1 fails for the day, a 20 MW spare joins; the re-backed result passes."""
     archive = make_archive(
         fleet=[asset("a1", 10.0, 20.0, fcr=True), asset("a2", 5.0, 10.0)],
