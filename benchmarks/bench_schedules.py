@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.http_load import (  # noqa: E402
     WARMUP_S,
     Job,
+    add_load_arguments,
     busy_s,
     cpu_s,
     drive,
@@ -260,16 +261,7 @@ def write_json(report: dict[str, Any]) -> Path:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--seconds", type=float, default=8.0, help="per phase (default %(default)s)")
-    p.add_argument(
-        "--concurrency", type=int, default=8, help="clients at once (default %(default)s)"
-    )
-    p.add_argument(
-        "--procs",
-        type=int,
-        default=2,
-        help="client processes sharing the clients, each with its own GIL (default %(default)s)",
-    )
+    add_load_arguments(p, seconds=8.0)
     p.add_argument(
         "--repeats",
         type=int,

@@ -42,6 +42,20 @@ WARMUP_S = 2.0
 # --------------------------------------------------------------------------- servers
 
 
+def add_load_arguments(p: argparse.ArgumentParser, seconds: float) -> None:
+    """The options of every HTTP load run: phase length, clients, client processes."""
+    p.add_argument("--seconds", type=float, default=seconds, help="per phase (default %(default)s)")
+    p.add_argument(
+        "--concurrency", type=int, default=8, help="clients at once (default %(default)s)"
+    )
+    p.add_argument(
+        "--procs",
+        type=int,
+        default=2,
+        help="client processes sharing the clients, each with its own GIL (default %(default)s)",
+    )
+
+
 def serve_bare(port: int) -> None:
     """The bare app: one POST that does no work, served as ``vba serve`` serves the API.
 
