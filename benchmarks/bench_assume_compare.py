@@ -38,7 +38,7 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine, save_results  # noqa: E402
 
 # Run by ASSUME's interpreter: the orders in, the seconds of market_clearing_opt out.
 ASSUME_SIDE = """
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bids", type=int, default=10_000)
     p.add_argument("--assets", type=int, default=20)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--save", action="store_true", help="write results/assume-<date>.json")
     args = p.parse_args(argv)
 
     from auction.synthetic import benchmark_scenario, generate
@@ -194,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio:  {statistics.median(seconds) / statistics.median(mine):.1f}x "
         "(ASSUME / ours, medians)"
     )
+    if args.save:
+        figures = {"args": {k: str(v) for k, v in vars(args).items()}, "ours_s": mine}
+        path = save_results("assume", {**figures, "assume_s": seconds, **theirs})
+        print(f"figures written to {path}")
     return 0
 
 
