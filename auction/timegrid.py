@@ -50,6 +50,12 @@ def is_on_grid(instant: datetime, day: date, mtu_minutes: int, time_zone: str) -
     return on_grid(instant, start, mtu_minutes)
 
 
+def local_instant(day: date, at: time, time_zone: str = DEFAULT_TIME_ZONE) -> datetime:
+    """UTC instant of the wall-clock time ``at`` on the local ``day`` (a time a DST change
+    skips is read with the offset before the change, as zoneinfo does)."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+
+
 def local_iso(instant: datetime, time_zone: str = DEFAULT_TIME_ZONE) -> str:
     """ISO 8601 with the local offset, as the archive writes timestamps."""
     return instant.astimezone(ZoneInfo(time_zone)).isoformat()
