@@ -51,6 +51,7 @@ def test_the_contracts_hold_on_the_tree_as_it_is(tmp_path: Path) -> None:
     [
         ("clearing.fill", "import api.http.app", "Layers import downward only"),
         ("clearing.fill", "import sqlalchemy", "The clearing is pure"),
+        ("dispatch.ancillary.bids", "import fastapi", "The ancillary rules are pure"),
         ("dispatch.schedule", "import auction.store.bids", "The domain packages never touch"),
         ("api.http.routes.fleet", "import sqlalchemy", "Routes translate HTTP"),
         ("api.http.routes.fleet", "import auction.store.schema", "Routes translate HTTP"),

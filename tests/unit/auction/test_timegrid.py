@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import polars as pl
@@ -14,6 +14,7 @@ from auction.timegrid import (
     availability_matrix,
     day_bounds,
     is_on_grid,
+    local_instant,
     local_iso,
     mtu_count,
     mtu_index,
@@ -67,6 +68,15 @@ def test_is_on_grid(instant: datetime, on_grid: bool) -> None:
 def test_local_iso_carries_the_local_offset() -> None:
     assert local_iso(datetime(2026, 11, 28, 23, tzinfo=UTC)) == "2026-11-29T00:00:00+01:00"
     assert local_iso(datetime(2026, 7, 1, 10, tzinfo=UTC), BERLIN) == "2026-07-01T12:00:00+02:00"
+
+
+def test_local_instant_reads_the_wall_clock_of_the_day() -> None:
+    spring, fall = date(2026, 3, 29), date(2026, 10, 25)
+    assert local_instant(spring, time(4)) - local_instant(spring, time(0)) == timedelta(hours=3)
+    assert local_instant(fall, time(4)) - local_instant(fall, time(0)) == timedelta(hours=5)
+    assert local_instant(date(2026, 11, 30), time(8)) == datetime(2026, 11, 30, 7, tzinfo=UTC)
+    # 02:30 does not exist on the spring-forward day: read with the winter offset.
+    assert local_instant(spring, time(2, 30)) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 
 
 T0 = datetime(2026, 11, 28, 23, tzinfo=UTC)
