@@ -16,7 +16,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import services
 from api.http import errors
-from api.http.routes import admin, auctions, auth, bids, fleet, settlement, virtual_assets
+from api.http.routes import (
+    admin,
+    ancillary,
+    auctions,
+    auth,
+    bids,
+    fleet,
+    settlement,
+    virtual_assets,
+)
 from api.http.settings import Settings
 from auction.store import Store, migrate
 from auction.store.auctions import due_to_close, due_to_publish
@@ -115,7 +124,7 @@ def create_app(
     app.state.store = store
     app.state.clock = clock
     errors.install(app)
-    for module in (auth, admin, fleet, auctions, bids, virtual_assets, settlement):
+    for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
         app.include_router(module.router)
     app.add_middleware(EnvironmentHeader, env=settings.env)
     return app

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import time
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from auction.store import DEFAULT_URL
+from dispatch.ancillary.products import GateRules
 
 MIN_SECRET_LENGTH = 32
 
@@ -25,18 +27,36 @@ class Settings(BaseModel):
     invite_hours: int = Field(default=72, gt=0)
     # How often the server looks for gates to close and auctions to publish.
     tick_s: float = Field(default=1.0, gt=0)
+    # Gates of the TSO's markets for ancillary bids (Europe/Berlin): FCR and aFRR capacity
+    # close on D-1 at these times, aFRR energy this many minutes before its quarter-hour.
+    fcr_gate: time = time(8, 0)
+    afrr_capacity_gate: time = time(9, 0)
+    afrr_energy_gate_minutes: int = Field(default=25, ge=0, le=24 * 60)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        settings = cls(
-            env=env.get("VBA_ENV", "sandbox"),
-            database_url=env.get("VBA_DATABASE_URL", DEFAULT_URL),
-            secret_key=env.get("VBA_SECRET_KEY", ""),
-            token_minutes=int(env.get("VBA_TOKEN_MINUTES", "60")),
-            invite_hours=int(env.get("VBA_INVITE_HOURS", "72")),
-        )
+        try:
+            settings = cls(
+                env=env.get("VBA_ENV", "sandbox"),
+                database_url=env.get("VBA_DATABASE_URL", DEFAULT_URL),
+                secret_key=env.get("VBA_SECRET_KEY", ""),
+                token_minutes=int(env.get("VBA_TOKEN_MINUTES", "60")),
+                invite_hours=int(env.get("VBA_INVITE_HOURS", "72")),
+                fcr_gate=time.fromisoformat(env.get("VBA_FCR_GATE", "08:00")),
+                afrr_capacity_gate=time.fromisoformat(env.get("VBA_AFRR_CAPACITY_GATE", "09:00")),
+                afrr_energy_gate_minutes=int(env.get("VBA_AFRR_ENERGY_GATE_MINUTES", "25")),
+            )
+        except ValueError as exc:  # a number or a time that does not parse
+            raise SettingsError(f"a VBA_* setting is not valid: {exc}") from None
         return settings.checked()
+
+    def gate_rules(self) -> GateRules:
+        return GateRules(
+            fcr_gate=self.fcr_gate,
+            afrr_capacity_gate=self.afrr_capacity_gate,
+            afrr_energy_gate_minutes=self.afrr_energy_gate_minutes,
+        )
 
     def checked(self) -> Settings:
         """Refuse production without a real secret; give the sandbox a random one."""

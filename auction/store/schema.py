@@ -299,6 +299,50 @@ schedule_versions = sa.Table(
     sa.Column("points", sa.Integer, nullable=False),
 )
 
+# Ancillary bids: a virtual asset's reserve offered to the TSO's markets, one bid per
+# product (LAYR's productDateCode) and virtual asset; a new one replaces it until the gate.
+# ``ancillary_bids`` holds each bid as it is now (its status moves on as the operator sends
+# it and the TSO's results come back); ``ancillary_bid_versions`` keeps every version sent.
+ancillary_bids = sa.Table(
+    "ancillary_bids",
+    metadata,
+    _id("bid_id", primary_key=True),
+    _id("virtual_asset_id", nullable=False),
+    sa.Column("product_code", sa.String(32), nullable=False),
+    _id("org_id", nullable=False),
+    _id("block_id", nullable=False),
+    sa.Column("delivery_day", sa.Date, nullable=False),
+    sa.Column("market", sa.String(16), nullable=False),
+    sa.Column("direction", sa.String(8), nullable=False),
+    sa.Column("start", Instant(), nullable=False),
+    sa.Column("end", Instant(), nullable=False),
+    sa.Column("gate_closure", Instant(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("offered_kw", sa.BigInteger, nullable=False),
+    sa.Column("capacity_price_cents", sa.BigInteger, nullable=True),
+    sa.Column("energy_price_cents", sa.BigInteger, nullable=True),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("accepted_kw", sa.BigInteger, nullable=True),
+    sa.Column("accepted_price_cents", sa.BigInteger, nullable=True),
+    sa.Column("updated_at", Instant(), nullable=False),
+    sa.UniqueConstraint("virtual_asset_id", "product_code", name="uq_ancillary_bid_product"),
+    sa.Index("ix_ancillary_bids_org_day", "org_id", "delivery_day"),
+    sa.Index("ix_ancillary_bids_day_market", "delivery_day", "market"),
+)
+
+ancillary_bid_versions = sa.Table(
+    "ancillary_bid_versions",
+    metadata,
+    _id("bid_id", sa.ForeignKey("ancillary_bids.bid_id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("offered_kw", sa.BigInteger, nullable=False),
+    sa.Column("capacity_price_cents", sa.BigInteger, nullable=True),
+    sa.Column("energy_price_cents", sa.BigInteger, nullable=True),
+    sa.Column("withdrawn", sa.Boolean, nullable=False),
+    _id("user_id", nullable=False),
+    sa.Column("at", Instant(), nullable=False),
+)
+
 # The whole effective backing of every block an outage re-backed, in stretches of time;
 # blocks that never moved keep the clearing's ``backing``. Where a block's rows cover less
 # than its power, the rest is unavailable.

@@ -254,4 +254,35 @@ TABLE: list[Row] = [
         "/schedule/versions",
         org_read(200),
     ),
+    # p1's virtual asset has no reserve block: the member's bid reaches the rules (422).
+    Row(
+        "POST",
+        "/organisations/{org_id}/virtual-assets/{virtual_asset_id}/ancillary-bids",
+        org_write(422),
+        body=lambda _w, _caller: {
+            "bids": [
+                {
+                    "productDateCode": "2026-11-28_NEGPOS_16_20",
+                    "offeredCapacity": 1000,
+                    "capacityPrice": 10,
+                }
+            ]
+        },
+    ),
+    Row(
+        "GET",
+        "/organisations/{org_id}/virtual-assets/{virtual_asset_id}/ancillary-bids",
+        org_read(200),
+    ),
+    *[
+        Row(
+            method,
+            "/organisations/{org_id}/virtual-assets/{virtual_asset_id}/ancillary-bids"
+            "/{product_date_code}",
+            org_read(404) if method == "GET" else org_write(404),
+            {"product_date_code": "2026-11-28_NEGPOS_16_20"},
+            operator_sees_org=method == "GET",
+        )
+        for method in ("GET", "DELETE")
+    ],
 ]

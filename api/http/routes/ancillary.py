@@ -1,0 +1,136 @@
+"""Ancillary bids on a virtual asset's reserve blocks (the guide's "submit and monitor
+ancillary services bids"): submit or replace, list, read with every version, withdraw."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter
+
+from api import services
+from api.http.deps import Member, Reader
+from api.http.schemas.ancillary import (
+    AncillaryBidHistory,
+    AncillaryBidList,
+    AncillaryBidPublic,
+    AncillaryBidsIn,
+)
+from auction.store.ancillary import AncillaryBid
+from auction.units import CENTS_PER_EUR
+from dispatch.ancillary.bids import AncillaryBidIn
+
+router = APIRouter(
+    prefix="/organisations/{org_id}/virtual-assets/{virtual_asset_id}/ancillary-bids",
+    tags=["ancillary"],
+)
+
+
+def _cents(eur: Decimal | None) -> int | None:
+    # The schema allows whole cents only, so this is exact.
+    return None if eur is None else int(eur * CENTS_PER_EUR)
+
+
+def _eur(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents) / CENTS_PER_EUR
+
+
+def _fields(b: AncillaryBid) -> dict[str, object]:
+    return {
+        "bid_id": b.bid_id,
+        "virtual_asset_id": b.virtual_asset_id,
+        "product_date_code": b.product_code,
+        "block_id": b.block_id,
+        "delivery_day": b.delivery_day,
+        "market": b.market,
+        "direction": b.direction,
+        "start": b.start,
+        "end": b.end,
+        "gate_closure": b.gate_closure,
+        "offered_capacity": b.offered_kw,
+        "capacity_price": _eur(b.capacity_price_cents),
+        "energy_price": _eur(b.energy_price_cents),
+        "status": b.status,
+        "accepted_capacity": b.accepted_kw,
+        "accepted_price": _eur(b.accepted_price_cents),
+        "version": b.version,
+        "updated_at": b.updated_at,
+    }
+
+
+@router.post("", response_model=AncillaryBidList)
+def post_bids(
+    org_id: str, virtual_asset_id: str, body: AncillaryBidsIn, call: Member
+) -> AncillaryBidList:
+    """Offer reserve of this virtual asset: one bid per product, each replacing your bid
+    for that product until its gate (FCR D-1 08:00, aFRR capacity D-1 09:00, aFRR energy
+    25 minutes before the quarter-hour, Europe/Berlin). All bids are stored or none: a
+    422 lists every broken rule by bid and field; a closed gate is a 409 with its time."""
+    bids = [
+        AncillaryBidIn(
+            product_code=b.product_date_code,
+            offered_kw=b.offered_capacity,
+            capacity_price_cents=_cents(b.capacity_price),
+            energy_price_cents=_cents(b.energy_price),
+        )
+        for b in body.bids
+    ]
+    saved = services.ancillary.submit(
+        call.store,
+        org_id,
+        virtual_asset_id,
+        bids,
+        call.user.user_id,
+        call.now,
+        call.settings.gate_rules(),
+    )
+    return AncillaryBidList(bids=[AncillaryBidPublic.model_validate(_fields(b)) for b in saved])
+
+
+@router.get("", response_model=AncillaryBidList)
+def get_bids(org_id: str, virtual_asset_id: str, call: Reader) -> AncillaryBidList:
+    """Your bids on this virtual asset as they are now, with their status: `submitted`,
+    `sent` (to the TSO by the operator), `accepted`, `partially_accepted`, `rejected`
+    (with the accepted kW and price once the TSO's results are in) or `withdrawn`."""
+    found = services.ancillary.bids(call.store, org_id, virtual_asset_id)
+    return AncillaryBidList(bids=[AncillaryBidPublic.model_validate(_fields(b)) for b in found])
+
+
+@router.get("/{product_date_code}", response_model=AncillaryBidHistory)
+def get_bid(
+    org_id: str, virtual_asset_id: str, product_date_code: str, call: Reader
+) -> AncillaryBidHistory:
+    """One bid with every version you sent, oldest first."""
+    found, versions = services.ancillary.bid(
+        call.store, org_id, virtual_asset_id, product_date_code
+    )
+    history = [
+        {
+            "version": v.version,
+            "offered_capacity": v.offered_kw,
+            "capacity_price": _eur(v.capacity_price_cents),
+            "energy_price": _eur(v.energy_price_cents),
+            "withdrawn": v.withdrawn,
+            "user_id": v.user_id,
+            "at": v.at,
+        }
+        for v in versions
+    ]
+    return AncillaryBidHistory.model_validate({**_fields(found), "versions": history})
+
+
+@router.delete("/{product_date_code}", response_model=AncillaryBidPublic)
+def withdraw_bid(
+    org_id: str, virtual_asset_id: str, product_date_code: str, call: Member
+) -> AncillaryBidPublic:
+    """Withdraw your bid for this product before its gate (a 409 after it); it stays listed
+    as `withdrawn` with its versions."""
+    after = services.ancillary.withdraw(
+        call.store,
+        org_id,
+        virtual_asset_id,
+        product_date_code,
+        call.user.user_id,
+        call.now,
+        call.settings.gate_rules(),
+    )
+    return AncillaryBidPublic.model_validate(_fields(after))

@@ -1,0 +1,155 @@
+"""Ancillary bids: a customer offers its virtual asset's FCR and aFRR reserve to the TSO's
+markets (through the operator), replaces an offer until the gate, or withdraws it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy.engine import Connection
+
+from api.services.frames import lost_of
+from auction.errors import BodyProblems, Conflict, DomainError, NotFound
+from auction.store import Store, audit
+from auction.store.ancillary import AncillaryBid, AncillaryBidVersion, bids_of, save_versions
+from auction.store.ancillary import versions_of as stored_versions
+from auction.store.ancillary import withdraw as withdraw_bid
+from auction.store.dispatch import auction_configs, blocks_of, org_virtual_assets
+from auction.timegrid import mtu_span
+from dispatch.ancillary.bids import AncillaryBidIn, ReserveBlock, check_bids, gate_passed
+from dispatch.ancillary.products import GateRules, parse_product
+from dispatch.slices import lost_per_mtu
+
+
+def submit(
+    store: Store,
+    org_id: str,
+    va_id: str,
+    bids: Sequence[AncillaryBidIn],
+    user_id: str,
+    now: datetime,
+    gates: GateRules,
+) -> list[AncillaryBid]:
+    """Store the bids as new versions, all of them or none: every rule is checked first."""
+    with store.write() as conn:
+        blocks = _reserve_blocks(conn, org_id, va_id)
+        try:
+            checked = check_bids(bids, blocks, now, gates)
+        except DomainError as exc:
+            raise BodyProblems(exc.problems, ("body", "bids")) from exc
+        rows = [
+            {
+                "virtual_asset_id": va_id,
+                "product_code": c.product.code,
+                "org_id": org_id,
+                "block_id": c.block_id,
+                "delivery_day": c.product.day,
+                "market": c.product.market,
+                "direction": c.product.direction,
+                "start": c.product.start,
+                "end": c.product.end,
+                "gate_closure": c.product.gate_closure,
+                "offered_kw": c.bid.offered_kw,
+                "capacity_price_cents": c.bid.capacity_price_cents,
+                "energy_price_cents": c.bid.energy_price_cents,
+            }
+            for c in checked
+        ]
+        saved = save_versions(conn, rows, user_id, now)
+        audit.record(
+            conn,
+            user_id,
+            "ancillary.submit",
+            f"va/{va_id}",
+            now,
+            org_id=org_id,
+            products=[r["product_code"] for r in rows],
+        )
+    return saved
+
+
+def bids(store: Store, org_id: str, va_id: str) -> list[AncillaryBid]:
+    """The virtual asset's bids as they are now, by product window."""
+    with store.read() as conn:
+        _owned(conn, org_id, va_id)
+        return bids_of(conn, va_id)
+
+
+def bid(
+    store: Store, org_id: str, va_id: str, product_code: str
+) -> tuple[AncillaryBid, list[AncillaryBidVersion]]:
+    """One bid with every version sent."""
+    with store.read() as conn:
+        found = _one(conn, org_id, va_id, product_code)
+        return found, stored_versions(conn, found.bid_id)
+
+
+def withdraw(
+    store: Store,
+    org_id: str,
+    va_id: str,
+    product_code: str,
+    user_id: str,
+    now: datetime,
+    gates: GateRules,
+) -> AncillaryBid:
+    """Withdraw a bid before its gate; a withdrawn bid stays listed with its versions."""
+    with store.write() as conn:
+        found = _one(conn, org_id, va_id, product_code)
+        product = parse_product(product_code, gates)
+        if gate_passed(product, now):
+            raise Conflict(
+                f"the gate of {product_code} closed at {product.gate_closure.isoformat()}: "
+                "the bid stands as it is",
+                gate_closure=product.gate_closure.isoformat(),
+            )
+        if found.status != "submitted":
+            raise Conflict(
+                f"the bid for {product_code} is {found.status}: only a submitted bid is withdrawn",
+                status=found.status,
+            )
+        after = withdraw_bid(conn, found, user_id, now)
+        audit.record(conn, user_id, "ancillary.withdraw", f"va/{va_id}", now, product=product_code)
+    return after
+
+
+def _owned(conn: Connection, org_id: str, va_id: str) -> pl.DataFrame:
+    """The organisation's published virtual asset, or the 404 a stranger also gets."""
+    vas = org_virtual_assets(conn, org_id).filter(pl.col("virtual_asset_id") == va_id)
+    if vas.height == 0:
+        raise NotFound("virtual asset", va_id)
+    return vas
+
+
+def _one(conn: Connection, org_id: str, va_id: str, product_code: str) -> AncillaryBid:
+    _owned(conn, org_id, va_id)
+    found = bids_of(conn, va_id, [product_code])
+    if not found:
+        raise NotFound("ancillary bid", product_code)
+    return found[0]
+
+
+def _reserve_blocks(conn: Connection, org_id: str, va_id: str) -> list[ReserveBlock]:
+    """The virtual asset's blocks with the kW per MTU an outage took from each."""
+    vas = _owned(conn, org_id, va_id)
+    blocks = blocks_of(conn, [va_id])
+    configs = auction_configs(conn, vas["auction_id"].unique().to_list())
+    lost = lost_of(conn, blocks.select("block_id", "power_kw", "start", "end"))
+    out = []
+    for b in blocks.iter_rows(named=True):
+        mtu = configs[b["auction_id"]].mtu_minutes
+        mine = lost.filter(pl.col("block_id") == b["block_id"])
+        n_mtu = mtu_span(b["start"], b["end"], mtu)
+        out.append(
+            ReserveBlock(
+                block_id=b["block_id"],
+                market=b["market"],
+                power_kw=b["power_kw"],
+                start=b["start"],
+                end=b["end"],
+                mtu_minutes=mtu,
+                lost_kw=lost_per_mtu(mine, b["start"], n_mtu, mtu),
+            )
+        )
+    return out
