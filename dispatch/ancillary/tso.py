@@ -79,8 +79,10 @@ def clear_fcr(bids: pl.DataFrame, demand_mw: Mapping[str, int]) -> FcrResult:
         .group_by("product")
         .agg((pl.col("cents").max() / 100).alias("settlement_price_eur_per_mw"))
     )
-    products = _totals(chosen, demand_mw).join(settle, on="product", how="left")
-    out = chosen.join(settle, on="product", how="left").select(
+    products = _totals(chosen, demand_mw).join(
+        settle, on="product", how="left", maintain_order="left"
+    )
+    out = chosen.join(settle, on="product", how="left", maintain_order="left").select(
         "bid_id", "product", "accepted_mw", "settlement_price_eur_per_mw"
     )
     return FcrResult(bids=out, products=products)
@@ -97,7 +99,9 @@ def clear_afrr_capacity(bids: pl.DataFrame, demand_mw: Mapping[str, int]) -> Afr
         (pl.col("cents").filter(accepted).max() / 100).alias("marginal_price_eur_per_mw_h"),
         ((pl.col("cents") * pl.col("accepted_mw")).sum() / 100).alias("cost_eur_per_h"),
     )
-    products = _totals(chosen, demand_mw).join(paid, on="product", how="left")
+    products = _totals(chosen, demand_mw).join(
+        paid, on="product", how="left", maintain_order="left"
+    )
     products = products.with_columns(pl.col("cost_eur_per_h").fill_null(0.0))
     out = chosen.select(
         "bid_id",
@@ -133,6 +137,9 @@ def _book(bids: pl.DataFrame, price: str, demand_mw: Mapping[str, int]) -> pl.Da
     missing = {"bid_id", "product", price, "offered_mw", "indivisible"} - set(bids.columns)
     if missing or receipt is None:
         raise ValueError(f"bids lack {sorted(missing) or ['received_at or rank']}")
+    nulls = [c for c in ("bid_id", "product", "offered_mw", receipt) if bids[c].null_count()]
+    if nulls:
+        raise ValueError(f"bids have nulls in {nulls}")
     if bids["bid_id"].n_unique() != bids.height:
         raise ValueError("bid_id must be unique")
     if not bids["offered_mw"].dtype.is_integer() or (bids["offered_mw"] < 1).any():
@@ -144,8 +151,6 @@ def _book(bids: pl.DataFrame, price: str, demand_mw: Mapping[str, int]) -> pl.Da
     unknown = set(bids["product"].unique().to_list()) - set(demand_mw)
     if unknown:
         raise ValueError(f"no demand for product(s) {sorted(unknown)}")
-    if bids[receipt].null_count():
-        raise ValueError(f"{receipt} must not be null")
     book = bids.select(
         "bid_id",
         pl.col("product").cast(pl.String),
@@ -202,8 +207,8 @@ def _allocate(
     rows = sp.vstack([total_row, sp.csr_matrix(cost.astype(np.float64).reshape(1, -1))])
     # Integral objectives: half a cent of slack admits only the least cost itself.
     tied = _milp(product, rank * mw, ub, rows, [total, -np.inf], [total, least_cost + 0.5])
-    if tied is None or int(cost @ tied) != least_cost:
-        raise RuntimeError(f"{product}: the receipt stage lost the least cost")
+    if tied is None or int(cost @ tied) != least_cost or int(mw @ tied) != total:
+        raise RuntimeError(f"{product}: the receipt stage lost the total or the least cost")
     accepted: np.ndarray = tied * mw
     return accepted
 

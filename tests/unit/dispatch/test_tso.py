@@ -168,6 +168,7 @@ def test_afrr_directions_are_separate_products() -> None:
         (pl.lit("a").alias("bid_id"), {P: 1}, "unique"),
         (pl.lit(None, dtype=pl.Boolean).alias("indivisible"), {P: 1}, "boolean"),
         (pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("received_at"), {P: 1}, "null"),
+        (pl.lit(None, dtype=pl.Int64).alias("offered_mw"), {P: 1}, "null"),
         (pl.col("bid_id"), {P: -1}, "demand_mw"),
     ],
 )
