@@ -5,8 +5,10 @@ Here each group of bids is cleared alone with the group's published allocated to
 its demand: per ``country``, or per price ``area`` (the countries that share a published
 settlement price for the product). Prints, as Markdown, per product and group: the bids,
 the demand, the published and the cleared settlement price, the bids whose allocation
-differs and the MW that moved, and the cost of both allocations. The receipt order is
-the published order (by price; the list does not give receipt times).
+differs and the MW that moved, and the cost of both allocations; then, for a product that
+was allocated more than its total demand, what clearing the coupled area at its share of
+the demand would change. The receipt order is the published order (by price; the list
+does not give receipt times).
 
 Usage::
 
