@@ -88,7 +88,8 @@ def _price_eur(text: str) -> Decimal:
     return price
 
 
-def _store() -> Store:
+def open_store() -> Store:
+    """The store of VBA_DATABASE_URL, upgraded to the newest schema."""
     store = Store(os.environ.get("VBA_DATABASE_URL", DEFAULT_URL))
     migrate(store)
     return store
@@ -113,7 +114,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def create_org_command(args: argparse.Namespace, console: Console) -> int:
-    store = _store()
+    store = open_store()
     now = datetime.now(UTC)
     org = services.accounts.new_org(store, "cli", args.name, args.eic, args.tso_zone, now)
     console.print(f"organisation {org.name!r} created (EIC {org.eic}, zone {org.tso_zone})")
@@ -122,7 +123,7 @@ def create_org_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def invite_command(args: argparse.Namespace, console: Console) -> int:
-    store = _store()
+    store = open_store()
     now = datetime.now(UTC)
     hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
     valid_for = timedelta(hours=hours)
@@ -136,7 +137,7 @@ def invite_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def export_command(args: argparse.Namespace, console: Console) -> int:
-    store = _store()
+    store = open_store()
     out: Path = args.dir
     clearing = services.auctions.export_auction(store, args.auction_id, out)
     console.print(f"auction {args.auction_id} exported to {out}")
@@ -157,7 +158,7 @@ def export_command(args: argparse.Namespace, console: Console) -> int:
 
 def settle_command(args: argparse.Namespace, console: Console) -> int:
     """Settle a delivery day on the store; print the totals and the reconciliation."""
-    store = _store()
+    store = open_store()
     with store.read() as conn:
         operators = operator_org_ids(conn)
     org_id = args.operator_org or (operators[0] if len(operators) == 1 else None)

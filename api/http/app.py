@@ -126,6 +126,7 @@ def create_app(
     errors.install(app)
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
         app.include_router(module.router)
+    app.include_router(ancillary.pool_router)
     app.add_middleware(EnvironmentHeader, env=settings.env)
     return app
 

@@ -3,23 +3,45 @@ markets (through the operator), replaces an offer until the gate, or withdraws i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
 
 import polars as pl
 from sqlalchemy.engine import Connection
 
 from api.services.frames import lost_of
 from auction.errors import BodyProblems, Conflict, DomainError, NotFound
+from auction.lifecycle import Status
 from auction.store import Store, audit
-from auction.store.ancillary import AncillaryBid, AncillaryBidVersion, bids_of, save_versions
+from auction.store.ancillary import (
+    AncillaryBid,
+    AncillaryBidVersion,
+    bids_of,
+    day_bids,
+    mark_sent,
+    save_versions,
+    set_results,
+)
 from auction.store.ancillary import versions_of as stored_versions
 from auction.store.ancillary import withdraw as withdraw_bid
+from auction.store.auctions import list_auctions
 from auction.store.dispatch import auction_configs, blocks_of, org_virtual_assets
-from auction.timegrid import mtu_span
+from auction.store.fleet import availability_frame, fleet_frame
+from auction.timegrid import day_bounds, mtu_span
 from dispatch.ancillary.bids import AncillaryBidIn, ReserveBlock, check_bids, gate_passed
+from dispatch.ancillary.exchange import (
+    EXPORTED,
+    over_capacity,
+    pool_capacity_kw,
+    read_results,
+    tso_bids,
+)
 from dispatch.ancillary.products import GateRules, parse_product
+from dispatch.ancillary.sandbox import tso_results
 from dispatch.slices import lost_per_mtu
+
+SENT = ("sent", "accepted", "partially_accepted", "rejected")
 
 
 def submit(
@@ -114,6 +136,89 @@ def withdraw(
     return after
 
 
+def export_day(
+    store: Store, day: date, market: str, actor: str, now: datetime, gates: GateRules
+) -> list[dict[str, Any]]:
+    """The pool's bids of ``day`` in ``market`` for the TSO, one per customer bid (those
+    submitted or sent before); they are marked sent. Refused (409) when a product's bids
+    offer more than the pool's prequalified assets can give."""
+    with store.write() as conn:
+        zone = _zone(conn, day)
+        bids = day_bids(conn, day, [market], ("submitted", *SENT))
+        frame = _exported(bids)
+        start, end = day_bounds(day, gates.time_zone)
+        capacity = pool_capacity_kw(
+            fleet_frame(conn),
+            availability_frame(conn, start, end),
+            frame["product_code"].unique().to_list(),
+            gates,
+            zone,
+        )
+        over = over_capacity(frame, capacity)
+        if over:
+            listed = "; ".join(
+                f"{o['product_code']} offers {o['offered_kw']:,} kW, {o['excess_kw']:,} kW "
+                f"more than the pool's prequalified assets can give ({o['capacity_kw']:,} kW)"
+                for o in over
+            )
+            raise Conflict(
+                f"nothing exported: {listed}; lower or refuse bids first", over_capacity=over
+            )
+        mark_sent(conn, [b.bid_id for b in bids if b.status == "submitted"], now)
+        audit.record(
+            conn, actor, "ancillary.export", f"day/{day}", now, market=market, bids=len(bids)
+        )
+    return tso_bids(frame, zone)
+
+
+def import_results(
+    store: Store, day: date, document: Sequence[Mapping[str, Any]], actor: str, now: datetime
+) -> dict[str, int]:
+    """Mark each sent bid of ``day`` with the TSO's result; all or nothing, and importing
+    the same results again changes nothing. Returns how many bids got each status."""
+    with store.write() as conn:
+        sent = day_bids(conn, day, ("fcr", "afrr_capacity", "afrr_energy"), SENT)
+        try:
+            results = read_results(document, _exported(sent), day)
+        except DomainError as exc:
+            raise BodyProblems(exc.problems, ("body",)) from exc
+        set_results(conn, results.to_dicts(), now)
+        counts = {str(k): int(n) for k, n in results.group_by("status").len().iter_rows()}
+        audit.record(conn, actor, "ancillary.import", f"day/{day}", now, results=counts)
+    return counts
+
+
+def _zone(conn: Connection, day: date) -> str:
+    """The TSO zone of the day's published auctions (the first one's, by id)."""
+    found = sorted(
+        (a for a in list_auctions(conn, {Status.PUBLISHED}) if a.config.delivery_day == day),
+        key=lambda a: a.auction_id,
+    )
+    if not found:
+        raise Conflict(f"no published auction delivers on {day}: no reserve to offer")
+    return found[0].config.tso_zone
+
+
+def _exported(bids: Sequence[AncillaryBid]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            (
+                b.bid_id,
+                b.product_code,
+                b.market,
+                b.direction,
+                b.delivery_day,
+                b.offered_kw,
+                b.capacity_price_cents,
+                b.energy_price_cents,
+            )
+            for b in bids
+        ],
+        schema=EXPORTED,
+        orient="row",
+    )
+
+
 def _owned(conn: Connection, org_id: str, va_id: str) -> pl.DataFrame:
     """The organisation's published virtual asset, or the 404 a stranger also gets."""
     vas = org_virtual_assets(conn, org_id).filter(pl.col("virtual_asset_id") == va_id)
@@ -153,3 +258,21 @@ def _reserve_blocks(conn: Connection, org_id: str, va_id: str) -> list[ReserveBl
             )
         )
     return out
+
+
+def sandbox_tso(
+    store: Store,
+    day: date,
+    market: str,
+    demand_mw: Mapping[str, int] | None,
+    seed: int,
+    actor: str,
+    now: datetime,
+    gates: GateRules,
+) -> dict[str, int]:
+    """Play the TSO's auction of ``day`` in ``market`` (sandbox only: the caller checks):
+    export the pool's bids, clear them with seeded competitors, import the results."""
+    if market not in ("fcr", "afrr_capacity"):
+        raise Conflict(f"the sandbox TSO clears FCR and aFRR capacity, not {market}")
+    bids = export_day(store, day, market, actor, now, gates)
+    return import_results(store, day, tso_results(bids, market, seed, demand_mw), actor, now)

@@ -156,3 +156,46 @@ def _version_row(
         "user_id": user_id,
         "at": at,
     }
+
+
+def day_bids(
+    conn: Connection, day: date, markets: Iterable[str], statuses: Iterable[str]
+) -> list[AncillaryBid]:
+    """The bids of a delivery day in these markets and statuses, by product and id."""
+    t = ancillary_bids.c
+    query = (
+        sa.select(ancillary_bids)
+        .where(
+            t.delivery_day == day,
+            t.market.in_(sorted(set(markets))),
+            t.status.in_(sorted(set(statuses))),
+        )
+        .order_by(t.start, t.product_code, t.bid_id)
+    )
+    return [_bid(r) for r in conn.execute(query)]
+
+
+def mark_sent(conn: Connection, bid_ids: Sequence[str], now: datetime) -> None:
+    """The operator sent these bids to the TSO."""
+    if bid_ids:
+        conn.execute(
+            ancillary_bids.update()
+            .where(ancillary_bids.c.bid_id.in_(list(bid_ids)))
+            .values(status="sent", updated_at=now)
+        )
+
+
+def set_results(conn: Connection, results: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Mark each bid (bid_id, accepted_kw, accepted_price_cents, status) with the TSO's
+    result; setting the same result again changes nothing but the time."""
+    for r in results:
+        conn.execute(
+            ancillary_bids.update()
+            .where(ancillary_bids.c.bid_id == r["bid_id"])
+            .values(
+                accepted_kw=r["accepted_kw"],
+                accepted_price_cents=r["accepted_price_cents"],
+                status=r["status"],
+                updated_at=now,
+            )
+        )

@@ -285,4 +285,27 @@ TABLE: list[Row] = [
         )
         for method in ("GET", "DELETE")
     ],
+    # The pool's bids of the dispatched auction's day (none yet): the operator's alone.
+    Row(
+        "POST",
+        "/ancillary/{delivery_day}/export",
+        operator_only(200),
+        {"delivery_day": "2026-11-28"},
+        query="?market=fcr",
+    ),
+    Row(
+        "POST",
+        "/ancillary/{delivery_day}/results",
+        operator_only(200),
+        {"delivery_day": "2026-11-28"},
+        body=lambda _w, _caller: {"bids": []},
+    ),
+    Row(
+        "POST",
+        "/ancillary/{delivery_day}/sandbox-tso",
+        operator_only(200),
+        {"delivery_day": "2026-11-28"},
+        body=lambda _w, _caller: {},
+        query="?market=fcr",
+    ),
 ]

@@ -3,18 +3,25 @@ ancillary services bids"): submit or replace, list, read with every version, wit
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api import services
-from api.http.deps import Member, Reader
+from api.http.deps import Member, Operator, Reader
 from api.http.schemas.ancillary import (
     AncillaryBidHistory,
     AncillaryBidList,
     AncillaryBidPublic,
     AncillaryBidsIn,
+    ImportSummary,
+    SandboxAuction,
+    TsoBids,
+    TsoResults,
 )
+from auction.errors import Conflict
 from auction.store.ancillary import AncillaryBid
 from auction.units import CENTS_PER_EUR
 from dispatch.ancillary.bids import AncillaryBidIn
@@ -134,3 +141,58 @@ def withdraw_bid(
         call.settings.gate_rules(),
     )
     return AncillaryBidPublic.model_validate(_fields(after))
+
+
+pool_router = APIRouter(prefix="/ancillary/{delivery_day}", tags=["ancillary"])
+
+
+@pool_router.post("/export", response_model=TsoBids)
+def export_bids(
+    delivery_day: date,
+    market: Annotated[Literal["fcr", "afrr_capacity", "afrr_energy"], Query()],
+    call: Operator,
+) -> TsoBids:
+    """The pool's bids of the day in one market for the TSO, one per customer bid; they
+    become `sent`. A 409 names each product whose bids offer more than the pool's
+    prequalified assets can give (FCR: 80 % of rated power)."""
+    bids = services.ancillary.export_day(
+        call.store, delivery_day, market, call.user.user_id, call.now, call.settings.gate_rules()
+    )
+    return TsoBids(delivery_day=delivery_day, market=market, bids=bids)
+
+
+@pool_router.post("/results", response_model=ImportSummary)
+def import_results(delivery_day: date, body: TsoResults, call: Operator) -> ImportSummary:
+    """The TSO's results of the day: each sent bid becomes `accepted`,
+    `partially_accepted` or `rejected` with its accepted kW and price. All or nothing;
+    importing the same results again changes nothing."""
+    counts = services.ancillary.import_results(
+        call.store, delivery_day, body.bids, call.user.user_id, call.now
+    )
+    return ImportSummary(delivery_day=delivery_day, statuses=counts)
+
+
+@pool_router.post("/sandbox-tso", response_model=ImportSummary)
+def sandbox_tso(
+    delivery_day: date,
+    market: Annotated[Literal["fcr", "afrr_capacity"], Query()],
+    body: SandboxAuction,
+    call: Operator,
+) -> ImportSummary:
+    """Sandbox only: play the TSO's auction of the day in one capacity market. The pool's
+    bids are exported (`sent`), cleared with seeded competitors at the given demand (FCR
+    pay-as-cleared, aFRR pay-as-bid, least total cost, indivisible FCR bids whole) and
+    the results imported as a real TSO's would be."""
+    if call.settings.env != "sandbox":
+        raise Conflict("the TSO stand-in runs in the sandbox only: import the TSO's results")
+    counts = services.ancillary.sandbox_tso(
+        call.store,
+        delivery_day,
+        market,
+        body.demand_mw or None,
+        body.seed,
+        call.user.user_id,
+        call.now,
+        call.settings.gate_rules(),
+    )
+    return ImportSummary(delivery_day=delivery_day, statuses=counts)

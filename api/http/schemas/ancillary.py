@@ -105,3 +105,32 @@ class AncillaryBidVersionPublic(BaseModel):
 
 class AncillaryBidHistory(AncillaryBidPublic):
     versions: list[AncillaryBidVersionPublic]
+
+
+class TsoBids(BaseModel):
+    """The pool's bids for the TSO's bid interface (regelleistung.net BSP API v3 shape),
+    one per customer bid: ``bidId`` is the customer bid's id."""
+
+    delivery_day: date
+    market: Literal["fcr", "afrr_capacity", "afrr_energy"]
+    bids: list[dict[str, object]]
+
+
+class TsoResults(Strict):
+    """The TSO's results: the exported bids with ``acceptedQuantity`` ({quantity: MW,
+    measureUnit: MAW}) and, where accepted, the price paid first in ``prices``."""
+
+    bids: list[dict[str, object]] = Field(max_length=100_000)
+
+
+class ImportSummary(BaseModel):
+    delivery_day: date
+    statuses: dict[str, int] = Field(description="how many bids got each status")
+
+
+class SandboxAuction(Strict):
+    """What the sandbox's TSO needs: the demand per product name (default: 60 % of what
+    is offered with the seeded competitors) and the competitors' seed."""
+
+    demand_mw: dict[str, int] = Field(default_factory=dict, examples=[{"NEGPOS_08_12": 40}])
+    seed: int = Field(default=7, ge=0, le=2**32 - 1)
