@@ -4,6 +4,7 @@ markets (through the operator), replaces an offer until the gate, or withdraws i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -91,20 +92,44 @@ def submit(
     return saved
 
 
-def bids(store: Store, org_id: str, va_id: str) -> list[AncillaryBid]:
+@dataclass(frozen=True, slots=True)
+class BidView:
+    """A bid and what its block can give now all through the product's window: an
+    outage after the bid may leave it (or the reserve the TSO accepted) undeliverable."""
+
+    bid: AncillaryBid
+    available_kw: int
+
+    @property
+    def undeliverable_kw(self) -> int:
+        promised = self.bid.accepted_kw if self.bid.accepted_kw is not None else self.bid.offered_kw
+        return (
+            0
+            if self.bid.status in ("withdrawn", "rejected")
+            else max(0, promised - self.available_kw)
+        )
+
+
+def bids(store: Store, org_id: str, va_id: str, gates: GateRules) -> list[BidView]:
     """The virtual asset's bids as they are now, by product window."""
     with store.read() as conn:
-        _owned(conn, org_id, va_id)
-        return bids_of(conn, va_id)
+        blocks = {b.block_id: b for b in _reserve_blocks(conn, org_id, va_id)}
+        return [_view(b, blocks, gates) for b in bids_of(conn, va_id)]
 
 
 def bid(
-    store: Store, org_id: str, va_id: str, product_code: str
-) -> tuple[AncillaryBid, list[AncillaryBidVersion]]:
+    store: Store, org_id: str, va_id: str, product_code: str, gates: GateRules
+) -> tuple[BidView, list[AncillaryBidVersion]]:
     """One bid with every version sent."""
     with store.read() as conn:
+        blocks = {b.block_id: b for b in _reserve_blocks(conn, org_id, va_id)}
         found = _one(conn, org_id, va_id, product_code)
-        return found, stored_versions(conn, found.bid_id)
+        return _view(found, blocks, gates), stored_versions(conn, found.bid_id)
+
+
+def _view(bid: AncillaryBid, blocks: Mapping[str, ReserveBlock], gates: GateRules) -> BidView:
+    product = parse_product(bid.product_code, gates)
+    return BidView(bid, blocks[bid.block_id].least_available_kw(product))
 
 
 def withdraw(

@@ -212,3 +212,40 @@ def test_the_cli_exports_and_imports_like_the_api(
     assert done.returncode == 0, done.stderr
     assert "1 accepted" in done.stdout
     assert _bids(client, alpha, va)[FCR]["status"] == "accepted"
+
+
+def test_an_outage_that_cuts_accepted_reserve_is_reported_to_its_owner(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, operator, alpha, _beta, va = _setup(store, make_client, clock)
+    mine = _offer(client, alpha, va, 12.5)
+    assert client.post(f"/ancillary/{DAY}/export?market=fcr", headers=operator.headers).is_success
+    results = {
+        "bids": [
+            {
+                "bidId": mine,
+                "acceptedQuantity": {"quantity": 1},
+                "prices": [{"amount": "15.00"}],
+            }
+        ]
+    }
+    imported = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
+    assert imported.status_code == 200, imported.text
+    before = _bids(client, alpha, va)[FCR]
+    assert (before["available_kw"], before["undeliverable_kw"]) == (1000, 0)
+    for asset_id in ("a1", "a2", "a3"):  # the whole fleet out 09:00-09:15
+        outage = {
+            "asset_id": asset_id,
+            "start": local(DAY, 9).isoformat(),
+            "end": local(DAY, 9, 15).isoformat(),
+            "available_fraction": 0,
+        }
+        assert client.post("/fleet/outages", headers=operator.headers, json=outage).is_success
+    after = _bids(client, alpha, va)[FCR]
+    assert (after["status"], after["available_kw"], after["undeliverable_kw"]) == (
+        "accepted",
+        0,
+        1000,
+    )
+    aside = _bids(client, alpha, va)[f"{DAY}_POS_08_12"]  # submitted, on the aFRR+ block
+    assert aside["undeliverable_kw"] == aside["offered_capacity"] - aside["available_kw"]

@@ -41,8 +41,13 @@ def _eur(cents: int | None) -> Decimal | None:
     return None if cents is None else Decimal(cents) / CENTS_PER_EUR
 
 
-def _fields(b: AncillaryBid) -> dict[str, object]:
+def _fields(b: AncillaryBid, view: services.ancillary.BidView | None = None) -> dict[str, object]:
     return {
+        **(
+            {}
+            if view is None
+            else {"available_kw": view.available_kw, "undeliverable_kw": view.undeliverable_kw}
+        ),
         "bid_id": b.bid_id,
         "virtual_asset_id": b.virtual_asset_id,
         "product_date_code": b.product_code,
@@ -98,8 +103,12 @@ def get_bids(org_id: str, virtual_asset_id: str, call: Reader) -> AncillaryBidLi
     """Your bids on this virtual asset as they are now, with their status: `submitted`,
     `sent` (to the TSO by the operator), `accepted`, `partially_accepted`, `rejected`
     (with the accepted kW and price once the TSO's results are in) or `withdrawn`."""
-    found = services.ancillary.bids(call.store, org_id, virtual_asset_id)
-    return AncillaryBidList(bids=[AncillaryBidPublic.model_validate(_fields(b)) for b in found])
+    found = services.ancillary.bids(
+        call.store, org_id, virtual_asset_id, call.settings.gate_rules()
+    )
+    return AncillaryBidList(
+        bids=[AncillaryBidPublic.model_validate(_fields(v.bid, v)) for v in found]
+    )
 
 
 @router.get("/{product_date_code}", response_model=AncillaryBidHistory)
@@ -107,8 +116,8 @@ def get_bid(
     org_id: str, virtual_asset_id: str, product_date_code: str, call: Reader
 ) -> AncillaryBidHistory:
     """One bid with every version you sent, oldest first."""
-    found, versions = services.ancillary.bid(
-        call.store, org_id, virtual_asset_id, product_date_code
+    view, versions = services.ancillary.bid(
+        call.store, org_id, virtual_asset_id, product_date_code, call.settings.gate_rules()
     )
     history = [
         {
@@ -122,7 +131,7 @@ def get_bid(
         }
         for v in versions
     ]
-    return AncillaryBidHistory.model_validate({**_fields(found), "versions": history})
+    return AncillaryBidHistory.model_validate({**_fields(view.bid, view), "versions": history})
 
 
 @router.delete("/{product_date_code}", response_model=AncillaryBidPublic)

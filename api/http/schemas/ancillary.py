@@ -87,6 +87,16 @@ class AncillaryBidPublic(BaseModel):
     accepted_price: Decimal | None = Field(description="the price it is paid, once known")
     version: int
     updated_at: datetime
+    available_kw: int | None = Field(
+        default=None,
+        description="what the reserve block can give now all through the product's window "
+        "(less where an outage took some); in lists and single reads",
+    )
+    undeliverable_kw: int | None = Field(
+        default=None,
+        description="how much of the offer (or, once the TSO's result is in, of the "
+        "accepted reserve) the block cannot give now: an outage's loss, reported to you",
+    )
 
 
 class AncillaryBidList(BaseModel):
