@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 
 from api import services
+from api.cli import demo_ancillary
 from api.cli.archive import print_highlights, print_summary
 from api.cli.exits import EXIT_FINDINGS
 from api.http.app import create_app, tick
@@ -163,6 +164,9 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
         cleared = client.post(f"/auctions/{cfg.auction_id}/clear", headers=op).json()
         client.post(f"/auctions/{cfg.auction_id}/publish", headers=op)
         _show_bidder(console, client, sample, accounts)
+        trader = demo_ancillary.offer_reserve(console, client, sample, accounts)
+        if trader is not None:
+            demo_ancillary.sandbox_tso(console, client, sample, accounts, trader)
         _dispatch(console, client, store, sample, accounts)
         _settle(console, client, sample, accounts, clock)
 
