@@ -86,4 +86,5 @@ def sandbox_tso(
 
 
 def _local(instant: str, sample: Archive) -> str:
-    return f"{datetime.fromisoformat(instant).astimezone(ZoneInfo(sample.config.time_zone)):%d %b %H:%M}"
+    local = datetime.fromisoformat(instant).astimezone(ZoneInfo(sample.config.time_zone))
+    return f"{local:%d %b %H:%M}"
