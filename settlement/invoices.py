@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from auction.book import INVOICE_LINES, MARKETS, schema
+from auction.book import INVOICE_LINES, MARKETS
 from auction.errors import DomainError, Problem
 from auction.timegrid import (
     DEFAULT_TIME_ZONE,
@@ -51,7 +51,7 @@ from auction.timegrid import (
     offset_us_expr,
     on_grid_expr,
 )
-from auction.units import CENTS_PER_EUR, PAYMENT_UNITS_PER_EUR, mw_str
+from auction.units import mw_str
 from settlement.exact import (
     MAX_DENOMINATOR,
     cap,
@@ -62,30 +62,14 @@ from settlement.exact import (
     mwh,
     scaled,
 )
+from settlement.totals import INVOICES, KINDS, invoices, kind_totals, reconcile
 
-UNITS_PER_CENT = PAYMENT_UNITS_PER_EUR // CENTS_PER_EUR  # 1000
-KINDS = ("award", "unavailability_credit", "imbalance_charge")
 MARKET_NAMES = {"wholesale": "wholesale", "fcr": "FCR", "afrr_pos": "aFRR+", "afrr_neg": "aFRR-"}
 # The columns that say whose a line is and what it covers.
 _KEYS = ("virtual_asset_id", "org_id", "bid_id", "product_id", "start", "end")
 # Far above any real imbalance price (reBAP peaks are ~15,000 EUR/MWh); keeps money finite.
 MAX_IMBALANCE_PRICE_EUR = 1_000_000
 LINES = INVOICE_LINES  # what the store keeps too
-
-INVOICES = schema(
-    {
-        "auction_id": pl.String,
-        "org_id": pl.String,
-        "n_lines": pl.UInt32,
-        "award_units": pl.Int64,
-        "credit_units": pl.Int64,
-        "imbalance_units": pl.Int64,
-        "total_units": pl.Int64,
-        "total_eur": pl.String,
-        "amount_due_cents": pl.Int64,
-        "amount_due_eur": pl.String,
-    }
-)
 
 
 def invoice_lines(
@@ -126,81 +110,6 @@ def invoice_lines(
     return lines.sort(
         pl.col("org_id"), "product_id", "virtual_asset_id", kind_order, "start", nulls_last=True
     ).select(*(pl.col(c).cast(t) for c, t in LINES.items()))
-
-
-def invoices(lines: pl.DataFrame) -> pl.DataFrame:
-    """One invoice per auction and organisation (``INVOICES``): exact totals, amount due."""
-    amount, kind = pl.col("amount_units"), pl.col("kind")
-    frame = (
-        lines.group_by("auction_id", "org_id")
-        .agg(
-            n_lines=pl.len(),
-            award_units=amount.filter(kind == "award").sum(),
-            credit_units=amount.filter(kind == "unavailability_credit").sum(),
-            imbalance_units=amount.filter(kind == "imbalance_charge").sum(),
-            total_units=amount.sum(),
-        )
-        .with_columns(amount_due_cents=div_half_even(pl.col("total_units"), UNITS_PER_CENT))
-        .with_columns(
-            total_eur=money_str(pl.col("total_units"), 5),
-            amount_due_eur=money_str(pl.col("amount_due_cents"), 2),
-        )
-    )
-    return frame.sort("auction_id", "org_id").select(
-        *(pl.col(c).cast(t) for c, t in INVOICES.items())
-    )
-
-
-def kind_totals(lines: pl.DataFrame) -> dict[str, int]:
-    """The exact sum of each kind of line, in 1e-5 EUR (0 for a kind without lines)."""
-    return {k: int(lines.filter(pl.col("kind") == k)["amount_units"].sum()) for k in KINDS}
-
-
-def reconcile(lines: pl.DataFrame, clearing_revenue_units: int) -> list[str]:
-    """Problems with ``lines`` (all orgs of one auction); empty when they reconcile.
-
-    The award lines must add up to the clearing revenue (Σ payment_units) exactly; signs
-    must be right, and no virtual asset may be credited more than its award line.
-    """
-    problems: list[str] = []
-    amount, kind = pl.col("amount_units"), pl.col("kind")
-    if lines["amount_units"].null_count():
-        problems.append(f"{lines['amount_units'].null_count()} lines have no amount")
-    unknown = sorted(set(lines["kind"].drop_nulls()) - set(KINDS))
-    if unknown or lines["kind"].null_count():
-        problems.append(f"lines of unknown kind: {unknown or [None]}")
-    awarded = int(lines.filter(kind == "award")["amount_units"].sum())
-    if awarded != clearing_revenue_units:
-        problems.append(
-            f"award lines add up to {_eur(awarded)} EUR, the clearing revenue is "
-            f"{_eur(clearing_revenue_units)} EUR (off by {_eur(awarded - clearing_revenue_units)})"
-        )
-    signs = {
-        "award": amount < 0,
-        "unavailability_credit": amount > 0,
-        "imbalance_charge": amount < 0,
-    }
-    for name, wrong in signs.items():
-        n = lines.filter((kind == name) & wrong).height
-        if n:
-            problems.append(f"{n} {name} lines have the wrong sign")
-    per_va = (
-        lines.filter(pl.col("virtual_asset_id").is_not_null())
-        .group_by("virtual_asset_id")
-        .agg(
-            paid=amount.filter(kind == "award").sum(),
-            credited=-amount.filter(kind == "unavailability_credit").sum(),
-        )
-        .filter(pl.col("credited") > pl.col("paid"))
-        .sort("virtual_asset_id")
-    )
-    problems += [
-        f"virtual asset {va} is credited {_eur(c)} EUR, more than its award of {_eur(p)} EUR"
-        for va, p, c in per_va.select("virtual_asset_id", "paid", "credited").iter_rows()
-    ]
-    if lines["auction_id"].n_unique() > 1:
-        problems.append(f"lines of several auctions: {sorted(lines['auction_id'].unique())}")
-    return problems
 
 
 # --------------------------------------------------------------------------- the three kinds
@@ -432,12 +341,6 @@ def _imbalance_lines(
 
 
 # --------------------------------------------------------------------------- wording
-
-
-def _eur(units: int) -> str:
-    sign = "-" if units < 0 else ""
-    whole, frac = divmod(abs(units), PAYMENT_UNITS_PER_EUR)
-    return f"{sign}{whole}.{frac:05d}"
 
 
 def _problem(file: str, value: object, rule: str) -> Problem:
