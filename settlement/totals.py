@@ -15,7 +15,14 @@ from auction.units import CENTS_PER_EUR, PAYMENT_UNITS_PER_EUR
 from settlement.exact import div_half_even, money_str
 
 UNITS_PER_CENT = PAYMENT_UNITS_PER_EUR // CENTS_PER_EUR  # 1000
-KINDS = ("award", "unavailability_credit", "imbalance_charge")
+# In the order lines are sorted; the last two are ``settlement.ancillary``'s.
+KINDS = (
+    "award",
+    "unavailability_credit",
+    "imbalance_charge",
+    "ancillary_revenue",
+    "ancillary_credit",
+)
 
 INVOICES = schema(
     {
@@ -31,10 +38,24 @@ INVOICES = schema(
         "amount_due_eur": pl.String,
     }
 )
+# The same with the ancillary kinds' own totals (``invoices(lines, ancillary=True)``).
+_AT = list(INVOICES).index("total_units")
+INVOICES_WITH_ANCILLARY = schema(
+    {
+        **dict(list(INVOICES.items())[:_AT]),
+        "ancillary_units": pl.Int64,
+        "ancillary_credit_units": pl.Int64,
+        **dict(list(INVOICES.items())[_AT:]),
+    }
+)
 
 
-def invoices(lines: pl.DataFrame) -> pl.DataFrame:
-    """One invoice per auction and organisation (``INVOICES``): exact totals, amount due."""
+def invoices(lines: pl.DataFrame, *, ancillary: bool = False) -> pl.DataFrame:
+    """One invoice per auction and organisation (``INVOICES``): exact totals, amount due.
+
+    ``total_units`` adds up every line. ``ancillary=True`` gives the ancillary revenue and
+    credit totals their own columns too (``INVOICES_WITH_ANCILLARY``).
+    """
     amount, kind = pl.col("amount_units"), pl.col("kind")
     frame = (
         lines.group_by("auction_id", "org_id")
@@ -43,6 +64,8 @@ def invoices(lines: pl.DataFrame) -> pl.DataFrame:
             award_units=amount.filter(kind == "award").sum(),
             credit_units=amount.filter(kind == "unavailability_credit").sum(),
             imbalance_units=amount.filter(kind == "imbalance_charge").sum(),
+            ancillary_units=amount.filter(kind == "ancillary_revenue").sum(),
+            ancillary_credit_units=amount.filter(kind == "ancillary_credit").sum(),
             total_units=amount.sum(),
         )
         .with_columns(amount_due_cents=div_half_even(pl.col("total_units"), UNITS_PER_CENT))
@@ -51,8 +74,9 @@ def invoices(lines: pl.DataFrame) -> pl.DataFrame:
             amount_due_eur=money_str(pl.col("amount_due_cents"), 2),
         )
     )
+    columns = INVOICES_WITH_ANCILLARY if ancillary else INVOICES
     return frame.sort("auction_id", "org_id").select(
-        *(pl.col(c).cast(t) for c, t in INVOICES.items())
+        *(pl.col(c).cast(t) for c, t in columns.items())
     )
 
 
@@ -64,8 +88,10 @@ def kind_totals(lines: pl.DataFrame) -> dict[str, int]:
 def reconcile(lines: pl.DataFrame, clearing_revenue_units: int) -> list[str]:
     """Problems with ``lines`` (all orgs of one auction); empty when they reconcile.
 
-    The award lines must add up to the clearing revenue (Σ payment_units) exactly; signs
-    must be right, and no virtual asset may be credited more than its award line.
+    The award lines must add up to the clearing revenue (Σ payment_units) exactly (the
+    ancillary lines are no part of it); signs must be right (an ancillary revenue line
+    has the sign opposite to its price), no virtual asset may be credited more than its
+    award line, nor give back more ancillary revenue than it got.
     """
     problems: list[str] = []
     amount, kind = pl.col("amount_units"), pl.col("kind")
@@ -80,10 +106,18 @@ def reconcile(lines: pl.DataFrame, clearing_revenue_units: int) -> list[str]:
             f"award lines add up to {_eur(awarded)} EUR, the clearing revenue is "
             f"{_eur(clearing_revenue_units)} EUR (off by {_eur(awarded - clearing_revenue_units)})"
         )
+    # Only the sign of an ancillary revenue line's price is read.
+    price = (
+        pl.col("unit_price_eur").cast(pl.Float64, strict=False)
+        if "unit_price_eur" in lines.columns
+        else pl.lit(None, pl.Float64)
+    )
     signs = {
         "award": amount < 0,
         "unavailability_credit": amount > 0,
         "imbalance_charge": amount < 0,
+        "ancillary_revenue": ((amount > 0) & (price >= 0)) | ((amount < 0) & (price <= 0)),
+        "ancillary_credit": amount < 0,
     }
     for name, wrong in signs.items():
         n = lines.filter((kind == name) & wrong).height
@@ -103,9 +137,30 @@ def reconcile(lines: pl.DataFrame, clearing_revenue_units: int) -> list[str]:
         f"virtual asset {va} is credited {_eur(c)} EUR, more than its award of {_eur(p)} EUR"
         for va, p, c in per_va.select("virtual_asset_id", "paid", "credited").iter_rows()
     ]
+    problems += _ancillary_problems(lines)
     if lines["auction_id"].n_unique() > 1:
         problems.append(f"lines of several auctions: {sorted(lines['auction_id'].unique())}")
     return problems
+
+
+def _ancillary_problems(lines: pl.DataFrame) -> list[str]:
+    """Virtual assets whose ancillary credits exceed the ancillary revenue they got."""
+    amount, kind = pl.col("amount_units"), pl.col("kind")
+    per_va = (
+        lines.filter(pl.col("virtual_asset_id").is_not_null())
+        .group_by("virtual_asset_id")
+        .agg(
+            got=-amount.filter((kind == "ancillary_revenue") & (amount < 0)).sum(),
+            back=amount.filter(kind == "ancillary_credit").sum(),
+        )
+        .filter(pl.col("back") > pl.col("got"))
+        .sort("virtual_asset_id")
+    )
+    return [
+        f"virtual asset {va} gives back {_eur(b)} EUR of ancillary revenue, more than the "
+        f"{_eur(g)} EUR it got"
+        for va, g, b in per_va.select("virtual_asset_id", "got", "back").iter_rows()
+    ]
 
 
 def _eur(units: int) -> str:
@@ -114,4 +169,12 @@ def _eur(units: int) -> str:
     return f"{sign}{whole}.{frac:05d}"
 
 
-__all__ = ["INVOICES", "KINDS", "UNITS_PER_CENT", "invoices", "kind_totals", "reconcile"]
+__all__ = [
+    "INVOICES",
+    "INVOICES_WITH_ANCILLARY",
+    "KINDS",
+    "UNITS_PER_CENT",
+    "invoices",
+    "kind_totals",
+    "reconcile",
+]
