@@ -145,6 +145,7 @@ def _accepted(bids: pl.DataFrame, blocks: pl.DataFrame, mtu_minutes: int) -> pl.
     whole = pl.when(market == "afrr_energy").then(15).otherwise(60).cast(pl.Int64) * _US_PER_MINUTE
     drawn_on = pl.col("direction").replace_strict(BLOCK_MARKET, default=None)
     no_block = pl.col("block_va").is_null()
+    known = market.is_in(list(PRODUCT_MARKETS))
     # (column, rule, broken): a rule of the bid alone is broken where it cannot be judged
     # (a null); one that needs the block only where there is one (else block_id says so).
     own = [
@@ -162,12 +163,12 @@ def _accepted(bids: pl.DataFrame, blocks: pl.DataFrame, mtu_minutes: int) -> pl.
         (
             "market",
             f"market must be one of {', '.join(PRODUCT_MARKETS)}",
-            ~market.is_in(list(PRODUCT_MARKETS)),
+            ~known,
         ),
         (
             "product_code",
             "product_code must name a product of the market (NEGPOS: fcr; POS, NEG: aFRR)",
-            (market == "fcr") != (pl.col("direction") == "NEGPOS"),
+            known & ((market == "fcr") != (pl.col("direction") == "NEGPOS")),
         ),
         (
             "end",
