@@ -59,7 +59,7 @@ from settlement.exact import (
     scaled,
 )
 from settlement.invoices import LINES, MARKET_NAMES
-from settlement.totals import KINDS
+from settlement.totals import ANCILLARY_KINDS, KINDS
 
 # What an accepted bid must tell: ``auction.store.ancillary.AncillaryBid``'s columns that
 # settlement reads (extra columns are ignored).
@@ -78,7 +78,6 @@ ANCILLARY_BIDS = schema(
         "accepted_price_cents": pl.Int64,  # capacity: per MW per hour; energy: per MWh
     }
 )
-ANCILLARY_KINDS = ("ancillary_revenue", "ancillary_credit")
 PRODUCT_MARKETS = {"fcr": "FCR", "afrr_capacity": "aFRR capacity", "afrr_energy": "aFRR energy"}
 ACCEPTED = ("accepted", "partially_accepted")
 _US_PER_MINUTE = 60_000_000

@@ -15,14 +15,10 @@ from auction.units import CENTS_PER_EUR, PAYMENT_UNITS_PER_EUR
 from settlement.exact import div_half_even, money_str
 
 UNITS_PER_CENT = PAYMENT_UNITS_PER_EUR // CENTS_PER_EUR  # 1000
-# In the order lines are sorted; the last two are ``settlement.ancillary``'s.
-KINDS = (
-    "award",
-    "unavailability_credit",
-    "imbalance_charge",
-    "ancillary_revenue",
-    "ancillary_credit",
-)
+# The kinds of ``settlement.invoices`` and of ``settlement.ancillary``, in the order lines
+# are sorted.
+ANCILLARY_KINDS = ("ancillary_revenue", "ancillary_credit")
+KINDS = ("award", "unavailability_credit", "imbalance_charge", *ANCILLARY_KINDS)
 
 INVOICES = schema(
     {
@@ -170,6 +166,7 @@ def _eur(units: int) -> str:
 
 
 __all__ = [
+    "ANCILLARY_KINDS",
     "INVOICES",
     "INVOICES_WITH_ANCILLARY",
     "KINDS",
