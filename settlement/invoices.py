@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from auction.book import INVOICE_LINES, MARKETS, schema
+from auction.book import INVOICE_LINES, MARKETS
 from auction.errors import DomainError, Problem
 from auction.timegrid import (
     DEFAULT_TIME_ZONE,
@@ -51,34 +51,25 @@ from auction.timegrid import (
     offset_us_expr,
     on_grid_expr,
 )
-from auction.units import CENTS_PER_EUR, PAYMENT_UNITS_PER_EUR, fixed_point_str, mw_str
+from auction.units import mw_str
+from settlement.exact import (
+    MAX_DENOMINATOR,
+    cap,
+    div_half_even,
+    grouped,
+    hhmm,
+    money_str,
+    mwh,
+    scaled,
+)
+from settlement.totals import INVOICES, KINDS, invoices, kind_totals, reconcile
 
-UNITS_PER_CENT = PAYMENT_UNITS_PER_EUR // CENTS_PER_EUR  # 1000
-KINDS = ("award", "unavailability_credit", "imbalance_charge")
 MARKET_NAMES = {"wholesale": "wholesale", "fcr": "FCR", "afrr_pos": "aFRR+", "afrr_neg": "aFRR-"}
 # The columns that say whose a line is and what it covers.
 _KEYS = ("virtual_asset_id", "org_id", "bid_id", "product_id", "start", "end")
-# b² must fit in Int64 for the split multiplication of ``_scaled``: b < 2**31.
-_MAX_DENOMINATOR = 1 << 31
-
 # Far above any real imbalance price (reBAP peaks are ~15,000 EUR/MWh); keeps money finite.
 MAX_IMBALANCE_PRICE_EUR = 1_000_000
 LINES = INVOICE_LINES  # what the store keeps too
-
-INVOICES = schema(
-    {
-        "auction_id": pl.String,
-        "org_id": pl.String,
-        "n_lines": pl.UInt32,
-        "award_units": pl.Int64,
-        "credit_units": pl.Int64,
-        "imbalance_units": pl.Int64,
-        "total_units": pl.Int64,
-        "total_eur": pl.String,
-        "amount_due_cents": pl.Int64,
-        "amount_due_eur": pl.String,
-    }
-)
 
 
 def invoice_lines(
@@ -119,81 +110,6 @@ def invoice_lines(
     return lines.sort(
         pl.col("org_id"), "product_id", "virtual_asset_id", kind_order, "start", nulls_last=True
     ).select(*(pl.col(c).cast(t) for c, t in LINES.items()))
-
-
-def invoices(lines: pl.DataFrame) -> pl.DataFrame:
-    """One invoice per auction and organisation (``INVOICES``): exact totals, amount due."""
-    amount, kind = pl.col("amount_units"), pl.col("kind")
-    frame = (
-        lines.group_by("auction_id", "org_id")
-        .agg(
-            n_lines=pl.len(),
-            award_units=amount.filter(kind == "award").sum(),
-            credit_units=amount.filter(kind == "unavailability_credit").sum(),
-            imbalance_units=amount.filter(kind == "imbalance_charge").sum(),
-            total_units=amount.sum(),
-        )
-        .with_columns(amount_due_cents=_div_half_even(pl.col("total_units"), UNITS_PER_CENT))
-        .with_columns(
-            total_eur=_money_str(pl.col("total_units"), 5),
-            amount_due_eur=_money_str(pl.col("amount_due_cents"), 2),
-        )
-    )
-    return frame.sort("auction_id", "org_id").select(
-        *(pl.col(c).cast(t) for c, t in INVOICES.items())
-    )
-
-
-def kind_totals(lines: pl.DataFrame) -> dict[str, int]:
-    """The exact sum of each kind of line, in 1e-5 EUR (0 for a kind without lines)."""
-    return {k: int(lines.filter(pl.col("kind") == k)["amount_units"].sum()) for k in KINDS}
-
-
-def reconcile(lines: pl.DataFrame, clearing_revenue_units: int) -> list[str]:
-    """Problems with ``lines`` (all orgs of one auction); empty when they reconcile.
-
-    The award lines must add up to the clearing revenue (Σ payment_units) exactly; signs
-    must be right, and no virtual asset may be credited more than its award line.
-    """
-    problems: list[str] = []
-    amount, kind = pl.col("amount_units"), pl.col("kind")
-    if lines["amount_units"].null_count():
-        problems.append(f"{lines['amount_units'].null_count()} lines have no amount")
-    unknown = sorted(set(lines["kind"].drop_nulls()) - set(KINDS))
-    if unknown or lines["kind"].null_count():
-        problems.append(f"lines of unknown kind: {unknown or [None]}")
-    awarded = int(lines.filter(kind == "award")["amount_units"].sum())
-    if awarded != clearing_revenue_units:
-        problems.append(
-            f"award lines add up to {_eur(awarded)} EUR, the clearing revenue is "
-            f"{_eur(clearing_revenue_units)} EUR (off by {_eur(awarded - clearing_revenue_units)})"
-        )
-    signs = {
-        "award": amount < 0,
-        "unavailability_credit": amount > 0,
-        "imbalance_charge": amount < 0,
-    }
-    for name, wrong in signs.items():
-        n = lines.filter((kind == name) & wrong).height
-        if n:
-            problems.append(f"{n} {name} lines have the wrong sign")
-    per_va = (
-        lines.filter(pl.col("virtual_asset_id").is_not_null())
-        .group_by("virtual_asset_id")
-        .agg(
-            paid=amount.filter(kind == "award").sum(),
-            credited=-amount.filter(kind == "unavailability_credit").sum(),
-        )
-        .filter(pl.col("credited") > pl.col("paid"))
-        .sort("virtual_asset_id")
-    )
-    problems += [
-        f"virtual asset {va} is credited {_eur(c)} EUR, more than its award of {_eur(p)} EUR"
-        for va, p, c in per_va.select("virtual_asset_id", "paid", "credited").iter_rows()
-    ]
-    if lines["auction_id"].n_unique() > 1:
-        problems.append(f"lines of several auctions: {sorted(lines['auction_id'].unique())}")
-    return problems
 
 
 # --------------------------------------------------------------------------- the three kinds
@@ -253,8 +169,8 @@ def _paid(awards: pl.DataFrame, vas: pl.DataFrame) -> pl.DataFrame:
 
 def _award_lines(paid: pl.DataFrame, vas: pl.DataFrame, time_zone: str) -> pl.DataFrame:
     """One line per positive award (its payment) and per fixed allocation (0)."""
-    window = _hhmm(pl.col("start"), time_zone) + "-" + _hhmm(pl.col("end"), time_zone)
-    price = _money_str(pl.col("price_cents"), 2)
+    window = hhmm(pl.col("start"), time_zone) + "-" + hhmm(pl.col("end"), time_zone)
+    price = money_str(pl.col("price_cents"), 2)
     bids = paid.select(
         *_KEYS,
         kind=pl.lit("award"),
@@ -346,47 +262,31 @@ def _credit_lines(
         .with_columns(den=pl.col("power_kw") * pl.col("n_mtu"))
     )
     largest = runs.select(pl.col("den").max()).item()
-    if largest is not None and largest >= _MAX_DENOMINATOR:
+    if largest is not None and largest >= MAX_DENOMINATOR:
         raise DomainError([_problem("blocks", largest, "power_kw × window MTUs < 2**31")])
-    exact = _scaled(pl.col("payment_units"), pl.col("lost_kw") * pl.col("n"), pl.col("den"))
+    exact = scaled(pl.col("payment_units"), pl.col("lost_kw") * pl.col("n"), pl.col("den"))
     step = mtu_us(mtu_minutes)
     start = va_start + pl.duration(microseconds=pl.col("first_mtu") * step)
     end = start + pl.duration(microseconds=pl.col("n") * step)
     market = pl.col("market").replace_strict(MARKET_NAMES, default=pl.col("market"))
     runs = runs.with_columns(credit=exact, start=start, end=end)
-    return _cap(runs).select(
+    return cap(runs, "virtual_asset_id", "payment_units").select(
         *_KEYS,
         kind=pl.lit("unavailability_credit"),
         description=pl.format(
             "Unavailability {}-{}: {} kW of {} kW of the {} block lost, {}/{} of the window",
-            _hhmm(pl.col("start"), time_zone),
-            _hhmm(pl.col("end"), time_zone),
-            _grouped(pl.col("lost_kw")),
-            _grouped(pl.col("power_kw")),
+            hhmm(pl.col("start"), time_zone),
+            hhmm(pl.col("end"), time_zone),
+            grouped(pl.col("lost_kw")),
+            grouped(pl.col("power_kw")),
             market,
             "n",
             "n_mtu",
         ),
         quantity=mw_str(pl.col("awarded_kw")),
         unit=pl.lit("MW"),
-        unit_price_eur=_money_str(pl.col("price_cents"), 2),
+        unit_price_eur=money_str(pl.col("price_cents"), 2),
         amount_units=-pl.col("credit"),
-    )
-
-
-def _cap(runs: pl.DataFrame) -> pl.DataFrame:
-    """Take any rounding excess of a VA's credits over its payment off its largest lines."""
-    va = "virtual_asset_id"
-    excess = (pl.col("credit").sum() - pl.col("payment_units").first()).clip(lower_bound=0)
-    ranked = runs.with_row_index("_i").sort(
-        va, pl.col("credit"), "_i", descending=[False, True, False]
-    )
-    before = pl.col("credit").cum_sum().over(va) - pl.col("credit")
-    left = (excess.over(va) - before).clip(lower_bound=0)
-    return (
-        ranked.with_columns(credit=pl.col("credit") - pl.min_horizontal("credit", left))
-        .sort("_i")
-        .drop("_i")
     )
 
 
@@ -419,7 +319,7 @@ def _imbalance_lines(
     )
     charged = (pl.col("wh").abs() - pl.col("tolerance_wh")).clip(lower_bound=0)
     frame = frame.with_columns(charged_wh=charged).filter(pl.col("charged_wh") > 0)
-    price = _money_str(pl.lit(price_cents_per_mwh, pl.Int64), 2)
+    price = money_str(pl.lit(price_cents_per_mwh, pl.Int64), 2)
     side = pl.when(pl.col("wh") > 0).then(pl.lit("above")).otherwise(pl.lit("below"))
     return frame.select(
         *_KEYS,
@@ -427,74 +327,20 @@ def _imbalance_lines(
         description=pl.format(
             "SoC imbalance: ended {} MWh {} its final SoC target; {} MWh tolerated, "
             "{} MWh charged at {} EUR/MWh",
-            _mwh(pl.col("wh").abs()),
+            mwh(pl.col("wh").abs()),
             side,
-            _mwh(pl.col("tolerance_wh")),
-            _mwh(pl.col("charged_wh")),
+            mwh(pl.col("tolerance_wh")),
+            mwh(pl.col("charged_wh")),
             price,
         ),
-        quantity=_mwh(pl.col("charged_wh")),
+        quantity=mwh(pl.col("charged_wh")),
         unit=pl.lit("MWh"),
         unit_price_eur=price,
-        amount_units=_div_half_even(pl.col("charged_wh") * price_cents_per_mwh, 1000),
+        amount_units=div_half_even(pl.col("charged_wh") * price_cents_per_mwh, 1000),
     )
 
 
-# --------------------------------------------------------------------------- exact arithmetic
-
-
-def _half_even(q: pl.Expr, r: pl.Expr, den: pl.Expr | int) -> pl.Expr:
-    """q + r/den rounded half-even, given the floor quotient q and remainder 0 ≤ r < den."""
-    up = (2 * r > den) | ((2 * r == den) & (q % 2 != 0))
-    return q + up.cast(pl.Int64)
-
-
-def _div_half_even(num: pl.Expr, den: int) -> pl.Expr:
-    """num / den rounded half-even (any sign of num; den > 0)."""
-    return _half_even(num // den, num % den, den)
-
-
-def _scaled(p: pl.Expr, a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """p × a / b rounded half-even, for p ≥ 0 and 0 ≤ a ≤ b < 2**31.
-
-    Split as (p // b) × a + (p % b) × a / b so that no product exceeds Int64: the first
-    is at most p, the second below b².
-    """
-    rest = (p % b) * a
-    return _half_even((p // b) * a + rest // b, rest % b, b)
-
-
 # --------------------------------------------------------------------------- wording
-
-
-def _money_str(units: pl.Expr, decimals: int) -> pl.Expr:
-    """Integer ``units`` of 10**-decimals as a decimal string with all decimals ("425.00")."""
-    scale = 10**decimals
-    sign = pl.when(units < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    whole = (units.abs() // scale).cast(pl.String)
-    frac = (units.abs() % scale).cast(pl.String).str.zfill(decimals)
-    return pl.concat_str(sign, whole, pl.lit("."), frac)
-
-
-def _mwh(wh: pl.Expr) -> pl.Expr:
-    """Integer Wh as an exact MWh string."""
-    return fixed_point_str(wh, 6)
-
-
-def _grouped(n: pl.Expr) -> pl.Expr:
-    """A non-negative integer with thousands separators ("1,000")."""
-    reversed_digits = n.cast(pl.String).str.reverse().str.replace_all(r"(\d{3})", "${1},")
-    return reversed_digits.str.reverse().str.strip_chars_start(",")
-
-
-def _hhmm(instant: pl.Expr, time_zone: str) -> pl.Expr:
-    return instant.dt.convert_time_zone(time_zone).dt.strftime("%H:%M")
-
-
-def _eur(units: int) -> str:
-    sign = "-" if units < 0 else ""
-    whole, frac = divmod(abs(units), PAYMENT_UNITS_PER_EUR)
-    return f"{sign}{whole}.{frac:05d}"
 
 
 def _problem(file: str, value: object, rule: str) -> Problem:
