@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from auction.book import schema
 from auction.model import AuctionConfig
 from dispatch.disaggregate import Disaggregation
 from dispatch.schedule import soc_profile, terms_by_block
+from settlement.ancillary import ANCILLARY_BIDS, ancillary_lines
 from settlement.invoices import invoice_lines, reconcile
 from settlement.nominations import (
     nomination_csv,
@@ -46,6 +47,8 @@ class AuctionFrames:
     lost: pl.DataFrame
     wholesale: pl.DataFrame  # wholesale blocks with their virtual asset's product terms
     power_kw: Mapping[str, Sequence[int]]
+    # Accepted ancillary bids on this auction's reserve blocks (settlement.ancillary).
+    ancillary: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ANCILLARY_BIDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,8 @@ def imbalances(
 
 
 def _auction_lines(auction: AuctionFrames, price_cents: int) -> pl.DataFrame:
-    return invoice_lines(
+    """The auction's invoice lines, then the revenue of its accepted ancillary bids."""
+    own = invoice_lines(
         auction.awards,
         auction.virtual_assets,
         auction.blocks,
@@ -141,6 +145,15 @@ def _auction_lines(auction: AuctionFrames, price_cents: int) -> pl.DataFrame:
         mtu_minutes=auction.config.mtu_minutes,
         time_zone=auction.config.time_zone,
     )
+    reserve = ancillary_lines(
+        auction.ancillary,
+        auction.blocks,
+        auction.lost,
+        auction.auction_id,
+        mtu_minutes=auction.config.mtu_minutes,
+        time_zone=auction.config.time_zone,
+    )
+    return pl.concat([own, reserve])
 
 
 def nomination_documents(

@@ -168,7 +168,7 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
         if trader is not None:
             demo_ancillary.sandbox_tso(console, client, sample, accounts, trader)
         _dispatch(console, client, store, sample, accounts)
-        _settle(console, client, sample, accounts, clock)
+        _settle(console, client, sample, accounts, clock, trader)
 
     out = workdir / "export"
     services.auctions.export_auction(store, cfg.auction_id, out)
@@ -365,8 +365,10 @@ def _settle(
     sample: Archive,
     accounts: dict[str, Any],
     clock: DemoClock,
+    reserve_trader: str | None,
 ) -> None:
-    """D+1: the operator settles the day; a bidder reads its invoice and its nomination."""
+    """D+1: the operator settles the day; a bidder reads its invoice and its nomination, the
+    trader of reserve the TSO's payment passed on."""
     day = sample.config.delivery_day
     _, day_end = day_bounds(day, sample.config.time_zone)
     clock.now = day_end + timedelta(hours=8)
@@ -393,6 +395,17 @@ def _settle(
         f"credits {invoice['credits_eur']} EUR, imbalance {invoice['imbalance_eur']} EUR; "
         f"due {invoice['amount_due_eur']} EUR."
     )
+    if reserve_trader is not None:
+        trader = accounts[reserve_trader]
+        listed = client.get(
+            f"/organisations/{trader['org_id']}/invoices", headers=trader["headers"]
+        ).json()["invoices"]
+        reserve = [ln for inv in listed for ln in inv["lines"] if ln["kind"] == "ancillary_revenue"]
+        console.print(
+            f"{reserve_trader}'s invoice passes on the TSO's payment for its accepted FCR: "
+            f"{len(reserve)} ancillary revenue line(s), "
+            f"{sum(float(inv['ancillary_eur']) for inv in listed):,.2f} EUR (negative: it gets it)."
+        )
     xml = client.get(
         f"{base}/nominations/{day}", headers=account["headers"], params={"format": "xml"}
     )

@@ -14,11 +14,13 @@ from auction.errors import Conflict
 from auction.lifecycle import Status
 from auction.store import Store, audit
 from auction.store.accounts import list_orgs
+from auction.store.ancillary import accepted_on
 from auction.store.auctions import AuctionRecord, list_auctions
 from auction.store.dispatch import current_schedules, product_terms
 from auction.store.results import result_frame
 from auction.store.settlement import Run, next_version, save_run
 from auction.timegrid import day_bounds
+from settlement.ancillary import ANCILLARY_BIDS
 from settlement.day import AuctionFrames, DayFrames, settle
 
 
@@ -125,4 +127,15 @@ def _auction_frames(conn: Connection, auction: AuctionRecord) -> AuctionFrames:
         lost=lost_of(conn, blocks.select("block_id", "power_kw", "start", "end")),
         wholesale=wholesale,
         power_kw={block_id: v.power_kw for block_id, v in current.items()},
+        ancillary=_accepted_reserve(conn, blocks),
+    )
+
+
+def _accepted_reserve(conn: Connection, blocks: pl.DataFrame) -> pl.DataFrame:
+    """The accepted ancillary bids on the auction's reserve blocks (``ANCILLARY_BIDS``)."""
+    ids = blocks.filter(pl.col("market") != "wholesale")["block_id"].to_list()
+    bids = accepted_on(conn, ids)
+    return pl.DataFrame(
+        [{name: getattr(b, name) for name in ANCILLARY_BIDS.names()} for b in bids],
+        schema=ANCILLARY_BIDS,
     )

@@ -199,3 +199,17 @@ def set_results(conn: Connection, results: Sequence[dict[str, Any]], now: dateti
                 updated_at=now,
             )
         )
+
+
+def accepted_on(conn: Connection, block_ids: Sequence[str]) -> list[AncillaryBid]:
+    """The accepted (wholly or partly) bids drawing on these blocks, by product and id."""
+    t = ancillary_bids.c
+    query = (
+        sa.select(ancillary_bids)
+        .where(
+            t.block_id.in_(list(block_ids)),
+            t.status.in_(["accepted", "partially_accepted"]),
+        )
+        .order_by(t.start, t.product_code, t.bid_id)
+    )
+    return [_bid(r) for r in conn.execute(query)]

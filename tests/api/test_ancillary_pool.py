@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +251,42 @@ def test_an_outage_that_cuts_accepted_reserve_is_reported_to_its_owner(
     )
     aside = _bids(client, alpha, va)[f"{DAY}_POS_08_12"]  # submitted, on the aFRR+ block
     assert aside["undeliverable_kw"] == aside["offered_capacity"] - aside["available_kw"]
+
+
+def test_the_days_settlement_passes_the_tsos_payment_on_to_the_owner(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, operator, alpha, _beta, va = _setup(store, make_client, clock)
+    mine = _offer(client, alpha, va, 12.5)
+    assert client.post(f"/ancillary/{DAY}/export?market=fcr", headers=operator.headers).is_success
+    results = {
+        "bids": [
+            {
+                "bidId": mine,
+                "acceptedQuantity": {"quantity": 1},
+                "prices": [{"amount": "15.25"}],
+            }
+        ]
+    }
+    imported = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
+    assert imported.status_code == 200, imported.text
+    clock.now = local(DAY, 0) + timedelta(days=1, hours=8)  # D+1
+    run = client.post(
+        f"/settlement/{DAY}/run", headers=operator.headers, json={"imbalance_price_eur_per_mwh": 0}
+    )
+    assert run.status_code == 201, run.text
+    # 1 MW x 15.25 EUR/MW/h x 4 h of NEGPOS_08_12, passed on to its owner.
+    assert Decimal(run.json()["totals_eur"]["ancillary_revenue"]) == Decimal("-61")
+    assert run.json()["reconciliation"]["ok"]
+    [invoice] = client.get(f"/organisations/{alpha.org_id}/invoices", headers=alpha.headers).json()[
+        "invoices"
+    ]
+    [line] = [ln for ln in invoice["lines"] if ln["kind"] == "ancillary_revenue"]
+    assert (line["bid_id"], Decimal(line["amount_eur"])) == (mine, Decimal("-61"))
+    assert Decimal(invoice["ancillary_eur"]) == Decimal("-61")
+    awards = sum(Decimal(ln["amount_eur"]) for ln in invoice["lines"] if ln["kind"] == "award")
+    assert Decimal(invoice["total_eur"]) == awards - 61 + sum(
+        Decimal(ln["amount_eur"])
+        for ln in invoice["lines"]
+        if ln["kind"] in ("unavailability_credit", "imbalance_charge")
+    )

@@ -50,6 +50,7 @@ def _invoices(lines: pl.DataFrame) -> list[Invoice]:
                 awards_eur=money(units["award"]),
                 credits_eur=money(units["unavailability_credit"]),
                 imbalance_eur=money(units["imbalance_charge"]),
+                ancillary_eur=money(units["ancillary_revenue"] + units["ancillary_credit"]),
                 total_eur=Decimal(totals["total_eur"]),
                 amount_due_eur=Decimal(totals["amount_due_eur"]),
                 lines=[

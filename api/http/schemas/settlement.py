@@ -28,7 +28,8 @@ class DayRun(BaseModel):
     run_at: datetime
     imbalance_price_eur_per_mwh: Decimal
     totals_eur: dict[str, Decimal] = Field(
-        description="award, unavailability_credit, imbalance_charge over all invoices"
+        description="award, unavailability_credit, imbalance_charge, ancillary_revenue, "
+        "ancillary_credit over all invoices"
     )
     documents: int = Field(description="nomination documents written")
     reconciliation: dict[str, Any] = Field(
@@ -37,7 +38,11 @@ class DayRun(BaseModel):
 
 
 class InvoiceLine(BaseModel):
-    kind: str = Field(description="award, unavailability_credit or imbalance_charge")
+    kind: str = Field(
+        description="award, unavailability_credit, imbalance_charge, ancillary_revenue (the "
+        "TSO's payment for accepted reserve, passed on: negative) or ancillary_credit (taken "
+        "back where an outage left accepted reserve undelivered)"
+    )
     virtual_asset_id: str | None
     bid_id: str | None
     product_id: str | None
@@ -57,6 +62,9 @@ class Invoice(BaseModel):
     awards_eur: Decimal
     credits_eur: Decimal
     imbalance_eur: Decimal
+    ancillary_eur: Decimal = Field(
+        description="ancillary revenue less its credits: negative, the customer gets it"
+    )
     total_eur: Decimal = Field(description="exact sum of the lines")
     amount_due_eur: Decimal = Field(description="the total rounded to the cent, half to even")
     lines: list[InvoiceLine]
