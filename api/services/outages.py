@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -15,6 +15,7 @@ from auction.book import AVAILABILITY
 from auction.errors import Conflict, Problem
 from auction.rules import check_availability
 from auction.store import Store, audit
+from auction.store.ancillary import accepted_on
 from auction.store.dispatch import (
     current_schedules,
     replace_rebacked,
@@ -43,6 +44,9 @@ class OutageOutcome:
     unavailable: pl.DataFrame  # block_id, virtual_asset_id, org_id, start, end, lost_kw
     # (virtual_asset_id, block_id, MTU start, problem) of each broken schedule point
     conflicts: list[tuple[str, str, datetime, Problem]]
+    # Accepted ancillary bids whose block can no longer give all the reserve the TSO took:
+    # bid_id, org_id, virtual_asset_id, product_code, accepted_kw, available_kw.
+    reserve_cut: list[dict[str, object]] = field(default_factory=list)
 
 
 def _snap(
@@ -200,6 +204,7 @@ def _store(
         owners, on="virtual_asset_id"
     )
     found = _conflicts(conn, touched, lost, inputs.mtu_minutes)
+    cut = _reserve_cut(conn, touched, lost)
     audit.record(
         conn,
         actor,
@@ -219,7 +224,33 @@ def _store(
         int(result.lost_kw),
         unavailable,
         found,
+        cut,
     )
+
+
+def _reserve_cut(
+    conn: Connection, touched: pl.DataFrame, lost: pl.DataFrame
+) -> list[dict[str, object]]:
+    """Accepted reserve the touched blocks can no longer give all through its window."""
+    power = dict(touched.select("block_id", "power_kw").iter_rows())
+    out = []
+    for bid in accepted_on(conn, sorted(power)):
+        overlapping = lost.filter(
+            pl.col("block_id") == bid.block_id, pl.col("start") < bid.end, pl.col("end") > bid.start
+        )
+        available = power[bid.block_id] - int(overlapping["lost_kw"].max() or 0)  # type: ignore[arg-type]
+        if bid.accepted_kw is not None and bid.accepted_kw > available:
+            out.append(
+                {
+                    "bid_id": bid.bid_id,
+                    "org_id": bid.org_id,
+                    "virtual_asset_id": bid.virtual_asset_id,
+                    "product_date_code": bid.product_code,
+                    "accepted_kw": bid.accepted_kw,
+                    "available_kw": max(available, 0),
+                }
+            )
+    return out
 
 
 def _conflicts(

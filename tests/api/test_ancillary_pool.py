@@ -235,6 +235,7 @@ def test_an_outage_that_cuts_accepted_reserve_is_reported_to_its_owner(
     assert imported.status_code == 200, imported.text
     before = _bids(client, alpha, va)[FCR]
     assert (before["available_kw"], before["undeliverable_kw"]) == (1000, 0)
+    cuts = []
     for asset_id in ("a1", "a2", "a3"):  # the whole fleet out 09:00-09:15
         outage = {
             "asset_id": asset_id,
@@ -242,7 +243,12 @@ def test_an_outage_that_cuts_accepted_reserve_is_reported_to_its_owner(
             "end": local(DAY, 9, 15).isoformat(),
             "available_fraction": 0,
         }
-        assert client.post("/fleet/outages", headers=operator.headers, json=outage).is_success
+        answer = client.post("/fleet/outages", headers=operator.headers, json=outage)
+        assert answer.status_code == 201, answer.text
+        cuts += answer.json()["reserve_cut"]
+    # The operator hears of the cut commitment once, when it happens.
+    [cut] = [c for c in cuts if c["bid_id"] == mine]
+    assert (cut["org_id"], cut["accepted_kw"], cut["available_kw"]) == (alpha.org_id, 1000, 0)
     after = _bids(client, alpha, va)[FCR]
     assert (after["status"], after["available_kw"], after["undeliverable_kw"]) == (
         "accepted",

@@ -17,6 +17,7 @@ from api.http.schemas.auctions import (
     FleetIn,
     OutageCreated,
     OutageIn,
+    ReserveCut,
     ScheduleBroken,
 )
 from api.http.schemas.dispatch import Setpoint, SetpointList, Shortfall
@@ -69,6 +70,7 @@ def post_outage(body: OutageIn, call: Operator) -> OutageCreated:
             )
             for va_id, block_id, time, problem in outcome.conflicts
         ],
+        reserve_cut=[ReserveCut.model_validate(c) for c in outcome.reserve_cut],
     )
 
 

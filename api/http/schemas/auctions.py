@@ -193,6 +193,15 @@ class ScheduleBroken(BaseModel):
     rule: str
 
 
+class ReserveCut(BaseModel):
+    bid_id: str
+    org_id: str
+    virtual_asset_id: str
+    product_date_code: str
+    accepted_kw: int
+    available_kw: int
+
+
 class OutageCreated(BaseModel):
     outage_id: str
     asset_id: str
@@ -205,3 +214,7 @@ class OutageCreated(BaseModel):
     lost_kw: int = Field(description="kW no asset could take over (most at once)")
     unavailable: list[BlockUnavailable]
     schedule_conflicts: list[ScheduleBroken]
+    reserve_cut: list[ReserveCut] = Field(
+        description="accepted ancillary bids whose block can no longer give all the reserve "
+        "the TSO took (their owners see `undeliverable_kw` on the bid)"
+    )
