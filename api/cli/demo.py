@@ -164,11 +164,11 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
         cleared = client.post(f"/auctions/{cfg.auction_id}/clear", headers=op).json()
         client.post(f"/auctions/{cfg.auction_id}/publish", headers=op)
         _show_bidder(console, client, sample, accounts)
-        trader = demo_ancillary.offer_reserve(console, client, sample, accounts)
-        if trader is not None:
-            demo_ancillary.sandbox_tso(console, client, sample, accounts, trader)
+        traders = demo_ancillary.offer_reserve(console, client, sample, accounts)
+        if traders:
+            demo_ancillary.sandbox_tso(console, client, sample, accounts, traders)
         _dispatch(console, client, store, sample, accounts)
-        _settle(console, client, sample, accounts, clock, trader)
+        _settle(console, client, sample, accounts, clock, traders)
 
     out = workdir / "export"
     services.auctions.export_auction(store, cfg.auction_id, out)
@@ -365,7 +365,7 @@ def _settle(
     sample: Archive,
     accounts: dict[str, Any],
     clock: DemoClock,
-    reserve_trader: str | None,
+    reserve_traders: list[str],
 ) -> None:
     """D+1: the operator settles the day; a bidder reads its invoice and its nomination, the
     trader of reserve the TSO's payment passed on."""
@@ -395,14 +395,14 @@ def _settle(
         f"credits {invoice['credits_eur']} EUR, imbalance {invoice['imbalance_eur']} EUR; "
         f"due {invoice['amount_due_eur']} EUR."
     )
-    if reserve_trader is not None:
+    for reserve_trader in reserve_traders:
         trader = accounts[reserve_trader]
         listed = client.get(
             f"/organisations/{trader['org_id']}/invoices", headers=trader["headers"]
         ).json()["invoices"]
         reserve = [ln for inv in listed for ln in inv["lines"] if ln["kind"] == "ancillary_revenue"]
         console.print(
-            f"{reserve_trader}'s invoice passes on the TSO's payment for its accepted FCR: "
+            f"{reserve_trader}'s invoice passes on the TSO's payment for its accepted reserve: "
             f"{len(reserve)} ancillary revenue line(s), "
             f"{sum(float(inv['ancillary_eur']) for inv in listed):,.2f} EUR (negative: it gets it)."
         )

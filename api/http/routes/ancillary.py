@@ -26,6 +26,8 @@ from auction.store.ancillary import AncillaryBid
 from auction.units import CENTS_PER_EUR
 from dispatch.ancillary.bids import AncillaryBidIn
 
+CENT = Decimal("0.01")
+
 router = APIRouter(
     prefix="/organisations/{org_id}/virtual-assets/{virtual_asset_id}/ancillary-bids",
     tags=["ancillary"],
@@ -38,7 +40,7 @@ def _cents(eur: Decimal | None) -> int | None:
 
 
 def _eur(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(cents) / CENTS_PER_EUR
+    return None if cents is None else (Decimal(cents) / CENTS_PER_EUR).quantize(CENT)
 
 
 def _fields(b: AncillaryBid, view: services.ancillary.BidView | None = None) -> dict[str, object]:
