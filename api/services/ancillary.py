@@ -3,6 +3,7 @@ markets (through the operator), replaces an offer until the gate, or withdraws i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,6 +43,8 @@ from dispatch.ancillary.products import GateRules, parse_product
 from dispatch.ancillary.sandbox import tso_results
 from dispatch.slices import lost_per_mtu
 
+# The shape of a productDateCode, as far as a lookup needs it (the rules check the rest).
+_CODE = re.compile(r"\d{4}-\d{2}-\d{2}_(NEGPOS|POS|NEG)_\d{2,3}(_\d{2})?")
 SENT = ("sent", "accepted", "partially_accepted", "rejected")
 
 
@@ -254,6 +257,8 @@ def _owned(conn: Connection, org_id: str, va_id: str) -> pl.DataFrame:
 
 def _one(conn: Connection, org_id: str, va_id: str, product_code: str) -> AncillaryBid:
     _owned(conn, org_id, va_id)
+    if not _CODE.fullmatch(product_code):  # no such bid can exist: do not ask the store
+        raise NotFound("ancillary bid", product_code)
     found = bids_of(conn, va_id, [product_code])
     if not found:
         raise NotFound("ancillary bid", product_code)

@@ -184,3 +184,42 @@ def test_another_organisation_sees_nothing_and_an_outage_lowers_the_limit(
         _url(alpha, va), headers=alpha.headers, json={"bids": [_fcr(product_name="NEGPOS_12_16")]}
     )
     assert later.status_code == 200, later.text
+
+
+def test_hostile_input_gets_a_4xx_on_both_stores(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    """Extreme numbers, NaN, overflowing strings, NUL bytes, impossible days: never a 5xx."""
+    client, operator, alpha, _beta, va = _setup(store, make_client, clock)
+    fcr = f"{DAY}_NEGPOS_08_12"
+    bids = [
+        {"productDateCode": fcr, "offeredCapacity": 10**30, "capacityPrice": 1},
+        {"productDateCode": fcr, "offeredCapacity": 1000, "capacityPrice": "NaN"},
+        {"productDateCode": fcr, "offeredCapacity": 1000, "capacityPrice": "1e999999"},
+        {"productDateCode": "\x00" * 10, "offeredCapacity": 1000, "capacityPrice": 1},
+        {"productDateCode": "9999-12-31_NEGPOS_08_12", "offeredCapacity": 1000, "capacityPrice": 1},
+        {"productDateCode": "0001-01-01_NEGPOS_00_04", "offeredCapacity": 1000, "capacityPrice": 1},
+        {"productDateCode": f"{DAY}_POS_{'9' * 40}", "offeredCapacity": 1000, "energyPrice": 1},
+        {"productDateCode": fcr, "offeredCapacity": -5, "capacityPrice": 1},
+    ]
+    for bid in bids:
+        answer = client.post(_url(alpha, va), headers=alpha.headers, json={"bids": [bid]})
+        assert answer.status_code == 422, (bid, answer.text)
+    results: list[Any] = [
+        [1, 2],
+        [{"bidId": "x", "acceptedQuantity": {"quantity": 10**30}}],
+        [{"bidId": None}],
+        [{"bidId": "\x00", "acceptedQuantity": "\x00"}],
+    ]
+    for document in results:
+        answer = client.post(
+            f"/ancillary/{DAY}/results", headers=operator.headers, json={"bids": document}
+        )
+        assert answer.status_code == 422, (document, answer.text)
+    for code in ("%00", "x" * 5000, f"{DAY}_NEGPOS_08_12%00"):
+        answer = client.delete(f"{_url(alpha, va)}/{code}", headers=alpha.headers)
+        assert answer.status_code == 404, answer.text
+    for day in ("9999-12-31", "0001-01-01"):
+        answer = client.post(f"/ancillary/{day}/export?market=fcr", headers=operator.headers)
+        assert answer.status_code == 409, answer.text
+    assert client.get(_url(alpha, va), headers=alpha.headers).json()["bids"] == []
