@@ -53,7 +53,9 @@ class AncillaryBidVersion:
 
 
 def _bid(row: Any) -> AncillaryBid:
-    return AncillaryBid(**{c.name: row._mapping[c.name] for c in ancillary_bids.columns})
+    """A row of ``select(ancillary_bids)``: its keys are the fields (one mapping per row, not
+    one per column: a day's export reads thousands)."""
+    return AncillaryBid(**row._mapping)
 
 
 def bids_of(
@@ -188,14 +190,29 @@ def mark_sent(conn: Connection, bid_ids: Sequence[str], now: datetime) -> None:
 def set_results(conn: Connection, results: Sequence[dict[str, Any]], now: datetime) -> None:
     """Mark each bid (bid_id, accepted_kw, accepted_price_cents, status) with the TSO's
     result; setting the same result again changes nothing but the time."""
-    for r in results:
-        conn.execute(
-            ancillary_bids.update()
-            .where(ancillary_bids.c.bid_id == r["bid_id"])
-            .values(
-                accepted_kw=r["accepted_kw"],
-                accepted_price_cents=r["accepted_price_cents"],
-                status=r["status"],
-                updated_at=now,
-            )
+    if not results:
+        return
+    # One statement executed for many rows: building and caching a statement per row cost
+    # most of an import of a day (~3 s for 12,000 bids on SQLite).
+    update = (
+        ancillary_bids.update()
+        .where(ancillary_bids.c.bid_id == sa.bindparam("result_bid_id"))
+        .values(
+            accepted_kw=sa.bindparam("result_kw"),
+            accepted_price_cents=sa.bindparam("result_price_cents"),
+            status=sa.bindparam("result_status"),
+            updated_at=now,
         )
+    )
+    conn.execute(
+        update,
+        [
+            {
+                "result_bid_id": r["bid_id"],
+                "result_kw": r["accepted_kw"],
+                "result_price_cents": r["accepted_price_cents"],
+                "result_status": r["status"],
+            }
+            for r in results
+        ],
+    )
