@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -68,6 +69,7 @@ def pool_fleets(draw: st.DrawFn) -> Rows:
     return rows
 
 
+@cache
 def products_of(day: date) -> list[Product]:
     return day_products(day, GATES)
 
@@ -118,9 +120,9 @@ def frame(rows: Rows, schema: pl.Schema) -> pl.DataFrame:
 # --------------------------------------------------------------------------- the reference
 
 
-def window(p: Product, day: date) -> range:
+def window(p: Product) -> range:
     """The MTUs of the day's grid that the product's window covers."""
-    start, _ = day_bounds(day)
+    start, _ = day_bounds(p.day)
     return range((p.start - start) // MTU, (p.end - start) // MTU)
 
 
@@ -156,7 +158,7 @@ def reference_kw(fleet: Rows, availability: Rows, p: Product) -> int:
             (rated_kw(a, p.block_market) * fraction(availability, a["asset_id"], p.day, t))
             for a in assets
         )
-        for t in window(p, p.day)
+        for t in window(p)
     ]
     return math.floor(min(per_mtu, default=Fraction(0)))
 
@@ -412,21 +414,10 @@ REFUSED_ALONE: tuple[tuple[str, Any], ...] = (
 @pytest.mark.parametrize(("what", "item"), REFUSED_ALONE, ids=[w for w, _ in REFUSED_ALONE])
 def test_each_broken_result_alone_refuses_the_whole_import(what: str, item: Any) -> None:
     day = date(2026, 11, 29)
-    exported = [
-        {
-            "bid_id": b,
-            "product_code": f"{day}_NEGPOS_08_12",
-            "market": "fcr",
-            "direction": "NEGPOS",
-            "delivery_day": day,
-            "offered_kw": 2000,
-            "capacity_price_cents": 1250,
-            "energy_price_cents": None,
-        }
-        for b in ("mine", "theirs")
-    ]
+    fcr = (f"{day}_NEGPOS_08_12", "fcr", "NEGPOS", day, 2000, 1250, None)
+    exported = pl.DataFrame([(b, *fcr) for b in ("mine", "theirs")], EXPORTED, orient="row")
     with pytest.raises(DomainError) as refused:
-        read_results([FINE, item], frame(exported, EXPORTED), day)
+        read_results([FINE, item], exported, day)
     assert [p.row for p in refused.value.problems] == [2]
 
 
