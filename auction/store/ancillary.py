@@ -53,7 +53,9 @@ class AncillaryBidVersion:
 
 
 def _bid(row: Any) -> AncillaryBid:
-    return AncillaryBid(**{c.name: row._mapping[c.name] for c in ancillary_bids.columns})
+    """A row of ``select(ancillary_bids)``: its keys are the fields (one mapping per row, not
+    one per column: a day's export reads thousands)."""
+    return AncillaryBid(**row._mapping)
 
 
 def bids_of(
@@ -177,28 +179,49 @@ def day_bids(
 
 def mark_sent(conn: Connection, bid_ids: Sequence[str], now: datetime) -> None:
     """The operator sent these bids to the TSO."""
-    if bid_ids:
+    # In slices: an aFRR energy day of 2,000 virtual assets is 384,000 bids, more bound
+    # parameters than one statement may carry (PostgreSQL 65,535).
+    ids = list(bid_ids)
+    for first in range(0, len(ids), _SLICE):
         conn.execute(
             ancillary_bids.update()
-            .where(ancillary_bids.c.bid_id.in_(list(bid_ids)))
+            .where(ancillary_bids.c.bid_id.in_(ids[first : first + _SLICE]))
             .values(status="sent", updated_at=now)
         )
+
+
+_SLICE = 10_000
 
 
 def set_results(conn: Connection, results: Sequence[dict[str, Any]], now: datetime) -> None:
     """Mark each bid (bid_id, accepted_kw, accepted_price_cents, status) with the TSO's
     result; setting the same result again changes nothing but the time."""
-    for r in results:
-        conn.execute(
-            ancillary_bids.update()
-            .where(ancillary_bids.c.bid_id == r["bid_id"])
-            .values(
-                accepted_kw=r["accepted_kw"],
-                accepted_price_cents=r["accepted_price_cents"],
-                status=r["status"],
-                updated_at=now,
-            )
+    if not results:
+        return
+    # One statement executed for many rows: building and caching a statement per row cost
+    # most of an import of a day (~3 s for 12,000 bids on SQLite).
+    update = (
+        ancillary_bids.update()
+        .where(ancillary_bids.c.bid_id == sa.bindparam("result_bid_id"))
+        .values(
+            accepted_kw=sa.bindparam("result_kw"),
+            accepted_price_cents=sa.bindparam("result_price_cents"),
+            status=sa.bindparam("result_status"),
+            updated_at=now,
         )
+    )
+    conn.execute(
+        update,
+        [
+            {
+                "result_bid_id": r["bid_id"],
+                "result_kw": r["accepted_kw"],
+                "result_price_cents": r["accepted_price_cents"],
+                "result_status": r["status"],
+            }
+            for r in results
+        ],
+    )
 
 
 def accepted_on(conn: Connection, block_ids: Sequence[str]) -> list[AncillaryBid]:

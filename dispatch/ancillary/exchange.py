@@ -166,6 +166,10 @@ def read_results(
         def flag(column: str, value: object, rule: str, n: int = n) -> None:
             problems.append(Problem(FILE, n, column, value, rule))
 
+        # A file read as JSON may hold anything where an object belongs: refuse it, not crash.
+        if not isinstance(item, Mapping):
+            flag("bidId", item, "each result is an object naming its bid in bidId")
+            continue
         bid_id = item.get("bidId")
         if not isinstance(bid_id, str) or bid_id not in offered:
             flag("bidId", bid_id, f"must name a bid exported for {day} in this market")
@@ -176,7 +180,11 @@ def read_results(
         seen.add(bid_id)
         if item.get("deliveryDate", day.isoformat()) != day.isoformat():
             flag("deliveryDate", item.get("deliveryDate"), f"is {day}")
-        quantity = (item.get("acceptedQuantity") or {}).get("quantity", 0)
+        accepted = item.get("acceptedQuantity") or {}
+        if not isinstance(accepted, Mapping):
+            flag("acceptedQuantity", accepted, "an object {quantity: MW, measureUnit: MAW}")
+            continue
+        quantity = accepted.get("quantity", 0)
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
             flag("acceptedQuantity", quantity, "a whole number of MW, at least 0")
             continue
