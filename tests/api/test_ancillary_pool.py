@@ -36,6 +36,19 @@ def _offer(client: TestClient, account: Account, va: str, price: float) -> str:
     return next(b["bid_id"] for b in answer.json()["bids"] if b["product_date_code"] == FCR)
 
 
+def _accept(client: TestClient, operator: Account, bid_id: str, price: str) -> None:
+    """The operator exports the day's FCR bids; the TSO accepts ``bid_id`` whole (1 MW)."""
+    exported = client.post(f"/ancillary/{DAY}/export?market=fcr", headers=operator.headers)
+    assert exported.status_code == 200, exported.text
+    results = {
+        "bids": [
+            {"bidId": bid_id, "acceptedQuantity": {"quantity": 1}, "prices": [{"amount": price}]}
+        ]
+    }
+    imported = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
+    assert imported.status_code == 200, imported.text
+
+
 def _bids(client: TestClient, account: Account, va: str) -> dict[str, dict[str, Any]]:
     listed = client.get(_url(account, va), headers=account.headers).json()["bids"]
     return {b["product_date_code"]: b for b in listed}
@@ -221,18 +234,7 @@ def test_an_outage_that_cuts_accepted_reserve_is_reported_to_its_owner(
 ) -> None:
     client, operator, alpha, _beta, va = _setup(store, make_client, clock)
     mine = _offer(client, alpha, va, 12.5)
-    assert client.post(f"/ancillary/{DAY}/export?market=fcr", headers=operator.headers).is_success
-    results = {
-        "bids": [
-            {
-                "bidId": mine,
-                "acceptedQuantity": {"quantity": 1},
-                "prices": [{"amount": "15.00"}],
-            }
-        ]
-    }
-    imported = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
-    assert imported.status_code == 200, imported.text
+    _accept(client, operator, mine, "15.00")
     before = _bids(client, alpha, va)[FCR]
     assert (before["available_kw"], before["undeliverable_kw"]) == (1000, 0)
     cuts = []
@@ -264,18 +266,7 @@ def test_the_days_settlement_passes_the_tsos_payment_on_to_the_owner(
 ) -> None:
     client, operator, alpha, _beta, va = _setup(store, make_client, clock)
     mine = _offer(client, alpha, va, 12.5)
-    assert client.post(f"/ancillary/{DAY}/export?market=fcr", headers=operator.headers).is_success
-    results = {
-        "bids": [
-            {
-                "bidId": mine,
-                "acceptedQuantity": {"quantity": 1},
-                "prices": [{"amount": "15.25"}],
-            }
-        ]
-    }
-    imported = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
-    assert imported.status_code == 200, imported.text
+    _accept(client, operator, mine, "15.25")
     clock.now = local(DAY, 0) + timedelta(days=1, hours=8)  # D+1
     run = client.post(
         f"/settlement/{DAY}/run", headers=operator.headers, json={"imbalance_price_eur_per_mwh": 0}
