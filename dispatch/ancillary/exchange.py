@@ -158,6 +158,7 @@ def read_results(
     once, accept at most what was offered, in whole MW.
     """
     offered = dict(exported.select("bid_id", "offered_kw").iter_rows())
+    market_of = dict(exported.select("bid_id", "market").iter_rows())
     problems: list[Problem] = []
     rows: list[tuple[str, int, int | None, str]] = []
     seen: set[str] = set()
@@ -196,7 +197,8 @@ def read_results(
                 f"at most the {offered[bid_id] // KW_PER_MW} MW offered",
             )
             continue
-        cents = _paid_cents(item.get("prices"), flag) if accepted_kw else None
+        unit = PRICE_UNIT["energy" if market_of[bid_id] == "afrr_energy" else "capacity"]
+        cents = _paid_cents(item.get("prices"), unit, flag) if accepted_kw else None
         if accepted_kw and cents is None:
             continue
         status = (
@@ -212,12 +214,19 @@ def read_results(
     return pl.DataFrame(rows, schema=RESULTS, orient="row").sort("bid_id")
 
 
-def _paid_cents(prices: object, flag: Any) -> int | None:
-    """The price an accepted bid is paid, in cents, from its first price."""
+def _paid_cents(prices: object, unit: str, flag: Any) -> int | None:
+    """The price an accepted bid is paid, in cents of ``unit``, from its first price.
+
+    A price in another unit is refused rather than converted: an FCR settlement price per
+    MW and 4-hour product read as per MW and hour would pay four times over.
+    """
     if not isinstance(prices, list) or not prices or not isinstance(prices[0], Mapping):
         flag("prices", prices, "an accepted bid carries the price it is paid")
         return None
     first = prices[0]
+    if first.get("measureUnit", unit) != unit:
+        flag("prices", first.get("measureUnit"), f"a price in {unit}, as the bid was sent")
+        return None
     try:
         amount = Decimal(str(first.get("amount")))
     except InvalidOperation:

@@ -287,3 +287,24 @@ def test_the_days_settlement_passes_the_tsos_payment_on_to_the_owner(
         for ln in invoice["lines"]
         if ln["kind"] in ("unavailability_credit", "imbalance_charge")
     )
+
+
+def test_a_result_priced_in_another_unit_is_refused_not_converted(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    """An FCR settlement price per MW and 4-hour product read as per MW and hour would pay
+    four times over: the import names the unit it needs and changes nothing."""
+    client, operator, alpha, _beta, va = _setup(store, make_client, clock)
+    mine = _offer(client, alpha, va, 12.5)
+    exported = client.post(f"/ancillary/{DAY}/export?market=fcr", headers=operator.headers)
+    assert exported.status_code == 200, exported.text
+    per_product = {"amount": "56.00", "measureUnit": "EUR/MW"}
+    results = {
+        "bids": [{"bidId": mine, "acceptedQuantity": {"quantity": 1}, "prices": [per_product]}]
+    }
+    answer = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["detail"]
+    assert (problem["field"], problem["value"]) == ("prices", "EUR/MW")
+    assert "EUR/MW/h" in problem["rule"]
+    assert _bids(client, alpha, va)[FCR]["status"] == "sent"
