@@ -59,13 +59,12 @@ from benchmarks.http_report import (  # noqa: E402
     fmt_ms,
     machine,
     print_targets,
-    rounded,
     target_line,
+    write_json,
 )
 from benchmarks.intake_book import BOOK_REPEATS, insert_book, time_book  # noqa: E402
 from benchmarks.intake_setup import Setup, bid_bodies, create_auctions  # noqa: E402
 
-RESULTS_DIR = HERE / "results"
 BATCH_SIZE = 1_000
 
 # Targets of the issue (SQLite, a 2-core machine).
@@ -283,13 +282,6 @@ def targets(phases: list[dict[str, Any]], books: list[dict[str, Any]]) -> list[d
     return found
 
 
-def write_json(report: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"intake-{report['machine']['date'][:10]}.json"
-    path.write_text(json.dumps(rounded(report), indent=1) + "\n")
-    return path
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -376,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_log_errors": server_errors,
         "targets": found,
     }
-    console.print(f"figures written to {write_json(report).relative_to(ROOT)}")
+    console.print(f"figures written to {write_json('intake', report).relative_to(ROOT)}")
     return 0
 
 

@@ -25,7 +25,6 @@ HTTP part. Figures only: nothing here asserts on a time. See benchmarks/README.m
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import random
@@ -60,7 +59,7 @@ from benchmarks.http_load import (  # noqa: E402
     percentile,
     servers_running,
 )
-from benchmarks.http_report import machine, print_targets, rounded  # noqa: E402
+from benchmarks.http_report import machine, print_targets, write_json  # noqa: E402
 from benchmarks.schedules_auction import (  # noqa: E402
     Block,
     add_bidders,
@@ -75,7 +74,6 @@ from benchmarks.schedules_report import (  # noqa: E402
 )
 from benchmarks.schedules_validation import SMALL_POINTS, validation  # noqa: E402
 
-RESULTS_DIR = HERE / "results"
 BIDDERS = 3  # intake's bidder and two more
 BODIES_PER_CLIENT = 64
 STORE_REPEATS = 200  # in-process submit_schedule calls per schedule size
@@ -252,13 +250,6 @@ def time_store(store: Any, blocks: list[Block], rng: random.Random) -> list[dict
 # --------------------------------------------------------------------------- main
 
 
-def write_json(report: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"schedules-{report['machine']['date'][:10]}.json"
-    path.write_text(json.dumps(rounded(report), indent=1) + "\n")
-    return path
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_load_arguments(p, seconds=8.0)
@@ -357,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_log_errors": server_errors,
         "targets": found,
     }
-    console.print(f"figures written to {write_json(report).relative_to(ROOT)}")
+    console.print(f"figures written to {write_json('schedules', report).relative_to(ROOT)}")
     return 0
 
 

@@ -4,16 +4,18 @@ met or not, and figures rounded for their JSON file."""
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import math
 import os
 import platform
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from benchmarks.common import cpu_name
+from benchmarks.common import RESULTS_DIR, cpu_name
 
 
 def machine() -> dict[str, Any]:
@@ -51,3 +53,11 @@ def rounded(value: Any) -> Any:
     if isinstance(value, float):
         return None if math.isnan(value) else float(f"{value:.4g}")
     return value
+
+
+def write_json(name: str, report: dict[str, Any]) -> Path:
+    """``results/<name>-<date of the run>.json``, figures rounded."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}-{report['machine']['date'][:10]}.json"
+    path.write_text(json.dumps(rounded(report), indent=1) + "\n")
+    return path
