@@ -9,7 +9,9 @@ readers do not block writers. PostgreSQL writers lock the rows they depend on in
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -45,13 +47,9 @@ def open_engine(url: str = DEFAULT_URL) -> Engine:
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            f"busy_timeout={BUSY_TIMEOUT_MS}",
-        ):
+        for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
+        _wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -60,6 +58,22 @@ def open_engine(url: str = DEFAULT_URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _wal(cursor: Any) -> None:
+    """Put the file in WAL mode. Switching a new file's journal needs it alone for a moment,
+    and SQLite answers "locked" at once instead of waiting when another connection (a
+    second server starting beside this one) is in the middle of creating the schema: try
+    again for as long as the busy timeout allows."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class Store:
