@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import services
+from api import services, web
 from api.http import errors
 from api.http.routes import (
     admin,
@@ -119,6 +119,8 @@ def create_app(
         description=DESCRIPTION,
         version="0.2.0",
         lifespan=lifespan,
+        docs_url=None,  # served by api.web.docs from vendored files (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -127,6 +129,7 @@ def create_app(
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
         app.include_router(module.router)
     app.include_router(ancillary.pool_router)
+    web.install(app)
     app.add_middleware(EnvironmentHeader, env=settings.env)
     return app
 

@@ -43,14 +43,15 @@ class Call(Context):
     user: User
 
 
-def _context(request: Request) -> Context:
+def context_of(request: Request) -> Context:
+    """The store, the settings and the time of ``request``."""
     state = request.app.state
     clock: Callable[[], datetime] = state.clock
     return Context(state.store, state.settings, clock())
 
 
 def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Call:
-    context = _context(request)
+    context = context_of(request)
     unauthorized = HTTPException(
         status_code=401,
         detail="not authenticated: send Authorization: Bearer <access_token>; "
@@ -72,7 +73,7 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
 
 
 async def public(request: Request) -> Context:
-    return _context(request)
+    return context_of(request)
 
 
 async def any_user(request: Request, credentials: Credentials) -> Call:

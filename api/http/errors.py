@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,6 +37,25 @@ def problem_detail(
     return item
 
 
+def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as JSON error items, in the shape of ``problem_detail``."""
+    detail = []
+    for error in errors:
+        loc = [str(p) if not isinstance(p, int) else p for p in error.get("loc", ())]
+        field = next((p for p in reversed(loc) if isinstance(p, str)), None)
+        value = error.get("input")
+        detail.append(
+            {
+                "loc": loc,
+                "field": field,
+                "value": value if isinstance(value, str | int | float | bool) else None,
+                "rule": error.get("msg", "invalid"),
+                "msg": f"{field}: {error.get('msg', 'invalid')}",
+            }
+        )
+    return detail
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
@@ -45,21 +65,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = []
-        for error in exc.errors():
-            loc = [str(p) if not isinstance(p, int) else p for p in error.get("loc", ())]
-            field = next((p for p in reversed(loc) if isinstance(p, str)), None)
-            value = error.get("input")
-            detail.append(
-                {
-                    "loc": loc,
-                    "field": field,
-                    "value": value if isinstance(value, str | int | float | bool) else None,
-                    "rule": error.get("msg", "invalid"),
-                    "msg": f"{field}: {error.get('msg', 'invalid')}",
-                }
-            )
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
 
     @app.exception_handler(NotFound)
     async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:

@@ -14,7 +14,7 @@ from auction.store.accounts import Organisation, User, get_org, user_by_email
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
-_WRONG = "wrong username or password"
+WRONG = "wrong username or password"
 
 
 def _me(user: User, org: Organisation, settings: Settings) -> Me:
@@ -46,7 +46,7 @@ def authenticate(body: Credentials, context: Public) -> AccessToken:
     stored = None if user is None else user.password_hash
     # The same work and the same answer whether or not the user exists.
     if not verify_password(body.password, stored) or user is None:
-        raise HTTPException(401, _WRONG, headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, WRONG, headers={"WWW-Authenticate": "Bearer"})
     token, expires = create_token(
         user.user_id,
         context.settings.env,
