@@ -33,6 +33,7 @@ smoke: $(STAMP)
 	rm -rf $(VENV)/smoke && $(PYTHON) -m venv $(VENV)/smoke
 	$(VENV)/smoke/bin/python -m pip install --quiet .
 	cd /tmp && $(CURDIR)/$(VENV)/smoke/bin/vba demo > /dev/null && echo "smoke: vba demo ran from an installed wheel"
+	cd /tmp && $(CURDIR)/$(VENV)/smoke/bin/python $(CURDIR)/tests/smoke_pages.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_clearing.py

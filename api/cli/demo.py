@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 
 from api import services
-from api.cli import demo_ancillary
+from api.cli import demo_ancillary, demo_serve
 from api.cli.archive import print_highlights, print_summary
 from api.cli.exits import EXIT_FINDINGS
 from api.http.app import create_app, tick
@@ -444,6 +444,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "demo", help="run the sample auction through the REST API on a fresh store"
     )
     demo.add_argument("--out", type=Path, help="where to keep the store and export (default: temp)")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then keep the demo's store served (web frontend and API) until Ctrl+C",
+    )
+    demo.add_argument("--port", type=int, default=8000, help="the port of --serve")
     demo.set_defaults(run=demo_command)
 
 
@@ -479,4 +485,11 @@ def demo_command(args: argparse.Namespace, console: Console) -> int:
         f"Replay it yourself: {vba} clear {exported} --out OUT && {vba} verify {exported} OUT"
     )
     ok = outcome.checker_ok and same and result.status == "optimal"
+    if args.serve and ok:
+        demo_serve.serve(console, workdir, list(outcome.names.values()), PASSWORD, args.port)
+    elif not args.serve:
+        console.print(
+            f"Look around in the browser: {vba} demo --serve, then open "
+            f"http://127.0.0.1:{args.port}/ui/ (it prints the sign-ins)."
+        )
     return 0 if ok else EXIT_FINDINGS

@@ -106,8 +106,9 @@ def serve(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[bold red]error:[/] {exc}")
         return EXIT_BAD_INPUT
     console.print(
-        f"vba serve: {settings.env} environment, store {settings.database_url}, "
-        f"http://{args.host}:{args.port}/docs"
+        f"vba serve: {settings.env} environment, store {settings.database_url}; "
+        f"web frontend http://{args.host}:{args.port}/ui/, "
+        f"API reference http://{args.host}:{args.port}/docs"
     )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
     return 0

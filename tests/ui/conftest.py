@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +42,18 @@ from playwright.sync_api import (
 )
 from rich.console import Console
 
-from api import services
 from api.cli.demo import PASSWORD, run_demo
+from api.cli.demo_serve import NEXT_AUCTION, demo_now, open_next_auction
 from api.http.app import create_app
 from api.http.settings import Settings
-from auction.archive import read_archive
-from auction.sample import sample_dir
 from auction.store import Store
 
 SECRET = "browser tests: a secret long enough for HS256"
-# D-1 of the sample day, 12:00 CET: the sample auction is published, its virtual assets are
-# upcoming and can still be dispatched; the second auction's gate is open until 15:00.
+# D-1 of the sample day, 12:00 CET (as ``vba demo --serve`` starts): the sample auction is
+# published, its virtual assets are upcoming and can still be dispatched; the second
+# auction's gate is open until 15:00.
 NOW = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
-NEXT_AUCTION = "next-day"
+assert demo_now() == NOW
 NEXT_DAY = date(2026, 11, 30)
 DISPATCHER = "baltic-power-desk"  # the sample's busiest bidder: the demo dispatched for it
 ARTIFACTS = Path(os.environ.get("VBA_UI_ARTIFACTS", "build/ui-screens"))
@@ -101,29 +100,6 @@ class World:
         return self.traders[DISPATCHER]
 
 
-def _open_next_auction(store: Store) -> None:
-    """A second auction, like the sample but for the next day, with its gate open at NOW."""
-    sample = read_archive(sample_dir())
-    shift = timedelta(days=1)
-    config = sample.config.model_dump(mode="json")
-    config.update(
-        auction_id=NEXT_AUCTION,
-        delivery_day=NEXT_DAY.isoformat(),
-        gate_open=(NOW - timedelta(days=2)).isoformat(),
-        gate_close=(sample.config.gate_close + shift).isoformat(),  # 15:00 CET on NOW's day
-        publish_at=(sample.config.publish_at + shift).isoformat(),
-    )
-    products = []
-    for row in sample.products.to_dicts():
-        start, end = row["start"] + shift, row["end"] + shift
-        products.append({**row, "start": start.isoformat(), "end": end.isoformat()})
-    with store.write() as conn:
-        services.auctions.create_auction(
-            conn, config, products, [], auto_publish=False, actor="tests", now=NOW
-        )
-        services.auctions.step(conn, NEXT_AUCTION, "open", "tests", NOW)
-
-
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     workdir = tmp_path_factory.mktemp("world")
@@ -131,7 +107,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     db = workdir / "vba.db"
     store = Store(f"sqlite:///{db}")
     try:
-        _open_next_auction(store)
+        assert open_next_auction(store, NOW) == NEXT_DAY
     finally:
         store.dispose()
     ids = {name: org_id for org_id, name in outcome.names.items()}

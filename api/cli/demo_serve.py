@@ -1,0 +1,105 @@
+"""``vba demo --serve``: keep the demo's store running, for a person to look around.
+
+The server runs on a demo clock that starts on D-1 of the sample day at 12:00 (Berlin)
+and then moves at the speed of the wall clock: the sample auction is published, its
+virtual assets are upcoming and can be dispatched, and a second auction, for the next
+day, is open for bids until 15:00 of the demo clock.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from api import services
+from api.http.settings import Settings
+from auction.archive import read_archive
+from auction.sample import sample_dir
+from auction.store import Store
+
+NEXT_AUCTION = "next-day"
+
+
+def demo_now() -> datetime:
+    """D-1 of the sample day, 12:00 in Berlin: after publication, before delivery."""
+    config = read_archive(sample_dir()).config
+    assert config.publish_at is not None
+    return (config.publish_at + timedelta(hours=19)).astimezone(UTC)
+
+
+class DemoClock:
+    """The demo's time: ``start`` when the server starts, then as the wall clock moves."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.started)
+
+
+def open_next_auction(store: Store, now: datetime) -> date:
+    """The sample auction again, one day later, with its gate open at ``now``; returns its
+    delivery day. Its gate closes a day after the sample's (15:00 on ``now``'s day)."""
+    sample = read_archive(sample_dir())
+    assert sample.config.gate_close is not None
+    assert sample.config.publish_at is not None
+    shift = timedelta(days=1)
+    day = sample.config.delivery_day + shift
+    config = sample.config.model_dump(mode="json")
+    config.update(
+        auction_id=NEXT_AUCTION,
+        delivery_day=day.isoformat(),
+        gate_open=(now - timedelta(days=2)).isoformat(),
+        gate_close=(sample.config.gate_close + shift).isoformat(),
+        publish_at=(sample.config.publish_at + shift).isoformat(),
+    )
+    products = [
+        {
+            **row,
+            "start": (row["start"] + shift).isoformat(),
+            "end": (row["end"] + shift).isoformat(),
+        }
+        for row in sample.products.to_dicts()
+    ]
+    with store.write() as conn:
+        services.auctions.create_auction(
+            conn, config, products, [], auto_publish=False, actor="demo", now=now
+        )
+        services.auctions.step(conn, NEXT_AUCTION, "open", "demo", now)
+    return day
+
+
+def serve(console: Console, workdir: Path, names: list[str], password: str, port: int) -> None:
+    """Serve the demo's store on 127.0.0.1:``port`` until interrupted."""
+    import uvicorn  # only the server needs it
+
+    from api.http.app import create_app
+
+    url = f"sqlite:///{workdir / 'vba.db'}"
+    now = demo_now()
+    store = Store(url)
+    try:
+        next_day = open_next_auction(store, now)
+    finally:
+        store.dispose()
+    app = create_app(Settings(database_url=url), clock=DemoClock(now))
+    traders = [name for name in names if name != "operator"]
+    console.rule("The demo's store is being served")
+    console.print(
+        f"Web frontend: http://127.0.0.1:{port}/ui/   API reference: "
+        f"http://127.0.0.1:{port}/docs\n"
+        f"Sign in as operator@demo.example (the operator) or as a trader, for example "
+        f"{traders[0]}@demo.example (one of {len(traders)}: "
+        f"{', '.join(t + '@demo.example' for t in traders[1:4])}, …);\n"
+        f"every demo user's password is: {password}\n"
+        f"The server's clock starts at {now:%d %b %Y %H:%M} UTC and runs on: the sample "
+        f"auction is published and its virtual assets can be dispatched (Dispatch → "
+        f"Upcoming); auction {NEXT_AUCTION!r} for {next_day} is open for bids until 15:00 "
+        f"Berlin. Ctrl+C stops the server.",
+        markup=False,
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
