@@ -148,3 +148,16 @@ def test_a_file_that_is_no_results_is_refused_and_changes_nothing(
         (b.bid_id, b.status) for b in services.ancillary.pool_bids(server.store, world.delivery_day)
     )
     assert after == before
+
+
+def test_an_export_for_a_day_without_reserve_is_refused(operator: Page, server: LiveServer) -> None:
+    server.clock.now = NOW
+    operator.get_by_label("Delivery day (Berlin)").fill("2026-11-30")
+    operator.get_by_role("button", name="Show the pool").click()
+    expect(operator.get_by_text("No customer offered reserve for Mon 30 Nov 2026.")).to_be_visible()
+    operator.get_by_role("button", name="Download the export").click()
+    alert = operator.get_by_role("alert")
+    expect(alert).to_contain_text("The export was refused. Nothing was changed.")
+    expect(alert).to_contain_text("no published auction delivers on 2026-11-30")
+    expect(operator.get_by_role("heading", level=1)).to_have_text("Ancillary pool, Mon 30 Nov 2026")
+    check_accessible(operator)

@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from api import services
 from api.cli.demo import _busiest_asset
+from api.web.pages.fleet import wall_time
 from api.web.render import number
 from auction.store import Store
 from auction.store.fleet import fleet_frame, outage_records
@@ -225,3 +226,23 @@ def test_an_outage_of_a_busy_asset_shows_its_rebacking(
     operator.reload()
     expect(result.get_by_text(expected.summary)).to_be_visible()
     assert _outages(server) == before + 1
+
+
+def test_wall_times_are_berlin_and_the_dst_changes_are_read_sensibly() -> None:
+    winter, problem = wall_time("2026-11-29T16:00", "start", later=False)
+    assert problem is None
+    assert winter == datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
+    # 02:30 occurs twice on 25 Oct 2026: a window starts at the first, ends at the second.
+    first, _ = wall_time("2026-10-25T02:30", "start", later=False)
+    second, _ = wall_time("2026-10-25T02:30", "end", later=True)
+    assert first == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert second == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    # 02:30 does not exist on 29 Mar 2026: refused, naming the field.
+    missing, skipped = wall_time("2026-03-29T02:30", "end", later=True)
+    assert missing is None
+    assert skipped is not None
+    assert skipped.column == "end"
+    assert "does not exist in Berlin" in skipped.rule
+    _, unreadable = wall_time("tomorrow", "start", later=False)
+    assert unreadable is not None
+    assert unreadable.column == "start"

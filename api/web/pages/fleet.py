@@ -42,7 +42,7 @@ LABELS = {
 
 
 def wall_time(value: str, field: str, *, later: bool) -> tuple[datetime | None, Problem | None]:
-    """A ``datetime-local`` value read as Europe/Berlin wall time.
+    """The instant (UTC) of a ``datetime-local`` value read as Europe/Berlin wall time.
 
     A time the clocks skip (the March change) does not exist and is refused. A time that
     occurs twice (the October change, 02:00-02:59) is read as its first occurrence (CEST)
@@ -55,7 +55,7 @@ def wall_time(value: str, field: str, *, later: bool) -> tuple[datetime | None, 
         rule = "a date and time (YYYY-MM-DD HH:MM, Berlin wall time)"
         return None, Problem("outage", None, field, value, rule)
     if naive.tzinfo is not None:
-        return naive, None
+        return naive.astimezone(UTC), None
     first = naive.replace(tzinfo=BERLIN, fold=0)
     if first.astimezone(UTC).astimezone(BERLIN).replace(tzinfo=None) != naive:
         rule = (
@@ -63,7 +63,9 @@ def wall_time(value: str, field: str, *, later: bool) -> tuple[datetime | None, 
             "the clocks jump from 02:00 CET to 03:00 CEST"
         )
         return None, Problem("outage", None, field, value, rule)
-    return naive.replace(tzinfo=BERLIN, fold=1 if later else 0), None
+    # In UTC: an instant with fold=1 compares unequal to every instant of another zone
+    # (PEP 495), and not every library reads fold.
+    return naive.replace(tzinfo=BERLIN, fold=1 if later else 0).astimezone(UTC), None
 
 
 def local_input(instant: datetime) -> str:
@@ -93,14 +95,17 @@ def _state_now(asset_id: str, outages: Sequence[OutageRecord], now: datetime) ->
     return f"{what} until {row.end.astimezone(BERLIN):%d %b %H:%M} {row.end.astimezone(BERLIN):%Z}"
 
 
-def _labelled(refusal: Refusal) -> Refusal:
-    """The refusal with each field named by its label, as the form shows it."""
-    items = [
-        {**item, "msg": f"{LABELS[item['field']]}: {item['rule']}"}
-        if item.get("field") in LABELS
-        else item
-        for item in refusal.items
-    ]
+def _labelled(refusal: Refusal, form: dict[str, str]) -> Refusal:
+    """The refusal with each field named by its label and given as it was typed (a time
+    as Berlin wall time, not the UTC instant it was read as)."""
+    items = []
+    for item in refusal.items:
+        name = item.get("field")
+        if name in LABELS:
+            item = {**item, "msg": f"{LABELS[name]}: {item['rule']}"}
+            if name in form:
+                item["value"] = form[name]
+        items.append(item)
     return Refusal(items, "The outage was refused.")
 
 
@@ -196,7 +201,7 @@ def record_outage(request: Request, call: OperatorPage, form: FormFields) -> Res
             request,
             call,
             form=form,
-            refusal=_labelled(refusal_of(exc)),
+            refusal=_labelled(refusal_of(exc), form),
             status_code=status,
         )
     answers.remember(call, OUTAGE_PATH, key, created)
