@@ -68,11 +68,6 @@ def wall_time(value: str, field: str, *, later: bool) -> tuple[datetime | None, 
     return naive.replace(tzinfo=BERLIN, fold=1 if later else 0).astimezone(UTC), None
 
 
-def local_input(instant: datetime) -> str:
-    """The value of a ``datetime-local`` input for ``instant``: Berlin wall time."""
-    return instant.astimezone(BERLIN).strftime("%Y-%m-%dT%H:%M")
-
-
 # --- the page ------------------------------------------------------------------------
 
 
@@ -123,7 +118,6 @@ def _page(
     assets: list[AssetPublic] = api_fleet.get_assets(call)
     with call.store.read() as conn:
         outages = outage_records(conn, ending_after=None if show_past else call.now)
-        current = outages if show_past else outage_records(conn, ending_after=call.now)
         orgs = {o.org_id: o.name for o in list_orgs(conn)}
     by_id = {a.asset_id: a for a in assets}
     rows = []
@@ -138,7 +132,7 @@ def _page(
         )
     values = {
         "assets": assets,
-        "states": {a.asset_id: _state_now(a.asset_id, current, call.now) for a in assets},
+        "states": {a.asset_id: _state_now(a.asset_id, outages, call.now) for a in assets},
         "outages": rows,
         "show_past": show_past,
         "form": form or {},
