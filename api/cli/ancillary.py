@@ -15,7 +15,7 @@ from api.cli.exits import EXIT_BAD_INPUT
 from api.cli.store import open_store
 from api.http.settings import Settings, SettingsError
 
-MARKETS = ("fcr", "afrr_capacity", "afrr_energy")
+MARKETS = services.ancillary.MARKETS
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,8 +60,8 @@ def import_command(args: argparse.Namespace, console: Console) -> int:
     except (OSError, ValueError) as exc:
         console.print(f"[bold red]error:[/] {args.file} is not a readable JSON file: {exc}")
         return EXIT_BAD_INPUT
-    bids = document.get("bids") if isinstance(document, dict) else document
-    if not isinstance(bids, list):
+    bids = services.ancillary.result_bids(document)
+    if bids is None:
         console.print(f"[bold red]error:[/] {args.file} holds no list of bids")
         return EXIT_BAD_INPUT
     now = datetime.now(UTC)

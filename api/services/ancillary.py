@@ -17,6 +17,7 @@ from auction.errors import BodyProblems, Conflict, DomainError, NotFound
 from auction.lifecycle import Status
 from auction.store import Store, audit
 from auction.store.ancillary import (
+    STATUSES,
     AncillaryBid,
     AncillaryBidVersion,
     bids_of,
@@ -46,6 +47,7 @@ from dispatch.slices import lost_per_mtu
 # The shape of a productDateCode, as far as a lookup needs it (the rules check the rest).
 _CODE = re.compile(r"\d{4}-\d{2}-\d{2}_(NEGPOS|POS|NEG)_\d{2,3}(_\d{2})?")
 SENT = ("sent", "accepted", "partially_accepted", "rejected")
+MARKETS = ("fcr", "afrr_capacity", "afrr_energy")
 
 
 def submit(
@@ -199,13 +201,26 @@ def export_day(
     return tso_bids(frame, zone)
 
 
+def pool_bids(store: Store, day: date) -> list[AncillaryBid]:
+    """Every customer bid of ``day`` in the pool, each market and status, by product."""
+    with store.read() as conn:
+        return day_bids(conn, day, MARKETS, STATUSES)
+
+
+def result_bids(document: object) -> list[Any] | None:
+    """The bids of a TSO results file: ``{"bids": [...]}`` (as exported) or a bare list;
+    None when it holds no list of bids."""
+    bids = document.get("bids") if isinstance(document, dict) else document
+    return bids if isinstance(bids, list) else None
+
+
 def import_results(
     store: Store, day: date, document: Sequence[Mapping[str, Any]], actor: str, now: datetime
 ) -> dict[str, int]:
     """Mark each sent bid of ``day`` with the TSO's result; all or nothing, and importing
     the same results again changes nothing. Returns how many bids got each status."""
     with store.write() as conn:
-        sent = day_bids(conn, day, ("fcr", "afrr_capacity", "afrr_energy"), SENT)
+        sent = day_bids(conn, day, MARKETS, SENT)
         try:
             results = read_results(document, _exported(sent), day)
         except DomainError as exc:

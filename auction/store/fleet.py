@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
@@ -48,3 +49,27 @@ def availability_frame(
     if recorded_after is not None:
         query = query.where(t.created_at > recorded_after)
     return pl.DataFrame(conn.execute(query).all(), schema=AVAILABILITY, orient="row")
+
+
+@dataclass(frozen=True, slots=True)
+class OutageRecord:
+    """An outage or derate as recorded: its id, the row of availability.csv, when."""
+
+    outage_id: str
+    asset_id: str
+    start: datetime
+    end: datetime
+    available_fraction: float
+    created_at: datetime
+
+
+def outage_records(conn: Connection, *, ending_after: datetime | None = None) -> list[OutageRecord]:
+    """The outages and derates recorded (those ending after ``ending_after`` if given), in
+    the order of their start, then asset."""
+    t = fleet_outages.c
+    query = sa.select(
+        t.outage_id, t.asset_id, t.start, t.end, t.available_fraction, t.created_at
+    ).order_by(t.start, t.asset_id, t.end, t.outage_id)
+    if ending_after is not None:
+        query = query.where(t.end > ending_after)
+    return [OutageRecord(*row) for row in conn.execute(query).all()]
