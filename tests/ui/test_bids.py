@@ -19,6 +19,7 @@ from tests.ui.conftest import (
     snapshot,
 )
 from tests.ui.trading import (
+    UUID,
     bid_group,
     bid_row,
     form_bid_id,
@@ -95,6 +96,21 @@ def test_the_same_bid_form_sent_twice_places_one_bid(
         assert answer.status == 303
     after = stored_bids(server, world)
     assert set(after) - set(before) == {fields["bid_id"]}
+
+    # The same form with other terms (sent again from a page kept in the history): refused,
+    # and the form comes back with a new bid id and key, so that it can be sent.
+    answer = page.request.post(
+        f"{AUCTION_PAGE}/bids",
+        form={**fields, "price_eur_per_mw": "22.00"},
+        headers={"Origin": server.url},
+        max_redirects=0,
+    )
+    assert answer.status == 422
+    assert "was used with a different request" in answer.text()
+    shown = re.search(f"This form's bid id is <code>({UUID.pattern})</code>", answer.text())
+    assert shown is not None
+    assert shown.group(1) != fields["bid_id"]
+    assert stored_bids(server, world) == after
 
 
 def test_a_bad_bid_shows_every_rule_beside_its_field_and_stores_nothing(

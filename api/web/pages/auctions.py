@@ -219,6 +219,10 @@ def _status_of(exc: Exception) -> int:
     return 422
 
 
+# Refusals of the form's own bid id or idempotency key (used before, or not a UUID).
+_KEYS_REFUSED = frozenset({"bid_id", "Idempotency-Key"})
+
+
 def _terms(form: dict[str, str]) -> dict[str, str]:
     return {name: form[name] for name in TERMS if name in form}
 
@@ -245,7 +249,7 @@ def _refused(
 @router.post("/ui/auctions/{auction_id}/bids")
 def place_bid(auction_id: str, request: Request, call: TraderPage, form: FormFields) -> Response:
     api_auctions.get_one(auction_id, call)  # an auction the trader may not see is a 404 page
-    typed = {**_terms(form), "bid_id": form.get("bid_id", ""), "form_key": form.get("form_key", "")}
+    keys: dict[str, str] = {k: form[k] for k in ("bid_id", "form_key") if k in form}
     try:
         bid = BidCreate.model_validate({**_terms(form), "bid_id": form.get("bid_id")})
         api_bids.post_bids(
@@ -257,6 +261,10 @@ def place_bid(auction_id: str, request: Request, call: TraderPage, form: FormFie
             idempotency_key=form.get("form_key"),
         )
     except REFUSALS as exc:
+        # Shown again with the same bid id and key, the form still places one bid however
+        # often it is sent; a bid id or key the server will not take again gets new ones.
+        spent = {item.get("field") for item in refusal_of(exc).items} & _KEYS_REFUSED
+        typed = _terms(form) if spent or isinstance(exc, Conflict) else {**_terms(form), **keys}
         return _refused(request, call, auction_id, exc, Refused("place", typed))
     return see_other(f"/ui/auctions/{auction_id}", notice="placed")
 
