@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -53,7 +53,7 @@ class OrgTotals:
 @dataclass(frozen=True, slots=True)
 class RunView:
     version: int
-    run_at: Any
+    run_at: datetime
     actor: str
     price: str
     ok: bool
