@@ -156,6 +156,12 @@ def user_by_id(conn: Connection, user_id: str) -> User | None:
     return _user(conn.execute(sa.select(users).where(users.c.user_id == user_id)).first())
 
 
+def org_users(conn: Connection, org_id: str) -> list[User]:
+    """The users of an organisation (those who accepted their invite), by email."""
+    query = sa.select(users).where(users.c.org_id == org_id).order_by(users.c.email)
+    return [user for row in conn.execute(query) if (user := _user(row)) is not None]
+
+
 def operator_org_ids(conn: Connection) -> list[str]:
     """The organisations that have an operator user."""
     query = sa.select(users.c.org_id).where(users.c.role == Role.OPERATOR.value).distinct()

@@ -85,8 +85,19 @@ def latest_run(conn: Connection, day: date) -> Run | None:
     row = conn.execute(
         sa.select(settlement_runs).where(t.day == day).order_by(t.version.desc()).limit(1)
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _run(row)
+
+
+def list_runs(conn: Connection, day: date | None = None) -> list[Run]:
+    """Every run (or every run of ``day``), the newest day and version first."""
+    t = settlement_runs.c
+    query = sa.select(settlement_runs).order_by(t.day.desc(), t.version.desc())
+    if day is not None:
+        query = query.where(t.day == day)
+    return [_run(row) for row in conn.execute(query)]
+
+
+def _run(row: sa.Row[tuple[object, ...]]) -> Run:
     m = row._mapping
     return Run(
         m["day"],

@@ -46,7 +46,7 @@ def test_sign_in_returns_to_the_page_asked_for_and_sign_out_ends_the_session(
     page.get_by_label("Password").fill(world.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url("/ui/account")
-    expect(page.get_by_text(world.dispatcher)).to_be_visible()
+    expect(page.get_by_role("banner").get_by_text(world.dispatcher)).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
     page.goto("/ui/account")

@@ -35,7 +35,9 @@ router = APIRouter(tags=["settlement"])
 Format = Literal["json", "csv", "xml"]
 
 
-def _invoices(lines: pl.DataFrame) -> list[Invoice]:
+def invoice_list(lines: pl.DataFrame) -> list[Invoice]:
+    """One invoice per day, version and auction of one organisation's lines (``day``,
+    ``version`` and ``LINES``): what GET /organisations/{org}/invoices answers."""
     out = []
     for (day, version, auction_id), rows in lines.group_by(
         "day", "version", "auction_id", maintain_order=True
@@ -120,7 +122,7 @@ def get_invoices(
         buffer = io.StringIO()
         frame.write_csv(buffer)
         return Response(buffer.getvalue(), media_type="text/csv")
-    return InvoiceList(invoices=_invoices(lines))
+    return InvoiceList(invoices=invoice_list(lines))
 
 
 @router.get("/organisations/{org_id}/nominations/{delivery_day}", response_model=Nominations)
