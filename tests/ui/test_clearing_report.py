@@ -87,7 +87,7 @@ def test_clearing_prices_and_the_merit_order_of_every_product(
     table = operator.get_by_role("table", name=f"Merit order of {first}")
     mine = awards.filter(pl.col("product_id") == first)
     expect(table.get_by_role("row")).to_have_count(mine.height + 1)
-    best = number(int(mine["price_cents"].max()) / 100)  # type: ignore[arg-type]
+    best = number(int(mine["price_cents"].max()) / 100)
     expect(table.get_by_role("row").nth(1).get_by_role("cell").first).to_have_text(best)
     check_accessible(operator)
 

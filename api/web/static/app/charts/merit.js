@@ -16,6 +16,17 @@
     return (data.capability_mw <= bids * FAR ? Math.max(bids, data.capability_mw) : bids) * 1.06;
   }
 
+  // A label on a white ground, so that a rule or a line beneath it does not hide it.
+  function label(ctx, text, x, y, align, dpr) {
+    const w = ctx.measureText(text).width;
+    const x0 = align === "right" ? x - w : x;
+    ctx.fillStyle = "rgba(255, 255, 255, 0.9)";
+    ctx.fillRect(x0 - 2 * dpr, y - 1 * dpr, w + 4 * dpr, 15 * dpr);
+    ctx.textAlign = align;
+    ctx.fillStyle = "#1b1f24";
+    ctx.fillText(text, x, y);
+  }
+
   function rules(u, data) {
     const ctx = u.ctx;
     const dpr = window.devicePixelRatio || 1;
@@ -29,10 +40,9 @@
     ctx.font = 12 * dpr + "px system-ui, sans-serif";
     ctx.textBaseline = "top";
     marks.forEach((mark, i) => {
+      const y = top + (4 + 18 * i) * dpr;
       if (mark.at > u.scales.x.max) {
-        ctx.textAlign = "right";
-        ctx.fillStyle = "#1b1f24";
-        ctx.fillText(mark.text + " \u2192", left + width - 4 * dpr, top + (4 + 16 * i) * dpr);
+        label(ctx, mark.text + " \u2192", left + width - 4 * dpr, y, "right", dpr);
         return;
       }
       const x = Math.round(u.valToPos(mark.at, "x", true));
@@ -44,9 +54,7 @@
       ctx.lineTo(x, top + height);
       ctx.stroke();
       const right = x > left + width * 0.7;
-      ctx.textAlign = right ? "right" : "left";
-      ctx.fillStyle = "#1b1f24";
-      ctx.fillText(mark.text, x + (right ? -4 : 4) * dpr, top + (4 + 16 * i) * dpr);
+      label(ctx, mark.text, x + (right ? -4 : 4) * dpr, y, right ? "right" : "left", dpr);
     });
     ctx.restore();
   }
