@@ -26,7 +26,15 @@ from auction.errors import NotFound
 from auction.sample import sample_dir
 from auction.store.accounts import user_by_email
 from auction.store.auctions import get_auction
-from tests.ui.conftest import NOW, LiveServer, World, check_accessible, snapshot
+from tests.ui.conftest import (
+    NOW,
+    Guard,
+    LiveServer,
+    World,
+    check_accessible,
+    sign_in,
+    snapshot,
+)
 
 UPLOADED = "uploaded-day"
 SHIFT = timedelta(days=3)  # the sample's day moved after the next auction's; its gate open at NOW
@@ -257,3 +265,14 @@ def test_cancelling_asks_first_and_dismissing_changes_nothing(
     expect(operator.get_by_role("status")).to_contain_text("The auction is cancelled")
     _status(operator, "cancelled")
     _offers_only(operator)
+
+
+def test_a_trader_cannot_open_the_operators_auctions(
+    page: Page, guard: Guard, world: World
+) -> None:
+    guard.allow_status(403)
+    guard.allow_status(404)  # signing in lands on the trader's start page, another screen's
+    sign_in(page, world.dispatcher)
+    page.goto("/ui/operator/auctions")
+    expect(page.get_by_role("alert")).to_contain_text("only operators may open this page")
+    expect(page.get_by_role("button", name="Create auction")).to_have_count(0)
