@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,6 +26,7 @@ from api.web.render import render
 from api.web.session import OperatorPage, PageCall
 from auction.errors import Conflict, DomainError, NotFound
 from auction.lifecycle import STEPS, Status
+from auction.store.engine import Connection
 
 router = APIRouter(include_in_schema=False)
 
@@ -147,7 +147,7 @@ def _create(
             uploads["auction_json"], uploads["products_csv"], uploads["allocations_csv"]
         )
 
-        def work(conn: Any) -> dict[str, str]:
+        def work(conn: Connection) -> dict[str, str]:
             record = services.auctions.create_auction(
                 conn,
                 files.auction,
@@ -255,7 +255,7 @@ def _step(call: PageCall, auction_id: str, action: str, form_key: str | None) ->
         services.auctions.clear_auction(call.store, auction_id, call.user.user_id, call.now)
         return
 
-    def work(conn: Any) -> dict[str, str]:
+    def work(conn: Connection) -> dict[str, str]:
         record = services.auctions.step(conn, auction_id, action, call.user.user_id, call.now)
         return {"auction_id": record.auction_id, "status": record.status.value}
 
