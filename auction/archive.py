@@ -8,6 +8,7 @@ cents parsed from the cell text, never with float arithmetic.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -144,20 +145,35 @@ def _text_frame(frame: pl.DataFrame, time_zone: str) -> pl.DataFrame:
 def _read_config(root: Path, problems: list[Problem]) -> AuctionConfig | None:
     """auction.json as an AuctionConfig, or None after reporting why it is not one."""
     file = "auction.json"
+    try:
+        data = (root / file).read_bytes()
+    except FileNotFoundError:
+        problems.append(
+            Problem(file, None, None, None, "auction.json is missing; every archive needs one")
+        )
+        return None
+    except OSError as exc:
+        problems.append(Problem(file, None, None, None, f"auction.json cannot be read: {exc}"))
+        return None
+    return parse_config(data, problems, file)
 
-    def report(rule: str, column: str | None = None, value: object = None) -> None:
-        problems.append(Problem(file, None, column, value, rule))
+
+def parse_config(
+    data: bytes, problems: list[Problem], file: str = "auction.json"
+) -> AuctionConfig | None:
+    """The bytes of an auction.json (a file of an archive, or an upload) as an
+    AuctionConfig, or None after reporting every problem."""
+
+    def report(rule: str) -> None:
+        problems.append(Problem(file, None, None, None, rule))
 
     try:
-        doc = json.loads((root / file).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        report("auction.json is missing; every archive needs one")
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        report(f"auction.json cannot be read: {exc}")
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        report(f"{file} cannot be read: {exc}")
         return None
     except json.JSONDecodeError as exc:
-        report(f"auction.json is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        report(f"{file} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
         return None
     return check_config(doc, problems, file)
 
@@ -251,20 +267,34 @@ def _load_sheet(root: Path, stem: str, problems: list[Problem]) -> Sheet | None:
         return None
     file = found[0]
     try:
-        if file.suffix == ".csv":
-            frame = pl.read_csv(file, infer_schema=False, raise_if_empty=False)
-        else:
-            frame = pl.read_parquet(file)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        data = file.read_bytes()
+    except OSError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         problems.append(
             Problem(file.name, None, None, None, f"{file.name} cannot be read: {reason}")
         )
         return None
+    return read_sheet(stem, file.name, data, problems)
+
+
+def read_sheet(stem: str, name: str, data: bytes, problems: list[Problem]) -> Sheet | None:
+    """The bytes of table ``stem`` (a file of an archive, or an upload, named ``name``:
+    Parquet if it ends in ``.parquet``, else CSV) as text for the checks of
+    ``auction.rules``, or None if it cannot be judged (reported)."""
+    schema = TABLES[stem]
+    try:
+        if name.endswith(".parquet"):
+            frame = pl.read_parquet(io.BytesIO(data))
+        else:
+            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        problems.append(Problem(name, None, None, None, f"{name} cannot be read: {reason}"))
+        return None
     missing = [c for c in schema if c not in frame.columns and c not in OPTIONAL_COLUMNS[stem]]
     for column in missing:
         rule = f"required column {column} is missing"
-        problems.append(Problem(file.name, None, column, None, rule))
+        problems.append(Problem(name, None, column, None, rule))
     if missing:
         # Without a required column the rows cannot be judged; dependent checks are skipped.
         return None
@@ -272,10 +302,10 @@ def _load_sheet(root: Path, stem: str, problems: list[Problem]) -> Sheet | None:
     text, unreadable = as_text(frame, present)
     for column in unreadable:
         rule = f"column {column} has type {frame.schema[column]}, which cannot be read as a cell"
-        problems.append(Problem(file.name, None, column, None, rule))
+        problems.append(Problem(name, None, column, None, rule))
     # Blank cells are empty cells, and empty cells are null (spec: "Empty cells are null").
     text = text.with_columns(
         pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
         for c in present
     )
-    return Sheet(file.name, text, id_column="bid_id" if stem == "bids" else None)
+    return Sheet(name, text, id_column="bid_id" if stem == "bids" else None)

@@ -258,10 +258,12 @@ def get_results(auction_id: str, call: AnyUser) -> AuctionResults:
                 f"the auction is {record.status.value}",
                 publish_at=record.publish_at.isoformat(),
             )
-        return _results(conn, record)
+        return results_of(conn, record)
 
 
-def _results(conn: Connection, record: AuctionRecord) -> AuctionResults:
+def results_of(conn: Connection, record: AuctionRecord) -> AuctionResults:
+    """The anonymous result list of a cleared auction (published or not: the caller
+    decides who may see it), with the clearing prices per product."""
     auction_id = record.auction_id
     rows = public_results(
         bid_quantities(conn, auction_id), result_frame(conn, auction_id, "awards")
