@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -11,9 +11,11 @@ from playwright.sync_api import Page, expect
 from api import services
 from api.web.pages.dispatch import MARKETS, gate_text
 from api.web.render import BERLIN, number
+from auction.store.fleet import fleet_frame
 from tests.ui.conftest import DISPATCHER, NOW, LiveServer, World, check_accessible, snapshot
 from tests.ui.dispatch_pages import sign_in_to
 
+DASH = "\u2013"  # the en dash of a time span, as in 14:00-15:00
 # 10:00 CET on the delivery day: the whole-day virtual assets deliver, the night's are over.
 DELIVERING = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
@@ -104,3 +106,46 @@ def test_active_and_past_follow_the_servers_clock(
         check_accessible(trader)
     finally:
         server.clock.now = NOW
+
+
+def test_an_outage_the_fleet_cannot_carry_shows_as_curtailed(
+    trader: Page, server: LiveServer, world: World
+) -> None:
+    """The operator records outages of the three largest batteries for an hour: what the
+    rest of the fleet cannot carry is lost, and the trader sees which blocks and how much."""
+    server.clock.now = NOW
+    org_id = world.org_ids[DISPATCHER]
+    with server.store.read() as conn:
+        fleet = fleet_frame(conn)
+    # 14:00-15:00 CET on the delivery day.
+    start = datetime(2026, 11, 29, 13, 0, tzinfo=UTC)
+    end = start + timedelta(hours=1)
+    for asset_id in fleet.sort("p_discharge_mw", descending=True)["asset_id"][:3]:
+        body = {"asset_id": asset_id, "start": start, "end": end, "available_fraction": 0}
+        services.outages.record_outage(server.store, body, "tests", NOW)
+    vas = services.dispatch.virtual_assets(server.store, org_id, NOW, status="upcoming")
+    cut = [va for va in vas if any(b["unavailability"] for b in va["blocks"])]
+    assert cut
+
+    trader.reload()
+    table = trader.get_by_role("table", name=re.compile(r"^Upcoming virtual assets"))
+    for va in cut:
+        name = f"{va['product_id']} · {va['virtual_asset_id'][:8]}"
+        row = table.get_by_role("row").filter(has=trader.get_by_role("link", name=name))
+        expect(row).to_contain_text("Curtailed")
+        for b in va["blocks"]:
+            for u in b["unavailability"]:
+                expect(row).to_contain_text(
+                    f"{MARKETS[b['market']]}: {number(u['lost_kw'], 0)} kW lost, "
+                    f"{number(u['available_kw'], 0)} kW left, 29 Nov 14:00{DASH}15:00 CET"
+                )
+    first = cut[0]
+    name = f"{first['product_id']} · {first['virtual_asset_id'][:8]}"
+    table.get_by_role("link", name=name).click()
+    blocks = trader.get_by_role("table", name=re.compile(r"^Blocks of"))
+    lost = next(u for b in first["blocks"] for u in b["unavailability"])
+    expect(blocks).to_contain_text(f"{number(lost['lost_kw'], 0)} kW lost 14:00{DASH}15:00 CET")
+    capped = trader.get_by_label("14:00 kW", exact=True)
+    if any(b["market"] == "wholesale" and b["unavailability"] for b in first["blocks"]):
+        expect(capped).to_have_accessible_description(re.compile(r"outage: at most"))
+    check_accessible(trader)

@@ -1,7 +1,8 @@
 // The state of charge of a wholesale block's schedule: SoC (kWh, solid line) inside its
 // band [0, energy] (shaded, dashed edges), the final-SoC target (a diamond at the end),
 // the scheduled power (kW, dashed steps, right axis), and "now" and the dispatch gate
-// closure as vertical rules when they fall inside the window. Berlin time on the x axis.
+// closure as vertical rules when they fall inside the window (the locked timeslots before
+// the gate shaded grey). Berlin time on the x axis.
 "use strict";
 window.vbaCharts = window.vbaCharts || {};
 window.vbaCharts.soc = (el, d, width) => {
@@ -31,7 +32,20 @@ window.vbaCharts.soc = (el, d, width) => {
     ctx.restore();
   }
 
-  function rule(u, seconds, colour, dash, text) {
+  // The timeslots before the gate closure are locked: shaded grey up to it.
+  function locked(u) {
+    const [lo, hi] = [u.scales.x.min, u.scales.x.max];
+    if (d.gate <= lo) return;
+    const { ctx } = u;
+    const { left, top, height } = u.bbox;
+    const x = u.valToPos(Math.min(d.gate, hi), "x", true);
+    ctx.save();
+    ctx.fillStyle = "rgba(60, 64, 70, 0.10)";
+    ctx.fillRect(left, top, x - left, height);
+    ctx.restore();
+  }
+
+  function rule(u, seconds, colour, dash, text, row, before) {
     const [lo, hi] = [u.scales.x.min, u.scales.x.max];
     if (seconds < lo || seconds > hi) return;
     const { ctx } = u;
@@ -48,7 +62,8 @@ window.vbaCharts.soc = (el, d, width) => {
     ctx.stroke();
     ctx.fillStyle = colour;
     ctx.font = `${12 * px}px system-ui, sans-serif`;
-    ctx.fillText(text, x + 4 * px, top + 14 * px);
+    ctx.textAlign = before ? "right" : "left";
+    ctx.fillText(text, x + (before ? -5 : 5) * px, top + (14 + 16 * row) * px);
     ctx.restore();
   }
 
@@ -125,11 +140,11 @@ window.vbaCharts.soc = (el, d, width) => {
     legend: { live: false },
     cursor: { drag: { x: false, y: false } },
     hooks: {
-      drawClear: [band],
+      drawClear: [band, locked],
       draw: [
         diamond,
-        (u) => rule(u, d.now, black, [2, 3], "now"),
-        (u) => rule(u, d.gate, vermilion, [8, 4], "gate closure"),
+        (u) => rule(u, d.now, black, [2, 3], "now", 0, true),
+        (u) => rule(u, d.gate, vermilion, [8, 4], "gate closure", 1, false),
       ],
     },
   };
