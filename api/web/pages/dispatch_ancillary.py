@@ -18,7 +18,7 @@ from api.http.routes import virtual_assets as api_va
 from api.http.schemas.ancillary import AncillaryBidPublic, AncillaryBidsIn
 from api.web.forms import NO_REFUSAL, FormFields, Refusal, refusal_of, see_other
 from api.web.pages.dispatch import MARKETS, local_rule, window_parts
-from api.web.render import berlin, hhmm, render
+from api.web.render import BERLIN, berlin, hhmm, render
 from api.web.session import PageCall, TraderPage
 from auction.errors import Conflict, DomainError
 from dispatch.ancillary.bids import gate_passed
@@ -126,6 +126,7 @@ def _page(
         "fields": FIELDS,
         "notice": NOTICES.get(notice, ""),
         "window_parts": window_parts,
+        "day": va.start.astimezone(BERLIN).date(),
     }
     title = f"Ancillary bids · {va.product_id} · {va.virtual_asset_id[:8]}"
     return render(
