@@ -231,6 +231,54 @@ def test_a_small_schedule_filled_by_range_is_accepted_and_charted(
     check_accessible(trader)
 
 
+def test_nothing_to_send_a_fraction_and_a_schedule_changed_meanwhile_are_refused(
+    trader: Page, server: LiveServer, target: Target
+) -> None:
+    server.clock.now = NOW
+    before = target.stored(server)
+    assert before.version is not None
+    version = before.version.version
+    submit = trader.get_by_role("button", name="Submit Schedule")
+
+    submit.click()  # nothing changed in the form
+    alert = trader.get_by_role("alert")
+    expect(alert).to_contain_text("There is nothing to submit. Nothing was changed")
+    expect(alert).to_contain_text(
+        f"no timeslot differs from the stored schedule (version {version})"
+    )
+
+    trader.get_by_label("10:30 kW", exact=True).fill("12.5")
+    submit.click()
+    expect(alert).to_contain_text("10:30 CET: ")
+    expect(alert).to_contain_text("valid integer")
+    expect(trader.get_by_label("10:30 kW", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert target.stored(server).version == before.version
+
+    # Another tab of the same trader submits a schedule while this one is being edited.
+    other = trader.context.new_page()
+    other.goto(target.url)
+    other.get_by_label("20:00 kW", exact=True).fill("100")
+    other.get_by_role("button", name="Submit Schedule").click()
+    expect(other.get_by_role("status").filter(has_text="accepted")).to_contain_text(
+        f"version {version + 1}"
+    )
+    other.close()
+
+    trader.get_by_label("10:30 kW", exact=True).fill("200")
+    submit.click()
+    expect(alert).to_contain_text("The schedule changed while you edited it. Nothing was changed")
+    expect(alert).to_contain_text(f"version {version + 1} was accepted meanwhile")
+    expect(trader.get_by_label("10:30 kW", exact=True)).to_have_value("200")  # kept
+    expect(trader.get_by_label("20:00 kW", exact=True)).to_have_value("100")  # the other's
+    check_accessible(trader)
+    submit.click()  # the page now knows the new version: this one goes in
+    expect(trader.get_by_role("status").filter(has_text="accepted")).to_contain_text(
+        f"version {version + 2}"
+    )
+    after = target.stored(server).profile.power_kw
+    assert (after[42], after[80]) == (200, 100)
+
+
 def test_past_the_gate_the_earlier_timeslots_are_locked(
     page: Page, server: LiveServer, world: World, target: Target
 ) -> None:

@@ -453,6 +453,23 @@ def _domain_refusal(exc: DomainError, sent: Sequence[Slot], grid: Grid) -> Refus
     return _ordered(items, _headline(len(items)))
 
 
+def _rebased(
+    call: PageCall, va_id: str, block_id: str, form: Mapping[str, str], grid: Grid
+) -> dict[str, str]:
+    """The form on top of the schedule as it is now: the user's changes to the version the
+    page showed, the current version elsewhere (so that a resubmit loses nobody's work)."""
+    versions = api_va.get_schedule_versions(call.org.org_id, va_id, block_id, call)
+    shown = {str(v.version): [p.power for p in v.schedule] for v in versions}
+    shown["0"] = [0] * len(grid.slots)
+    base = shown.get(form.get("base_version", ""))
+    if base is None:
+        return dict(form)
+    return {
+        s.name: form.get(s.name, "") if _differs(form.get(s.name), base[s.k]) else str(s.stored_kw)
+        for s in grid.slots
+    }
+
+
 @router.post("/ui/dispatch/{va_id}/blocks/{block_id}/schedule")
 def submit_schedule(
     request: Request, va_id: str, block_id: str, call: TraderPage, form: FormFields
@@ -465,14 +482,16 @@ def submit_schedule(
     grid = schedule_grid(stored.terms, stored.profile.power_kw.tolist(), call.now, form)
     if form.get("base_version") != str(version):
         message = (
-            f"the schedule is at version {version} now, not the version this page showed "
-            "when you edited it; your input is kept below: check it and submit again"
+            f"version {version} was accepted meanwhile (from another page or the API); the "
+            f"timeslots you changed keep your values, the others now show version {version}: "
+            "check them and submit again"
         )
         refusal = Refusal(
             [{"field": None, "value": None, "rule": message, "msg": message, "k": None}],
             "The schedule changed while you edited it.",
         )
-        return _va_page(request, call, va_id, inputs=form, refusal=refusal, status_code=409)
+        inputs = _rebased(call, va_id, block_id, form, grid)
+        return _va_page(request, call, va_id, inputs=inputs, refusal=refusal, status_code=409)
     # An input the page sent but whose gate has closed since goes too: the API refuses it.
     sent = [
         s
