@@ -89,14 +89,7 @@ class BlockRow:
 
     block: BlockPublic
     market: str
-    rebacked: bool
-
-    @property
-    def backing(self) -> str:
-        if self.block.unavailability:
-            lost = max(u.lost_kw for u in self.block.unavailability)
-            return f"curtailed (up to {lost:,} kW lost)".replace(",", "\u2009")
-        return "re-backed (no loss)" if self.rebacked else "as cleared"
+    rebacked: bool  # an outage moved it onto other assets (its losses: unavailability)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,17 +104,10 @@ class VaRow:
     def name(self) -> str:
         return f"{self.va.product_id} · {self.short_id}"
 
-    @property
-    def backing(self) -> str:
-        touched = [b for b in self.blocks if b.block.unavailability or b.rebacked]
-        if any(b.block.unavailability for b in self.blocks):
-            return "curtailed"
-        return "re-backed" if touched else "as cleared"
 
-
-def _rows(vas: Sequence[VirtualAssetPublic], store_call: PageCall) -> list[VaRow]:
+def _rows(vas: Sequence[VirtualAssetPublic], call: PageCall) -> list[VaRow]:
     rebacked = services.dispatch.rebacked_blocks(
-        store_call.store, [b.block_id for va in vas for b in va.blocks]
+        call.store, [b.block_id for va in vas for b in va.blocks]
     )
     rows = []
     for va in vas:
@@ -129,7 +115,7 @@ def _rows(vas: Sequence[VirtualAssetPublic], store_call: PageCall) -> list[VaRow
         first_gate = None
         if wholesale is not None:
             gate = wholesale.start - timedelta(seconds=wholesale.gate_closure_s)
-            first_gate = gate if gate > store_call.now else None
+            first_gate = gate if gate > call.now else None
         rows.append(
             VaRow(
                 va=va,
