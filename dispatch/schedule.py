@@ -64,6 +64,15 @@ class BlockTerms:
         """The power the block may run at in MTU ``k``: less where an outage took some."""
         return self.power_kw - (self.lost_kw[k] if self.lost_kw else 0)
 
+    def gate_closure(self, time: datetime) -> datetime:
+        """When the dispatch gate of the MTU starting at ``time`` closes."""
+        return time - timedelta(seconds=self.gate_closure_s)
+
+    def gate_open(self, time: datetime, now: datetime) -> bool:
+        """Whether the MTU starting at ``time`` may still change at ``now``: it must start
+        more than ``gate_closure_s`` later."""
+        return (time - now).total_seconds() > self.gate_closure_s
+
 
 @dataclass(frozen=True, slots=True)
 class Point:
@@ -262,8 +271,8 @@ def _check_time(
         rule += f"after {terms.start.isoformat()}"
         flag(row, "time", time.isoformat(), rule)
         return None
-    if (time - now).total_seconds() <= terms.gate_closure_s:
-        closes = time - timedelta(seconds=terms.gate_closure_s)
+    if not terms.gate_open(time, now):
+        closes = terms.gate_closure(time)
         rule = (
             f"the dispatch gate for the MTU starting {time.isoformat()} closed at "
             f"{closes.isoformat()} ({terms.gate_closure_s} s before it starts)"

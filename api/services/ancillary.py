@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy.engine import Connection
@@ -40,7 +41,13 @@ from dispatch.ancillary.exchange import (
     read_results,
     tso_bids,
 )
-from dispatch.ancillary.products import GateRules, parse_product
+from dispatch.ancillary.products import (
+    BLOCK_MARKET,
+    GateRules,
+    Product,
+    day_products,
+    parse_product,
+)
 from dispatch.ancillary.sandbox import tso_results
 from dispatch.slices import lost_per_mtu
 
@@ -48,6 +55,7 @@ from dispatch.slices import lost_per_mtu
 _CODE = re.compile(r"\d{4}-\d{2}-\d{2}_(NEGPOS|POS|NEG)_\d{2,3}(_\d{2})?")
 SENT = ("sent", "accepted", "partially_accepted", "rejected")
 MARKETS = ("fcr", "afrr_capacity", "afrr_energy")
+RESERVE_MARKETS = frozenset(BLOCK_MARKET.values())
 
 
 def submit(
@@ -135,6 +143,31 @@ def bid(
 def _view(bid: AncillaryBid, blocks: Mapping[str, ReserveBlock], gates: GateRules) -> BidView:
     product = parse_product(bid.product_code, gates)
     return BidView(bid, blocks[bid.block_id].least_available_kw(product))
+
+
+def open_products(
+    store: Store, org_id: str, va_id: str, now: datetime, gates: GateRules
+) -> list[Product]:
+    """The products a bid on this virtual asset may name now: inside one of its reserve
+    blocks (of the market the product draws on) and before the product's gate."""
+    with store.read() as conn:
+        blocks = _reserve_blocks(conn, org_id, va_id)
+    reserve = [b for b in blocks if b.market in RESERVE_MARKETS]
+    days = sorted({d for b in reserve for d in _local_days(b.start, b.end, gates.time_zone)})
+    return [
+        p
+        for day in days
+        for p in day_products(day, gates)
+        if not gate_passed(p, now) and any(b.covers(p) for b in reserve)
+    ]
+
+
+def _local_days(start: datetime, end: datetime, time_zone: str) -> list[date]:
+    """The local delivery days that [start, end) touches."""
+    zone = ZoneInfo(time_zone)
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def withdraw(

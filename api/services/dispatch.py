@@ -253,6 +253,15 @@ def virtual_assets(
     return out
 
 
+def rebacked_blocks(store: Store, block_ids: Sequence[str]) -> set[str]:
+    """The blocks an outage moved onto other assets (re-backed); what could not be moved
+    is the blocks' ``unavailability`` (curtailed)."""
+    if not block_ids:
+        return set()
+    with store.read() as conn:
+        return rebacked_ids(conn, block_ids)
+
+
 # --- setpoints -----------------------------------------------------------------------
 
 
