@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import uvicorn
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
+    Locator,
     Page,
     Playwright,
     Route,
@@ -239,13 +241,17 @@ def page(browser: Browser, server: LiveServer, guard: Guard) -> Iterator[Page]:
     assert guard.errors == [], f"console errors: {guard.errors}"
 
 
-def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the sign-in page, as a person does."""
-    page.goto("/ui/login")
+def sign_in(page: Page, email: str, next_path: str | None = None, password: str = PASSWORD) -> Page:
+    """Sign in through the sign-in page, as a person does: to the role's start page, or
+    straight back to ``next_path`` (as after following a link while signed out)."""
+    page.goto("/ui/login" if next_path is None else f"/ui/login?next={quote(next_path, safe='/')}")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    if next_path is not None:
+        expect(page).to_have_url(next_path)
+    return page
 
 
 @pytest.fixture
@@ -275,6 +281,22 @@ def check_accessible(page: Page) -> None:
         for v in result["violations"]
     ]
     assert problems == [], "accessibility violations:\n" + "\n".join(problems)
+
+
+def painted_pixels(chart: Locator) -> int:
+    """The non-transparent pixels of the one canvas in ``chart`` (a blank uPlot draws only
+    its axes' text): proof that a chart was drawn, in the browser, from its data."""
+    canvas = chart.locator("canvas")
+    expect(canvas).to_have_count(1)
+    painted: int = canvas.evaluate(
+        """c => {
+            const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) n += 1;
+            return n;
+        }"""
+    )
+    return painted
 
 
 def snapshot(page: Page, name: str) -> Path:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from auction.store.accounts import get_org, org_users
-from tests.ui.conftest import DISPATCHER, LiveServer, World, check_accessible, snapshot
-from tests.ui.visit import visit_as
+from tests.ui.conftest import DISPATCHER, LiveServer, World, check_accessible, sign_in, snapshot
 
 
 def test_a_trader_sees_its_organisation_and_copies_its_id(
@@ -18,7 +17,7 @@ def test_a_trader_sees_its_organisation_and_copies_its_id(
         org = get_org(conn, org_id)
         users = org_users(conn, org_id)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    visit_as(page, world.dispatcher, "/ui/invoices")
+    sign_in(page, world.dispatcher, "/ui/invoices")
     page.get_by_role("link", name="Account Settings").click()
     expect(page.get_by_role("heading", name="Organisation Details", level=1)).to_be_visible()
     breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
@@ -54,7 +53,7 @@ def test_the_api_token_requests_are_filled_in_for_this_user(
     page: Page, world: World, server: LiveServer
 ) -> None:
     org_id = world.org_ids[DISPATCHER]
-    visit_as(page, world.dispatcher, "/ui/account")
+    sign_in(page, world.dispatcher, "/ui/account")
     authenticate = page.locator("#curl-authenticate")
     expect(authenticate).to_contain_text(f"curl -s -X POST {server.url}/auth/public/authenticate")
     expect(authenticate).to_contain_text(f'"username": "{world.dispatcher}"')
@@ -79,7 +78,7 @@ def test_the_api_token_requests_are_filled_in_for_this_user(
 def test_an_operator_sees_its_own_organisation(
     page: Page, world: World, server: LiveServer
 ) -> None:
-    visit_as(page, world.operator, "/ui/account")
+    sign_in(page, world.operator, "/ui/account")
     operator_org = world.org_ids["operator"]
     expect(page.get_by_role("heading", name="Organisation Details", level=1)).to_be_visible()
     expect(page.locator("#org-id")).to_have_text(operator_org)

@@ -11,8 +11,15 @@ from api import services
 from api.web.pages.dispatch_ancillary import STATUSES
 from api.web.render import number
 from dispatch.ancillary.products import GateRules
-from tests.ui.conftest import DISPATCHER, NOW, LiveServer, World, check_accessible, snapshot
-from tests.ui.dispatch_pages import sign_in_to
+from tests.ui.conftest import (
+    DISPATCHER,
+    NOW,
+    LiveServer,
+    World,
+    check_accessible,
+    sign_in,
+    snapshot,
+)
 
 GATES = GateRules()  # the test server's gates: the defaults
 
@@ -43,7 +50,7 @@ def test_the_tsos_results_are_shown_per_bid(page: Page, server: LiveServer, worl
     org_id = world.org_ids[name]
     va = _reserve_va(server, org_id, with_bids=True)
     va_id = str(va["virtual_asset_id"])
-    sign_in_to(page, world.traders[name], f"/ui/dispatch/{va_id}")
+    sign_in(page, world.traders[name], f"/ui/dispatch/{va_id}")
     page.get_by_role("link", name=re.compile(r"^Ancillary bids on the reserve blocks")).click()
     expect(page).to_have_url(f"/ui/dispatch/{va_id}/ancillary")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ancillary bids")
@@ -88,7 +95,7 @@ def test_a_bid_is_submitted_refused_when_bad_and_withdrawn(
         if b["market"] == product.block_market  # type: ignore[attr-defined]
     )
     offer = 1000
-    sign_in_to(page, world.dispatcher, f"/ui/dispatch/{va_id}/ancillary")
+    sign_in(page, world.dispatcher, f"/ui/dispatch/{va_id}/ancillary")
     expect(page.get_by_text("No ancillary bid on this virtual asset yet.")).to_be_visible()
     expect(page.get_by_role("table", name=re.compile(r"^Reserve blocks"))).to_contain_text(
         number(block["power_kw"], 0)

@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from api import services
-from tests.ui.conftest import NOW, LiveServer, World, check_accessible, snapshot
-from tests.ui.test_fleet import sign_in_to
+from tests.ui.conftest import NOW, LiveServer, World, check_accessible, sign_in, snapshot
 
 POOL = "/ui/operator/ancillary"
 
@@ -21,7 +20,7 @@ POOL = "/ui/operator/ancillary"
 @pytest.fixture
 def operator(page: Page, world: World) -> Page:
     """Signed in as the operator straight onto this screen."""
-    return sign_in_to(page, world, POOL)
+    return sign_in(page, world.operator, POOL)
 
 
 def _statuses(server: LiveServer, world: World, market: str) -> Counter[str]:

@@ -11,7 +11,7 @@ from api.web.render import hhmm, number
 from auction.store.accounts import list_orgs
 from auction.store.auctions import get_auction
 from auction.store.results import get_clearing, result_frame
-from tests.ui.conftest import Guard, LiveServer, World, check_accessible, snapshot
+from tests.ui.conftest import Guard, LiveServer, World, check_accessible, painted_pixels, snapshot
 
 # Non-transparent pixels of a drawn merit order (an empty uPlot frame has its axes only).
 MIN_INK = 1500
@@ -26,12 +26,7 @@ def _report(page: Page, world: World) -> None:
 
 def _ink(page: Page, product_id: str) -> int:
     figure = page.get_by_role("img", name=re.compile(f"^Merit order of {product_id}:"))
-    expect(figure.locator("canvas")).to_have_count(1)
-    result: int = figure.locator("canvas").evaluate(
-        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"
-    )
-    return result
+    return painted_pixels(figure)
 
 
 def test_the_summary_shows_the_stored_hashes_revenue_and_verdict(

@@ -12,8 +12,15 @@ from api import services
 from api.web.pages.dispatch import MARKETS, gate_text
 from api.web.render import BERLIN, number
 from auction.store.fleet import fleet_frame
-from tests.ui.conftest import DISPATCHER, NOW, LiveServer, World, check_accessible, snapshot
-from tests.ui.dispatch_pages import sign_in_to
+from tests.ui.conftest import (
+    DISPATCHER,
+    NOW,
+    LiveServer,
+    World,
+    check_accessible,
+    sign_in,
+    snapshot,
+)
 
 DASH = "\u2013"  # the en dash of a time span, as in 14:00-15:00
 # 10:00 CET on the delivery day: the whole-day virtual assets deliver, the night's are over.
@@ -23,7 +30,7 @@ DELIVERING = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def trader(page: Page, world: World) -> Page:
     """The dispatching trader (baltic-power-desk), signed in onto Dispatch."""
-    sign_in_to(page, world.dispatcher)
+    sign_in(page, world.dispatcher, "/ui/dispatch")
     return page
 
 
@@ -82,12 +89,12 @@ def test_active_and_past_follow_the_servers_clock(
     trader = page
     try:
         server.clock.now = NOW
-        sign_in_to(trader, world.dispatcher, "/ui/dispatch?status=active")
+        sign_in(trader, world.dispatcher, "/ui/dispatch?status=active")
         expect(trader.get_by_role("heading", name="Active", level=2)).to_be_visible()
         expect(trader.get_by_text("No virtual asset is delivering now.")).to_be_visible()
 
         server.clock.now = DELIVERING  # a day later: the session of NOW has expired
-        sign_in_to(trader, world.dispatcher)
+        sign_in(trader, world.dispatcher, "/ui/dispatch")
         for status, heading in (("active", "Active"), ("past", "Past")):
             vas = services.dispatch.virtual_assets(server.store, org_id, DELIVERING, status=status)
             assert vas

@@ -19,8 +19,16 @@ from api.web.render import number, templates
 from auction.errors import DomainError, Problem
 from auction.timegrid import day_bounds
 from dispatch.schedule import BlockTerms, Point, apply_schedule
-from tests.ui.conftest import DISPATCHER, NOW, LiveServer, World, check_accessible, snapshot
-from tests.ui.dispatch_pages import sign_in_to
+from tests.ui.conftest import (
+    DISPATCHER,
+    NOW,
+    LiveServer,
+    World,
+    check_accessible,
+    painted_pixels,
+    sign_in,
+    snapshot,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The ISO instants in the API's rule texts (the page shows them in Berlin time).
@@ -58,7 +66,7 @@ def target(server: LiveServer, world: World) -> Target:
 @pytest.fixture
 def trader(page: Page, world: World, target: Target) -> Page:
     """The dispatching trader, signed in onto the target's dispatch page."""
-    sign_in_to(page, world.dispatcher, target.url)
+    sign_in(page, world.dispatcher, target.url)
     return page
 
 
@@ -209,17 +217,7 @@ def test_a_small_schedule_filled_by_range_is_accepted_and_charted(
 
     chart = trader.get_by_role("img", name=re.compile(r"^State of charge in kWh"))
     expect(chart).to_be_visible()
-    expect(chart.locator("canvas")).to_have_count(1)
-    painted = chart.evaluate(
-        """el => {
-            const c = el.querySelector("canvas");
-            const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-            let n = 0;
-            for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) n += 1;
-            return n;
-        }"""
-    )
-    assert painted > 1000
+    assert painted_pixels(chart) > 1000
     check_accessible(trader)
     snapshot(trader, "dispatch-va")
     trader.get_by_text("Data table: power and SoC per timeslot").click()
@@ -286,7 +284,7 @@ def test_past_the_gate_the_earlier_timeslots_are_locked(
     now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     server.clock.now = now
     try:
-        sign_in_to(page, world.dispatcher, target.url)
+        sign_in(page, world.dispatcher, target.url)
         terms = target.stored(server).terms
         for k in range(terms.n_mtu):
             start = terms.mtu_start(k)

@@ -18,7 +18,7 @@ from api.web.pages.fleet import wall_time
 from api.web.render import number
 from auction.store import Store
 from auction.store.fleet import fleet_frame, outage_records
-from tests.ui.conftest import NOW, LiveServer, World, check_accessible, snapshot
+from tests.ui.conftest import NOW, LiveServer, World, check_accessible, sign_in, snapshot
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DASH = "\N{EN DASH}"
@@ -27,9 +27,8 @@ FLEET = "/ui/operator/fleet"
 
 @pytest.fixture
 def operator(page: Page, world: World) -> Page:
-    """Signed in as the operator straight onto this screen (the operator's start page is
-    another screen's, not served on every branch)."""
-    return sign_in_to(page, world, FLEET)
+    """Signed in as the operator straight onto this screen."""
+    return sign_in(page, world.operator, FLEET)
 
 
 def _rows(page: Page, region: str) -> Locator:
@@ -38,16 +37,6 @@ def _rows(page: Page, region: str) -> Locator:
 
 def _row(page: Page, region: str, header: str) -> Locator:
     return _rows(page, region).filter(has=page.get_by_role("rowheader", name=header, exact=True))
-
-
-def sign_in_to(page: Page, world: World, path: str) -> Page:
-    """Sign in as the operator through the sign-in page, back to ``path``."""
-    page.goto(f"/ui/login?next={path}")
-    page.get_by_label("Email").fill(world.operator)
-    page.get_by_label("Password").fill(world.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(path)
-    return page
 
 
 def _outages(server: LiveServer) -> int:

@@ -14,8 +14,15 @@ from playwright.sync_api import Page, expect
 from api.web.pages.invoices import KIND_LABELS, eur
 from api.web.render import day_label, number
 from auction.store.accounts import get_org
-from tests.ui.conftest import DISPATCHER, Guard, LiveServer, World, check_accessible, snapshot
-from tests.ui.visit import visit_as
+from tests.ui.conftest import (
+    DISPATCHER,
+    Guard,
+    LiveServer,
+    World,
+    check_accessible,
+    sign_in,
+    snapshot,
+)
 
 ESS = "{urn:vba-engine:ess-schedule:1}"
 
@@ -38,7 +45,7 @@ def _eic(server: LiveServer, org_id: str) -> str:
 def test_the_trader_sees_its_invoice_with_the_lines_and_totals_the_api_answers(
     page: Page, world: World
 ) -> None:
-    trader = visit_as(page, world.dispatcher, "/ui/account")
+    trader = sign_in(page, world.dispatcher, "/ui/account")
     org_id = world.org_ids[DISPATCHER]
     [invoice] = _rest(trader, world, world.dispatcher, f"/organisations/{org_id}/invoices")[
         "invoices"
@@ -89,7 +96,7 @@ def test_the_nomination_and_the_invoice_lines_download_as_attachments(
 ) -> None:
     org_id = world.org_ids[DISPATCHER]
     eic = _eic(server, org_id)
-    trader = visit_as(page, world.dispatcher, "/ui/invoices")
+    trader = sign_in(page, world.dispatcher, "/ui/invoices")
     day = day_label(world.delivery_day)
 
     with trader.expect_download() as xml_download:
@@ -127,7 +134,7 @@ def test_the_nomination_and_the_invoice_lines_download_as_attachments(
 
 
 def test_the_nomination_table_is_in_berlin_time(page: Page, world: World) -> None:
-    trader = visit_as(page, world.dispatcher, "/ui/invoices")
+    trader = sign_in(page, world.dispatcher, "/ui/invoices")
     day = day_label(world.delivery_day)
     trader.get_by_text("Nomination per MTU (96 rows)").click()
     table = trader.get_by_role("table", name=f"Nomination of {day} per MTU", exact=False)
@@ -141,7 +148,7 @@ def test_an_operator_reads_an_organisation_s_invoices_and_a_trader_may_not(
     page: Page, world: World, guard: Guard
 ) -> None:
     org_id = world.org_ids[DISPATCHER]
-    operator = visit_as(page, world.operator, f"/ui/operator/settlement/invoices/{org_id}")
+    operator = sign_in(page, world.operator, f"/ui/operator/settlement/invoices/{org_id}")
     expect(
         operator.get_by_role("heading", name=f"Invoices of {DISPATCHER}", level=1)
     ).to_be_visible()
@@ -155,7 +162,7 @@ def test_an_operator_reads_an_organisation_s_invoices_and_a_trader_may_not(
     check_accessible(operator)
 
     operator.get_by_role("button", name="Sign out").click()
-    other = visit_as(operator, world.traders["quantwatt"], "/ui/invoices")
+    other = sign_in(operator, world.traders["quantwatt"], "/ui/invoices")
     guard.allow_status(403)
     answer = other.request.get(f"/ui/operator/settlement/invoices/{org_id}/invoices.csv")
     assert answer.status == 403

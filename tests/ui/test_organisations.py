@@ -7,8 +7,7 @@ from playwright.sync_api import Page, expect
 
 from auction.eic import check_character
 from auction.store.accounts import list_orgs
-from tests.ui.conftest import Guard, LiveServer, World, check_accessible, snapshot
-from tests.ui.visit import visit_as
+from tests.ui.conftest import Guard, LiveServer, World, check_accessible, sign_in, snapshot
 
 NEW_ORG = "fjord-flex-trading"
 NEW_USER = "ingrid@fjord-flex.example"
@@ -29,7 +28,7 @@ def test_the_operator_creates_an_organisation_and_invites_a_user_who_signs_in(
     eic = _valid_eic("11XFJORDFLEX01-")
     with server.store.read() as conn:
         before = len(list_orgs(conn))
-    operator = visit_as(page, world.operator, "/ui/operator/organisations")
+    operator = sign_in(page, world.operator, "/ui/operator/organisations")
     expect(operator.get_by_role("heading", name="Organisations", level=1)).to_be_visible()
     table = operator.get_by_role("table", name=f"Organisations ({before})")
     dispatcher = table.get_by_role("row").filter(has_text=world.org_ids["baltic-power-desk"])
@@ -101,7 +100,7 @@ def test_the_operator_creates_an_organisation_and_invites_a_user_who_signs_in(
 
 
 def test_an_invite_with_a_bad_email_is_refused_beside_the_field(page: Page, world: World) -> None:
-    operator = visit_as(page, world.operator, "/ui/operator/organisations")
+    operator = sign_in(page, world.operator, "/ui/operator/organisations")
     operator.get_by_label("Email").fill("not-an-email@nowhere")
     operator.get_by_label("Organisation", exact=True).select_option(label="quantwatt")
     operator.get_by_role("button", name="Create the invite").click()

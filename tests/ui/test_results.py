@@ -15,17 +15,10 @@ from tests.ui.conftest import (
     LiveServer,
     World,
     check_accessible,
+    painted_pixels,
     snapshot,
 )
 from tests.ui.trading import trader_call
-
-# Non-transparent pixels of the chart's canvas (a blank uPlot draws only its axes' text).
-PAINTED = """canvas => {
-  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-  let n = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-  return n;
-}"""
 
 
 def test_the_results_of_the_sample_auction(trader: Page, server: LiveServer, world: World) -> None:
@@ -68,9 +61,7 @@ def test_the_results_of_the_sample_auction(trader: Page, server: LiveServer, wor
     # Clearing prices: a chart that is drawn, and the same numbers in a table.
     chart = page.get_by_role("img", name=re.compile("^Clearing prices per product"))
     expect(chart).to_be_visible()
-    canvas = chart.locator("canvas")
-    expect(canvas).to_be_visible()
-    assert canvas.evaluate(PAINTED) > 1000
+    assert painted_pixels(chart) > 1000
     prices = page.get_by_role("table", name="Clearing prices and volumes per product")
     for product in results.products:
         row = prices.get_by_role("row").filter(

@@ -10,8 +10,15 @@ from playwright.sync_api import Page, expect
 from api import services
 from api.web.render import number
 from auction.timegrid import day_bounds
-from tests.ui.conftest import NOW, LiveServer, World, check_accessible, snapshot
-from tests.ui.test_fleet import sign_in_to
+from tests.ui.conftest import (
+    NOW,
+    LiveServer,
+    World,
+    check_accessible,
+    painted_pixels,
+    sign_in,
+    snapshot,
+)
 
 SETPOINTS = "/ui/operator/setpoints"
 
@@ -19,22 +26,7 @@ SETPOINTS = "/ui/operator/setpoints"
 @pytest.fixture
 def operator(page: Page, world: World) -> Page:
     """Signed in as the operator straight onto this screen."""
-    return sign_in_to(page, world, SETPOINTS)
-
-
-def _painted_pixels(page: Page) -> int:
-    return int(
-        page.evaluate(
-            """() => {
-              const canvas = document.querySelector('#setpoints-chart canvas');
-              const data = canvas.getContext('2d')
-                .getImageData(0, 0, canvas.width, canvas.height).data;
-              let n = 0;
-              for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-              return n;
-            }"""
-        )
-    )
+    return sign_in(page, world.operator, SETPOINTS)
 
 
 def test_the_setpoints_of_the_sample_day_are_drawn_and_listed(
@@ -52,7 +44,7 @@ def test_the_setpoints_of_the_sample_day_are_drawn_and_listed(
     chart = operator.get_by_role("img", name="Setpoints in kW")
     expect(chart).to_be_visible()
     expect(chart.locator("canvas")).to_be_visible()
-    assert _painted_pixels(operator) > 1000
+    assert painted_pixels(operator.locator("#setpoints-chart")) > 1000
     moving = sorted(set(expected.setpoints.filter(expected.setpoints["power_kw"] != 0)["asset_id"]))
     expect(operator.locator("#setpoints-chart .u-legend .u-series")).to_have_count(
         len(moving) + 1  # and the time

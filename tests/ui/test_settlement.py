@@ -15,8 +15,15 @@ from playwright.sync_api import Page, expect
 from api.web.pages.invoices import KIND_LABELS, eur
 from api.web.render import day_label, number
 from auction.store.settlement import latest_run
-from tests.ui.conftest import DISPATCHER, NOW, LiveServer, World, check_accessible, snapshot
-from tests.ui.visit import visit_as
+from tests.ui.conftest import (
+    DISPATCHER,
+    NOW,
+    LiveServer,
+    World,
+    check_accessible,
+    sign_in,
+    snapshot,
+)
 
 DELIVERED = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # D+1 of the sample day, 11:00 CET
 
@@ -54,7 +61,7 @@ def test_a_day_not_yet_delivered_is_refused_and_nothing_changes(
     server.clock.now = NOW  # D-1: the sample day is still to come
     day = world.delivery_day
     version = _version(server, day)
-    operator = visit_as(page, world.operator, f"/ui/operator/settlement?day={day}")
+    operator = sign_in(page, world.operator, f"/ui/operator/settlement?day={day}")
     _run_button(operator, day).click()
     dialog = operator.get_by_role("dialog")
     expect(dialog).to_contain_text(f"Settle delivery day {day_label(day)}?")
@@ -77,7 +84,7 @@ def test_the_operator_runs_the_sample_day_again_after_a_confirmation(
 ) -> None:
     day = world.delivery_day
     version = _version(server, day)
-    operator = visit_as(page, world.operator, "/ui/operator/settlement")
+    operator = sign_in(page, world.operator, "/ui/operator/settlement")
     # The newest settled day is shown first.
     expect(operator.get_by_role("heading", name=f"Delivery day {day_label(day)}")).to_be_visible()
     expect(operator.get_by_label("Delivery day", exact=True)).to_have_value(day.isoformat())
@@ -136,7 +143,7 @@ def test_the_operator_runs_the_sample_day_again_after_a_confirmation(
 
 @pytest.mark.parametrize(("day", "mtus"), [(date(2026, 3, 29), 92), (date(2026, 10, 25), 100)])
 def test_a_daylight_saving_day_is_noted(page: Page, world: World, day: date, mtus: int) -> None:
-    operator = visit_as(page, world.operator, f"/ui/operator/settlement?day={day}")
+    operator = sign_in(page, world.operator, f"/ui/operator/settlement?day={day}")
     expect(operator.get_by_text("Daylight-saving day:")).to_be_visible()
     expect(
         operator.get_by_text(f"{day_label(day)} has {mtus} MTUs of 15 minutes, not 96", exact=False)

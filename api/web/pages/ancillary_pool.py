@@ -20,7 +20,7 @@ from api.http.schemas.ancillary import ImportSummary, SandboxAuction, TsoResults
 from api.web import answers, forms
 from api.web.forms import NO_REFUSAL, Refusal, refusal_of, see_other
 from api.web.pages.setpoints import default_day
-from api.web.render import render
+from api.web.render import attachment, render
 from api.web.session import OperatorPage, PageCall
 from auction.errors import DomainError, Problem
 from auction.store.accounts import list_orgs
@@ -132,14 +132,7 @@ def export(
         return _page(request, call, day, refusal=refused, status_code=_status(exc))
     body = json.dumps(document.model_dump(mode="json"), indent=1) + "\n"
     name = f"tso-bids-{day.isoformat()}-{market}.json"
-    return Response(
-        body,
-        media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(Response(body, media_type="application/json"), name)
 
 
 def _results_file(upload: UploadFile | None) -> TsoResults:

@@ -10,7 +10,6 @@ Both call the route functions of ``GET /organisations/{org}/invoices`` and
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.http.deps import Call
 from api.http.routes import settlement as api_settlement
 from api.http.schemas.settlement import Invoice, InvoiceList, Nominations
-from api.web.render import number, render
+from api.web.render import attachment, file_stem, number, render
 from api.web.session import OperatorPage, TraderPage
 from auction.errors import NotFound
 from auction.store.accounts import Organisation, get_org
@@ -143,18 +142,6 @@ def _page(
 ) -> HTMLResponse:
     values = {"subject": org, "base": base, "days": days_of(call, org.org_id), "back": back}
     return render(request, "invoices/index.html", call, values, title=title)
-
-
-def file_stem(name: str) -> str:
-    """A name safe in a ``Content-Disposition`` file name: letters, digits, ``.-_``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "organisation"
-
-
-def attachment(response: Response, filename: str) -> Response:
-    """The API's file as a download: saved under ``filename``, never shown as a page."""
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _invoices_csv(call: Call, org: Organisation) -> Response:
