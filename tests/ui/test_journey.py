@@ -94,7 +94,7 @@ def test_an_auction_day_from_fleet_to_invoice_in_the_browser_alone(
     operator.get_by_label("auction.json").set_input_files(files["auction.json"])
     operator.get_by_label("products.csv").set_input_files(files["products.csv"])
     operator.get_by_role("button", name="Create auction").click()
-    operator.get_by_role("link", name=JOURNEY, exact=True).first.click()
+    expect(operator.get_by_role("heading", name=f"Auction {JOURNEY}", level=1)).to_be_visible()
     operator.get_by_role("button", name="Open the gate").click()
     expect(operator.get_by_role("status")).to_be_visible()
 
@@ -159,6 +159,11 @@ def test_an_auction_day_from_fleet_to_invoice_in_the_browser_alone(
     _, day_end = day_bounds(DAY)
     server.clock.now = day_end + timedelta(hours=8)
     operator.get_by_role("link", name="Settlement").click()
+    # Days later the session has expired: sign in again, and back to the page asked for.
+    expect(operator).to_have_url("/ui/login?next=/ui/operator/settlement")
+    operator.get_by_label("Email").fill(world.operator)
+    operator.get_by_label("Password").fill(world.password)
+    operator.get_by_role("button", name="Sign in").click()
     operator.get_by_label("Delivery day", exact=True).fill(DAY.isoformat())
     operator.get_by_role("button", name="Show the day").click()
     operator.get_by_role("button", name=re.compile("^Run the settlement of")).click()
@@ -167,7 +172,7 @@ def test_an_auction_day_from_fleet_to_invoice_in_the_browser_alone(
     dialog.get_by_role("button", name="Run the settlement").click()
     expect(operator.get_by_role("status")).to_be_visible()
 
-    trader.get_by_role("link", name="Invoices").click()
+    sign_in(trader, world.traders[TRADER], "/ui/invoices")
     with trader.expect_download() as download:
         trader.get_by_role("link", name="Download every invoice line (CSV)").click()
     lines = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
