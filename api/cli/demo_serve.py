@@ -16,6 +16,7 @@ from rich.console import Console
 
 from api import services
 from api.http.settings import Settings
+from api.web.render import berlin
 from auction.archive import read_archive
 from auction.sample import sample_dir
 from auction.store import Store
@@ -87,16 +88,18 @@ def serve(console: Console, workdir: Path, names: list[str], password: str, port
     finally:
         store.dispose()
     app = create_app(Settings(database_url=url), clock=DemoClock(now))
-    traders = [name for name in names if name != "operator"]
+    # The busiest bidder: the demo dispatched two of its virtual assets.
+    busiest = str(read_archive(sample_dir()).bids["org_id"].mode().sort()[0])
+    others = sorted(name for name in names if name not in ("operator", busiest))
     console.rule("The demo's store is being served")
     console.print(
         f"Web frontend: http://127.0.0.1:{port}/ui/   API reference: "
         f"http://127.0.0.1:{port}/docs\n"
-        f"Sign in as operator@demo.example (the operator) or as a trader, for example "
-        f"{traders[0]}@demo.example (one of {len(traders)}: "
-        f"{', '.join(t + '@demo.example' for t in traders[1:4])}, …);\n"
+        f"Sign in as operator@demo.example (the operator) or as a trader: "
+        f"{busiest}@demo.example (it has dispatched), or one of "
+        f"{', '.join(t + '@demo.example' for t in others[:3])}, …;\n"
         f"every demo user's password is: {password}\n"
-        f"The server's clock starts at {now:%d %b %Y %H:%M} UTC and runs on: the sample "
+        f"The server's clock starts at {berlin(now)} and runs on: the sample "
         f"auction is published and its virtual assets can be dispatched (Dispatch → "
         f"Upcoming); auction {NEXT_AUCTION!r} for {next_day} is open for bids until 15:00 "
         f"Berlin. Ctrl+C stops the server.",
