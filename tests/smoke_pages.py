@@ -22,7 +22,6 @@ def main() -> int:
         with TestClient(create_app(settings, scheduler=False)) as client:
             for path, needle in (
                 ("/ui/login", "Sign in"),
-                ("/static/vendor/htmx-2.0.11.min.js", "htmx"),
                 ("/static/vendor/uPlot-1.6.32.iife.min.js", "uPlot"),
                 ("/static/app/app.js", "countdown"),
                 ("/docs", "swagger-ui-5.36.0-bundle.js"),

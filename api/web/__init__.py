@@ -2,7 +2,7 @@
 
 Pages call the same services, route functions and pydantic models as the REST API; they
 never call the API over HTTP. Everything a page loads comes from this server (vendored
-htmx and uPlot under ``/static``), under a strict Content-Security-Policy.
+uPlot under ``/static``), under a strict Content-Security-Policy.
 """
 
 from __future__ import annotations

@@ -20,9 +20,10 @@ import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 
+from api import services
 from api.http.app import create_app
 from api.http.settings import Settings
-from tests.ui.conftest import NEXT_AUCTION, LiveServer, World
+from tests.ui.conftest import DISPATCHER, NEXT_AUCTION, LiveServer, World
 
 ROLES = ("PublicPage", "PageUser", "TraderPage", "OperatorPage")
 
@@ -114,3 +115,28 @@ def test_a_form_from_elsewhere_is_refused_before_anything_happens(
             assert "nothing was changed" in answer.text, path
         client.headers["origin"] = server.url
         assert client.get("/ui/operator/auctions").text.count("<tr") == before
+
+
+def test_another_organisations_things_look_like_missing_ones(
+    server: LiveServer, world: World
+) -> None:
+    """A trader opening another organisation's virtual asset gets the page of a missing
+    one: the same status and words as for an id that does not exist."""
+    vas = services.dispatch.virtual_assets(server.store, world.org_ids[DISPATCHER], server.clock())
+    theirs = vas[0]["virtual_asset_id"]
+    with _client(server, world, world.traders["quantwatt"]) as client:
+        foreign = client.get(f"/ui/dispatch/{theirs}")
+        missing = client.get(f"/ui/dispatch/{uuid.uuid4()}")
+        foreign_bids = client.get(f"/ui/dispatch/{theirs}/ancillary")
+    assert foreign.status_code == missing.status_code == foreign_bids.status_code == 404
+    assert _message(foreign.text) == _message(missing.text)
+
+
+UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+def _message(html: str) -> str:
+    """The error page's message, with the id it names blanked out."""
+    found = re.search(r'<div class="refusal" role="alert">\s*<p>(.*?)</p>', html, re.S)
+    assert found is not None, html
+    return UUID.sub("ID", found[1])

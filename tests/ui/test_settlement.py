@@ -149,3 +149,30 @@ def test_a_daylight_saving_day_is_noted(page: Page, world: World, day: date, mtu
         operator.get_by_text(f"{day_label(day)} has {mtus} MTUs of 15 minutes, not 96", exact=False)
     ).to_be_visible()
     expect(operator.get_by_text(f"{day_label(day)} has not been settled yet.")).to_be_visible()
+
+
+@pytest.mark.usefixtures("after_delivery")
+def test_a_run_form_sent_again_settles_the_day_once(
+    page: Page, world: World, server: LiveServer
+) -> None:
+    """Each run is a new version: the same form sent twice (a reload of its answer, the
+    browser's history) must not store a second one."""
+    day = world.delivery_day
+    version = _version(server, day)
+    operator = sign_in(page, world.operator, f"/ui/operator/settlement?day={day}")
+    _run_button(operator, day).click()
+    form = operator.get_by_role("dialog").locator("form")
+    fields = {
+        "form_key": form.locator("input[name=form_key]").input_value(),
+        "day": day.isoformat(),
+        "imbalance_price_eur_per_mwh": "99.00",
+    }
+    for _ in range(2):
+        answer = operator.request.post(
+            "/ui/operator/settlement/run",
+            form=fields,
+            headers={"origin": server.url},
+            max_redirects=0,
+        )
+        assert answer.status == 303, answer.text()
+    assert _version(server, day) == version + 1

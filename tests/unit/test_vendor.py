@@ -25,5 +25,5 @@ def test_pages_load_only_vendored_files_that_exist() -> None:
     named = set()
     for template in templates.rglob("*.html"):
         named |= set(re.findall(r"/static/vendor/([\w.-]+)", template.read_text()))
-    assert named, "the base template loads htmx and uPlot"
+    assert named, "the base template loads uPlot"
     assert named <= {p.name for p in VENDOR.iterdir()}

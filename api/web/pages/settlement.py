@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.http.routes import settlement as api_settlement
 from api.http.schemas.settlement import DayRun, RunIn
+from api.web import answers
 from api.web.forms import NO_REFUSAL, REFUSALS, FormFields, Refusal, refusal_of, see_other
 from api.web.pages.invoices import KIND_LABELS, eur, invoice_view, operator_base
 from api.web.render import render
@@ -180,10 +181,17 @@ def settlement(
 def run_settlement(request: Request, call: OperatorPage, form: FormFields) -> Response:
     price = form.get(PRICE, "")
     day: date | None = None
+    # The run is a new version each time: a form sent again (a reload of its answer, the
+    # browser's history) finds the run it made instead of settling the day once more.
+    key = answers.form_key(form.get("form_key"))
+    path = f"{PATH}/run"
     try:
         day = _day(form.get("day", ""))
-        body = RunIn.model_validate({PRICE: price} if price else {})
-        api_settlement.run_day(day, body, call)
+        if answers.recall(call, path, key, DayRun) is None:
+            body = RunIn.model_validate({PRICE: price} if price else {})
+            run = api_settlement.run_day(day, body, call)
+            if key is not None:
+                answers.remember(call, path, key, run)
     except REFUSALS as exc:
         status = 409 if isinstance(exc, Conflict) else 422
         return _page(request, call, day, price=price, refusal=refusal_of(exc), status_code=status)

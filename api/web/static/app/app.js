@@ -67,5 +67,4 @@
     tickCountdowns();
     setInterval(tickCountdowns, 1000);
   });
-  document.addEventListener("htmx:afterSwap", (event) => wire(event.detail.target));
 })();

@@ -19,5 +19,4 @@ window.vbaPalette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56
     });
   }
   document.addEventListener("DOMContentLoaded", () => draw(document));
-  document.addEventListener("htmx:afterSwap", (event) => draw(event.detail.target));
 })();
