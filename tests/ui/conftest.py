@@ -132,7 +132,7 @@ class LiveServer:
     store: Store
 
 
-def _copy_store(source: Path, target: Path) -> None:
+def copy_store(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite store (its WAL included)."""
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
@@ -146,7 +146,7 @@ def _copy_store(source: Path, target: Path) -> None:
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A real uvicorn over this module's own copy of the world, on 127.0.0.1 (port 0)."""
     db = tmp_path_factory.mktemp("store") / "vba.db"
-    _copy_store(world.db, db)
+    copy_store(world.db, db)
     clock = Clock(NOW)
     settings = Settings(database_url=f"sqlite:///{db}", secret_key=SECRET, token_minutes=600)
     app = create_app(settings, clock=clock, scheduler=False)
@@ -197,6 +197,10 @@ class Guard:
         """A test that opens an error page on purpose (a 404) allows its console line."""
         self.allowed.append(str(status))
 
+    def check(self) -> None:
+        assert self.foreign == [], f"requests to other hosts: {self.foreign}"
+        assert self.errors == [], f"console errors: {self.errors}"
+
     def route(self, route: Route) -> None:
         if route.request.url.startswith(self.base_url):
             route.continue_()
@@ -217,9 +221,9 @@ def guard(server: LiveServer) -> Guard:
     return Guard(server.url)
 
 
-@pytest.fixture
-def page(browser: Browser, server: LiveServer, guard: Guard) -> Iterator[Page]:
-    """A fresh browser context in New York (en-GB), refusing every other host."""
+def open_page(browser: Browser, server: LiveServer, guard: Guard) -> Page:
+    """A page in a fresh browser context in New York (en-GB), watched by ``guard``: it
+    refuses every other host and records console errors and CSP violations."""
     context = browser.new_context(
         base_url=server.url,
         timezone_id="America/New_York",
@@ -235,10 +239,15 @@ def page(browser: Browser, server: LiveServer, guard: Guard) -> Iterator[Page]:
         "document.addEventListener('securitypolicyviolation', "
         "e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
     )
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, server: LiveServer, guard: Guard) -> Iterator[Page]:
+    page = open_page(browser, server, guard)
     yield page
-    context.close()
-    assert guard.foreign == [], f"requests to other hosts: {guard.foreign}"
-    assert guard.errors == [], f"console errors: {guard.errors}"
+    page.context.close()
+    guard.check()
 
 
 def sign_in(page: Page, email: str, next_path: str | None = None, password: str = PASSWORD) -> Page:
@@ -265,6 +274,17 @@ def trader(page: Page, world: World) -> Page:
 def operator(page: Page, world: World) -> Page:
     sign_in(page, world.operator)
     return page
+
+
+def rest_json(page: Page, email: str, path: str, password: str = PASSWORD) -> Any:
+    """What the REST API answers ``email`` for ``path``, with a bearer token (the API
+    never reads the pages' cookie)."""
+    token = page.request.post(
+        "/auth/public/authenticate", data={"username": email, "password": password}
+    ).json()["access_token"]
+    answer = page.request.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert answer.ok, answer.text()
+    return answer.json()
 
 
 def check_accessible(page: Page) -> None:

@@ -4,7 +4,6 @@ in the browser with the re-backing it caused."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +17,15 @@ from api.web.pages.fleet import wall_time
 from api.web.render import number
 from auction.store import Store
 from auction.store.fleet import fleet_frame, outage_records
-from tests.ui.conftest import NOW, LiveServer, World, check_accessible, sign_in, snapshot
+from tests.ui.conftest import (
+    NOW,
+    LiveServer,
+    World,
+    check_accessible,
+    copy_store,
+    sign_in,
+    snapshot,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DASH = "\N{EN DASH}"
@@ -139,12 +146,7 @@ def _copy(server: LiveServer, target: Path) -> Store:
     """The server's store as it is now, in a file of its own."""
     source = server.store.engine.url.database
     assert source is not None
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    copy_store(Path(source), target)
     return Store(f"sqlite:///{target}")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
-from typing import Any
 from xml.etree import ElementTree
 
 from playwright.sync_api import Page, expect
@@ -20,21 +19,12 @@ from tests.ui.conftest import (
     LiveServer,
     World,
     check_accessible,
+    rest_json,
     sign_in,
     snapshot,
 )
 
 ESS = "{urn:vba-engine:ess-schedule:1}"
-
-
-def _rest(page: Page, world: World, email: str, path: str) -> Any:
-    """What the REST API answers ``email`` for ``path`` (a bearer token, not the cookie)."""
-    token = page.request.post(
-        "/auth/public/authenticate", data={"username": email, "password": world.password}
-    ).json()["access_token"]
-    answer = page.request.get(path, headers={"Authorization": f"Bearer {token}"})
-    assert answer.ok, answer.text()
-    return answer.json()
 
 
 def _eic(server: LiveServer, org_id: str) -> str:
@@ -47,9 +37,7 @@ def test_the_trader_sees_its_invoice_with_the_lines_and_totals_the_api_answers(
 ) -> None:
     trader = sign_in(page, world.dispatcher, "/ui/account")
     org_id = world.org_ids[DISPATCHER]
-    [invoice] = _rest(trader, world, world.dispatcher, f"/organisations/{org_id}/invoices")[
-        "invoices"
-    ]
+    [invoice] = rest_json(trader, world.dispatcher, f"/organisations/{org_id}/invoices")["invoices"]
     assert invoice["day"] == world.delivery_day.isoformat()
     trader.get_by_role("link", name="Invoices").click()
     expect(trader.get_by_role("heading", name="Invoices", level=1)).to_be_visible()
@@ -119,9 +107,7 @@ def test_the_nomination_and_the_invoice_lines_download_as_attachments(
         trader.get_by_role("link", name="Download every invoice line (CSV)").click()
     assert lines_download.value.suggested_filename == f"invoices-{DISPATCHER}.csv"
     lines = list(csv.DictReader(io.StringIO(lines_download.value.path().read_text())))
-    [invoice] = _rest(trader, world, world.dispatcher, f"/organisations/{org_id}/invoices")[
-        "invoices"
-    ]
+    [invoice] = rest_json(trader, world.dispatcher, f"/organisations/{org_id}/invoices")["invoices"]
     assert [Decimal(r["amount_eur"]) for r in lines] == [
         Decimal(line["amount_eur"]) for line in invoice["lines"]
     ]

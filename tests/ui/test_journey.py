@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from auction.sample import sample_dir
 from auction.timegrid import day_bounds
-from tests.ui.conftest import NOW, Guard, LiveServer, World, sign_in, snapshot
+from tests.ui.conftest import NOW, Guard, LiveServer, World, open_page, sign_in, snapshot
 
 JOURNEY = "journey-day"
 SHIFT = timedelta(days=2)  # the sample's day two days on, its gate open at NOW
@@ -56,27 +56,13 @@ def _auction_files(folder: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def people(browser: Browser, server: LiveServer, guard: Guard) -> Iterator[tuple[Page, Page]]:
-    """The trader's and the operator's pages, each in a browser context of its own (the
-    test's ``page`` guard watches both)."""
-    pages = []
-    for _ in range(2):
-        context = browser.new_context(
-            base_url=server.url,
-            timezone_id="America/New_York",
-            locale="en-GB",
-            viewport={"width": 1280, "height": 900},
-        )
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.route("**/*", guard.route)
-        page.on("console", guard.console)
-        page.on("pageerror", lambda exc: guard.errors.append(f"page error: {exc}"))
-        pages.append(page)
+    """The trader's and the operator's pages, each in a browser context of its own,
+    both watched by the guard."""
+    pages = [open_page(browser, server, guard) for _ in range(2)]
     yield pages[0], pages[1]
     for page in pages:
         page.context.close()
-    assert guard.foreign == [], f"requests to other hosts: {guard.foreign}"
-    assert guard.errors == [], f"console errors: {guard.errors}"
+    guard.check()
 
 
 def test_an_auction_day_from_fleet_to_invoice_in_the_browser_alone(

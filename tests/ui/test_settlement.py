@@ -21,6 +21,7 @@ from tests.ui.conftest import (
     LiveServer,
     World,
     check_accessible,
+    rest_json,
     sign_in,
     snapshot,
 )
@@ -40,15 +41,6 @@ def _version(server: LiveServer, day: date) -> int:
         run = latest_run(conn, day)
     assert run is not None
     return run.version
-
-
-def _rest(page: Page, world: World, email: str, path: str) -> Any:
-    token = page.request.post(
-        "/auth/public/authenticate", data={"username": email, "password": world.password}
-    ).json()["access_token"]
-    answer = page.request.get(path, headers={"Authorization": f"Bearer {token}"})
-    assert answer.ok, answer.text()
-    return answer.json()
 
 
 def _run_button(page: Page, day: date) -> Any:
@@ -107,7 +99,7 @@ def test_the_operator_runs_the_sample_day_again_after_a_confirmation(
     expect(newest.get_by_role("cell").nth(1)).to_have_text("30 Nov 2026 11:00 CET")
     expect(newest.get_by_role("cell").nth(3)).to_have_text("120.50")
 
-    run = _rest(operator, world, world.operator, f"/settlement/{day}")
+    run = rest_json(operator, world.operator, f"/settlement/{day}")
     assert run["version"] == version + 1
     kinds = operator.get_by_role("table", name=f"Totals per kind of line, version {version + 1}")
     for kind, total in run["totals_eur"].items():
@@ -121,9 +113,7 @@ def test_the_operator_runs_the_sample_day_again_after_a_confirmation(
     expect(facts).to_contain_text("✓ Reconciled")
 
     org_id = world.org_ids[DISPATCHER]
-    [invoice] = _rest(operator, world, world.operator, f"/organisations/{org_id}/invoices")[
-        "invoices"
-    ]
+    [invoice] = rest_json(operator, world.operator, f"/organisations/{org_id}/invoices")["invoices"]
     assert invoice["version"] == version + 1
     per_org = operator.get_by_role("table", name=f"Invoices of version {version + 1}", exact=False)
     row = per_org.get_by_role("row").filter(
