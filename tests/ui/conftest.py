@@ -260,6 +260,9 @@ def sign_in(page: Page, email: str, next_path: str | None = None, password: str 
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     if next_path is not None:
         expect(page).to_have_url(next_path)
+    # The page's stylesheets and scripts too: a layout read before them (a width, a
+    # chart's pixels) would measure the page unstyled on a busy machine.
+    page.wait_for_load_state("load")
     return page
 
 

@@ -13,6 +13,9 @@ NARROW = {"width": 320, "height": 800}
 
 
 def _page_width(page: Page) -> int:
+    """The document's width at 320 px, once the narrow layout is in place."""
+    page.set_viewport_size(NARROW)
+    page.wait_for_load_state("load")
     width: int = page.evaluate("() => document.documentElement.scrollWidth")
     return width
 
@@ -29,7 +32,6 @@ def test_trader_pages_reflow_at_320_px(
         )
         path = f"/ui/dispatch/{vas[0]['virtual_asset_id']}"
     sign_in(page, world.dispatcher, path)
-    page.set_viewport_size(NARROW)
     assert _page_width(page) <= NARROW["width"]
     if path.startswith("/ui/dispatch/"):
         snapshot(page, "dispatch-va-320px")
@@ -40,5 +42,4 @@ def test_trader_pages_reflow_at_320_px(
 )
 def test_operator_pages_reflow_at_320_px(page: Page, world: World, path: str) -> None:
     sign_in(page, world.operator, path)
-    page.set_viewport_size(NARROW)
     assert _page_width(page) <= NARROW["width"]
