@@ -12,10 +12,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from api import services, web
-from api.http import errors
+from api.http import errors, limits
+from api.http.headers import ResponseHeaders
+from api.http.limits import BodyLimit
 from api.http.routes import (
     admin,
     ancillary,
@@ -49,24 +51,20 @@ names the field, the value and the rule, and a refused request changes nothing.
 """
 
 
-class EnvironmentHeader:
-    """Every response says which environment answered (``X-VBA-Environment``)."""
+class VbaApi(FastAPI):
+    """FastAPI with our two layers outside Starlette's own stack: the answer's headers
+    (``add_middleware`` would put them inside Starlette's error layer, and its 500s would
+    go out without them), then the body limit, before anything reads a body."""
 
-    def __init__(self, app: ASGIApp, env: str) -> None:
-        self.app = app
-        self.header = (b"x-vba-environment", env.encode())
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        inner = BodyLimit(super().build_middleware_stack(), self.router.routes)
+        return ResponseHeaders(inner, settings.env)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), self.header]
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            limits.describe(super().openapi())
+        return super().openapi()
 
 
 def tick(store: Store, now: datetime) -> None:
@@ -113,7 +111,7 @@ def create_app(
                 await task
         store.dispose()
 
-    app = FastAPI(
+    app = VbaApi(
         title="vba-engine",
         summary="Virtual battery auctions: bids, clearing, awards",
         description=DESCRIPTION,
@@ -130,7 +128,6 @@ def create_app(
         app.include_router(module.router)
     app.include_router(ancillary.pool_router)
     web.install(app)
-    app.add_middleware(EnvironmentHeader, env=settings.env)
     return app
 
 

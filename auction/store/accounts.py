@@ -85,7 +85,8 @@ def org_zone(conn: Connection, org_id: str) -> str:
 
 
 def list_orgs(conn: Connection) -> list[Organisation]:
-    rows = conn.execute(sa.select(organisations).order_by(organisations.c.name))
+    query = sa.select(organisations).order_by(organisations.c.name, organisations.c.org_id)
+    rows = conn.execute(query)
     return [Organisation(r.org_id, r.name, r.eic, r.tso_zone) for r in rows]
 
 

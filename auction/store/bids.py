@@ -259,12 +259,16 @@ def withdraw_bid(
     )
 
 
-def org_bids(conn: Connection, auction_id: str, org_id: str) -> list[dict[str, Any]]:
-    """The organisation's live bids, oldest first."""
+def org_bids(
+    conn: Connection, auction_id: str, org_id: str, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The organisation's live bids, oldest first; ``limit`` of them from ``offset``."""
     query = (
         sa.select(bids)
         .where(bids.c.auction_id == auction_id, bids.c.org_id == org_id)
         .order_by(bids.c.submitted_at, bids.c.bid_id)
+        .limit(limit)
+        .offset(offset)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
 

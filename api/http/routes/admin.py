@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from api import services
 from api.http.deps import Operator
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.accounts import (
     InviteCreate,
     InviteCreated,
@@ -29,9 +30,10 @@ def post_organisation(body: OrganisationCreate, call: Operator) -> OrganisationP
 
 
 @router.get("/organisations", response_model=list[OrganisationPublic])
-def get_organisations(call: Operator) -> list[OrganisationPublic]:
+def get_organisations(call: Operator, page: Paging = EVERYTHING) -> list[OrganisationPublic]:
+    """Every organisation, by name (then id)."""
     with call.store.read() as conn:
-        orgs = list_orgs(conn)
+        orgs = page.take(list_orgs(conn))
     return [
         OrganisationPublic(org_id=o.org_id, name=o.name, eic=o.eic, tso_zone=o.tso_zone)
         for o in orgs

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Query
 
 from api import services
 from api.http.deps import Member, Operator, Reader
+from api.http.limits import ANCILLARY_BATCH_BYTES, TSO_RESULTS_BYTES, body_limit
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.ancillary import (
     AncillaryBidHistory,
     AncillaryBidList,
@@ -71,7 +73,7 @@ def _fields(b: AncillaryBid, view: services.ancillary.BidView | None = None) -> 
     }
 
 
-@router.post("", response_model=AncillaryBidList)
+@router.post("", response_model=AncillaryBidList, openapi_extra=body_limit(ANCILLARY_BATCH_BYTES))
 def post_bids(
     org_id: str, virtual_asset_id: str, body: AncillaryBidsIn, call: Member
 ) -> AncillaryBidList:
@@ -101,7 +103,9 @@ def post_bids(
 
 
 @router.get("", response_model=AncillaryBidList)
-def get_bids(org_id: str, virtual_asset_id: str, call: Reader) -> AncillaryBidList:
+def get_bids(
+    org_id: str, virtual_asset_id: str, call: Reader, page: Paging = EVERYTHING
+) -> AncillaryBidList:
     """Your bids on this virtual asset as they are now, with their status: `submitted`,
     `sent` (to the TSO by the operator), `accepted`, `partially_accepted`, `rejected`
     (with the accepted kW and price once the TSO's results are in) or `withdrawn`."""
@@ -109,7 +113,7 @@ def get_bids(org_id: str, virtual_asset_id: str, call: Reader) -> AncillaryBidLi
         call.store, org_id, virtual_asset_id, call.settings.gate_rules()
     )
     return AncillaryBidList(
-        bids=[AncillaryBidPublic.model_validate(_fields(v.bid, v)) for v in found]
+        bids=[AncillaryBidPublic.model_validate(_fields(v.bid, v)) for v in page.take(found)]
     )
 
 
@@ -172,7 +176,9 @@ def export_bids(
     return TsoBids(delivery_day=delivery_day, market=market, bids=bids)
 
 
-@pool_router.post("/results", response_model=ImportSummary)
+@pool_router.post(
+    "/results", response_model=ImportSummary, openapi_extra=body_limit(TSO_RESULTS_BYTES)
+)
 def import_results(delivery_day: date, body: TsoResults, call: Operator) -> ImportSummary:
     """The TSO's results of the day: each sent bid becomes `accepted`,
     `partially_accepted` or `rejected` with its accepted kW and price. All or nothing;

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from api import services
 from api.http import idempotency
 from api.http.deps import Member, Reader
+from api.http.limits import BID_BATCH_BYTES, body_limit
+from api.http.paging import EVERYTHING, Paging
 from api.http.routes.auctions import IdempotencyKey
 from api.http.schemas.bids import (
     AwardList,
@@ -96,6 +98,7 @@ def _readable(conn: Connection, org_id: str, auction_id: str, user: User) -> Auc
     status_code=201,
     response_model=BidPublic | BidList,
     responses={409: {"description": "the gate is closed: the answer names gate_close"}},
+    openapi_extra=body_limit(BID_BATCH_BYTES),
 )
 def post_bids(
     org_id: str,
@@ -129,11 +132,12 @@ def post_bids(
 
 
 @router.get("/bids", response_model=BidList)
-def get_bids(org_id: str, auction_id: str, call: Reader) -> BidList:
+def get_bids(org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING) -> BidList:
     """The organisation's live bids in the auction, current versions, oldest first."""
     with call.store.read() as conn:
         _readable(conn, org_id, auction_id, call.user)
-        return BidList(bids=[_public(r) for r in org_bids(conn, auction_id, org_id)])
+        rows = org_bids(conn, auction_id, org_id, limit=page.fetch, offset=page.offset)
+    return BidList(bids=[_public(r) for r in page.fetched(rows)])
 
 
 @router.get("/bids/{bid_id}", response_model=BidPublic)
@@ -148,11 +152,13 @@ def get_one_bid(
 
 
 @router.get("/bids/{bid_id}/versions", response_model=list[BidVersion])
-def get_versions(org_id: str, auction_id: str, bid_id: str, call: Reader) -> list[dict[str, Any]]:
+def get_versions(
+    org_id: str, auction_id: str, bid_id: str, call: Reader, page: Paging = EVERYTHING
+) -> list[dict[str, Any]]:
     """Every version of the bid, withdrawal included, with who sent it and when."""
     with call.store.read() as conn:
         _readable(conn, org_id, auction_id, call.user)
-        rows = bid_history(conn, auction_id, org_id, bid_id)
+        rows = page.take(bid_history(conn, auction_id, org_id, bid_id))
     return [
         {
             "version": r["version"],
@@ -205,7 +211,7 @@ def delete_bid(
 
 
 @router.get("/awards", response_model=AwardList)
-def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
+def get_awards(org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING) -> AwardList:
     """The organisation's awards, after publication only; a rejected or partial bid says
     the price it would have needed."""
     with call.store.read() as conn:
@@ -221,8 +227,10 @@ def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
         vas = result_frame(conn, auction_id, "virtual_assets", org_id=org_id)
     mine = (
         everyone.filter(pl.col("org_id") == org_id)
-        .join(needed, on="bid_id", how="left")
-        .join(vas.select("bid_id", "virtual_asset_id"), on="bid_id", how="left")
+        .join(needed, on="bid_id", how="left", maintain_order="left")
+        .join(
+            vas.select("bid_id", "virtual_asset_id"), on="bid_id", how="left", maintain_order="left"
+        )
     )
     return AwardList(
         auction_id=auction_id,
@@ -240,6 +248,6 @@ def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
                 else r["needed_cents"] / CENTS_PER_EUR,
                 virtual_asset_id=r["virtual_asset_id"],
             )
-            for r in mine.to_dicts()
+            for r in page.take(mine.to_dicts())
         ],
     )

@@ -11,6 +11,8 @@ from pydantic import AwareDatetime
 
 from api import services
 from api.http.deps import Operator
+from api.http.limits import FLEET_BYTES, body_limit
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.auctions import (
     AssetPublic,
     BlockUnavailable,
@@ -29,13 +31,14 @@ MAX_SETPOINT_SPAN = timedelta(days=7)
 
 
 @router.get("/assets", response_model=list[AssetPublic])
-def get_assets(call: Operator) -> list[AssetPublic]:
+def get_assets(call: Operator, page: Paging = EVERYTHING) -> list[AssetPublic]:
+    """The physical batteries, by asset id."""
     with call.store.read() as conn:
         fleet = fleet_frame(conn)
-    return [AssetPublic(**row) for row in fleet.to_dicts()]
+    return [AssetPublic(**row) for row in page.take(fleet.to_dicts())]
 
 
-@router.put("/assets", response_model=list[AssetPublic])
+@router.put("/assets", response_model=list[AssetPublic], openapi_extra=body_limit(FLEET_BYTES))
 def put_assets(body: FleetIn, call: Operator) -> list[AssetPublic]:
     """Replace the whole fleet (the rows of fleet.csv); the checks of the archive apply."""
     rows = [a.model_dump() for a in body.assets]

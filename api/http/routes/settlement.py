@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from api import services
 from api.http.deps import Operator, Reader
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.settlement import (
     DayRun,
     Invoice,
@@ -110,6 +111,7 @@ def get_invoices(
     org_id: str,
     call: Reader,
     format: Annotated[Literal["json", "csv"], Query(description="csv: one row per line")] = "json",
+    page: Paging = EVERYTHING,
 ) -> Any:
     """Your invoices, one per settled day and auction (the newest run of each day)."""
     with call.store.read() as conn:
@@ -122,7 +124,7 @@ def get_invoices(
         buffer = io.StringIO()
         frame.write_csv(buffer)
         return Response(buffer.getvalue(), media_type="text/csv")
-    return InvoiceList(invoices=invoice_list(lines))
+    return InvoiceList(invoices=page.take(invoice_list(lines)))
 
 
 @router.get("/organisations/{org_id}/nominations/{delivery_day}", response_model=Nominations)

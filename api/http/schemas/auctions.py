@@ -10,6 +10,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.http.schemas.accounts import Strict
 
+# Batch lengths: far above a real auction day or pool, and what the body limits of
+# api.http.limits are measured for.
+MAX_PRODUCTS = 1_000
+MAX_ALLOCATIONS = 10_000
+MAX_ASSETS = 10_000
+
 
 class AuctionIn(BaseModel):
     """auction.json's keys (docs/archive.md); unset keys take the documented defaults."""
@@ -63,15 +69,15 @@ class AllocationIn(Strict):
 
 class AuctionCreate(Strict):
     auction: AuctionIn
-    products: list[ProductIn] = Field(min_length=1)
-    allocations: list[AllocationIn] = Field(default_factory=list)
+    products: list[ProductIn] = Field(min_length=1, max_length=MAX_PRODUCTS)
+    allocations: list[AllocationIn] = Field(default_factory=list, max_length=MAX_ALLOCATIONS)
     auto_publish: bool = Field(
         default=False, description="clear and publish by itself at publish_at"
     )
 
 
 class AllocationsIn(Strict):
-    allocations: list[AllocationIn]
+    allocations: list[AllocationIn] = Field(max_length=MAX_ALLOCATIONS)
 
 
 class AllocationPublic(BaseModel):
@@ -145,7 +151,7 @@ class AssetIn(Strict):
 
 
 class FleetIn(Strict):
-    assets: list[AssetIn]
+    assets: list[AssetIn] = Field(max_length=MAX_ASSETS)
 
 
 class AssetPublic(BaseModel):

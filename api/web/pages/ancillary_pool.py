@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api import services
+from api.http.limits import FORM_OVERHEAD_BYTES, TSO_RESULTS_BYTES, body_limit
 from api.http.routes import ancillary as api_ancillary
 from api.http.schemas.ancillary import ImportSummary, SandboxAuction, TsoResults
 from api.web import answers, forms
@@ -38,7 +39,7 @@ NOTICES = {
     "sandbox": "The sandbox TSO cleared the pool's bids with seeded competitors and its "
     "results are imported. The summary is below.",
 }
-MAX_RESULTS_BYTES = 64 * 1024 * 1024  # a day of aFRR energy results for thousands of bids
+MAX_RESULTS_BYTES = TSO_RESULTS_BYTES  # as POST /ancillary/{day}/results takes
 
 Market = Literal["fcr", "afrr_capacity", "afrr_energy"]
 
@@ -156,7 +157,7 @@ def _results_file(upload: UploadFile | None) -> TsoResults:
     return TsoResults(bids=bids)
 
 
-@router.post(RESULTS_PATH)
+@router.post(RESULTS_PATH, openapi_extra=body_limit(TSO_RESULTS_BYTES + FORM_OVERHEAD_BYTES))
 def import_results(
     request: Request,
     call: OperatorPage,
