@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections import Counter
 from datetime import time
 from typing import Literal
 
@@ -13,6 +15,22 @@ from auction.store import DEFAULT_URL
 from dispatch.ancillary.products import GateRules
 
 MIN_SECRET_LENGTH = 32
+# Production's secret must look random: its length times the Shannon entropy of its
+# characters (bits per character, from how often each occurs) at least this. 32 'a's
+# score 0, a sentence about 140-170, ``secrets.token_urlsafe(48)`` about 330.
+MIN_SECRET_BITS = 128
+MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command
+
+
+def secret_bits(secret: str) -> float:
+    """An estimate of the secret's entropy in bits: length × Shannon entropy per character.
+
+    It cannot see patterns (``abcd…``), only repetition and a small alphabet; the rule is
+    a floor against placeholders, not a proof of randomness.
+    """
+    n = len(secret)
+    counts = Counter(secret).values()
+    return -n * sum(c / n * math.log2(c / n) for c in counts) if n else 0.0
 
 
 class SettingsError(RuntimeError):
@@ -59,15 +77,23 @@ class Settings(BaseModel):
         )
 
     def checked(self) -> Settings:
-        """Refuse production without a real secret; give the sandbox a random one."""
+        """Refuse production without a random secret; give the sandbox a random one."""
         if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
             raise SettingsError(f"VBA_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters")
         if not self.secret_key:
             if self.env == "production":
                 raise SettingsError(
                     "VBA_ENV=production needs VBA_SECRET_KEY (at least "
-                    f"{MIN_SECRET_LENGTH} random characters): tokens are signed with it"
+                    f"{MIN_SECRET_LENGTH} random characters): tokens are signed with it; "
+                    f"make one with {MAKE_SECRET}"
                 )
             # Sandbox: tokens signed with a per-process key stop working on restart.
             return self.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
+        if self.env == "production" and secret_bits(self.secret_key) < MIN_SECRET_BITS:
+            raise SettingsError(
+                f"VBA_SECRET_KEY is too predictable for production: about "
+                f"{secret_bits(self.secret_key):.0f} bits of entropy (length × Shannon "
+                f"entropy of its characters), at least {MIN_SECRET_BITS} needed; "
+                f"make one with {MAKE_SECRET}"
+            )
         return self
