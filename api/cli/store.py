@@ -96,9 +96,8 @@ def open_store() -> Store:
 
 
 def serve(args: argparse.Namespace, console: Console) -> int:
-    import uvicorn  # only the server needs it
-
     from api.http.app import create_app
+    from api.http.serving import serve as run_server
 
     try:
         settings = Settings.from_env()
@@ -110,7 +109,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
         f"web frontend http://{args.host}:{args.port}/ui/, "
         f"API reference http://{args.host}:{args.port}/docs"
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    run_server(create_app(settings), args.host, args.port)
     return 0
 
 
