@@ -1,4 +1,8 @@
-"""Request body size limits: refuse a body that is too large before anything reads it.
+"""Request size limits: refuse headers or a body that are too large before anything reads them.
+
+The request line and headers may hold ``MAX_HEADER_BYTES`` (a 431 beyond). The server
+(``api.http.serving``) runs h11 with the same limit, which bounds what it buffers of a
+head that arrives in pieces; a head that arrives in one read is only measured here.
 
 Every request may carry at most ``DEFAULT_BODY_BYTES``; a route that takes batches declares
 its own limit with ``body_limit(n)`` (it also shows in the OpenAPI document as
@@ -30,6 +34,8 @@ KIB = 1024
 MIB = 1024 * KIB
 OPENAPI_KEY = "x-max-body-bytes"
 
+# A request line and headers: a bearer token is under 1 KiB.
+MAX_HEADER_BYTES = 16 * KIB
 # Logins, invitations, single bids, schedules (200 points: 16 KB pretty-printed), steps.
 DEFAULT_BODY_BYTES = 64 * KIB
 # 10,000 bids with 64-character ids and 200-character groups: 5.6 MB pretty-printed.
@@ -113,8 +119,16 @@ def _declared(routes: Sequence[BaseRoute]) -> list[Limit]:
     return out
 
 
+def head_bytes(scope: Scope) -> int:
+    """The size of the request line and headers as sent (near enough: the separators)."""
+    line = len(scope["method"]) + len(scope.get("raw_path") or scope["path"]) + 11
+    line += len(scope.get("query_string", b""))
+    return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+
+
 class BodyLimit:
-    """The ASGI middleware: the limit of the route a request goes to, else the default.
+    """The ASGI middleware: headers within ``MAX_HEADER_BYTES``; a body within the limit
+    of the route a request goes to, else the default.
 
     ``routes`` is read on the first request, when every router has been included.
     """
@@ -143,12 +157,19 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if head_bytes(scope) > MAX_HEADER_BYTES:
+            detail = (
+                f"the request line and headers are larger than {_size(MAX_HEADER_BYTES)} "
+                f"({MAX_HEADER_BYTES} bytes); send fewer or shorter headers"
+            )
+            await _answer(send, 431, detail)
+            return
         max_bytes = self.limit_for(scope)
         length = Headers(scope=scope).get("content-length")
         # The server refuses a Content-Length that is not a number; a well-formed one above
         # the limit is answered without reading the body.
         if length is not None and length.isdecimal() and int(length) > max_bytes:
-            await _answer_413(send, max_bytes)
+            await _answer(send, 413, refusal(max_bytes))
             return
         seen = 0
         started = False
@@ -173,20 +194,20 @@ class BodyLimit:
             # The app let it through (no handler): answer it here unless it had answered.
             if started:
                 raise
-            await _answer_413(send, max_bytes)
+            await _answer(send, 413, refusal(max_bytes))
 
 
-async def _answer_413(send: Send, max_bytes: int) -> None:
-    body = json.dumps({"detail": refusal(max_bytes)}).encode()
+async def _answer(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                # The rest of the body is not wanted: the server closes the connection
-                # instead of reading it.
+                # The rest of the request is not wanted: the server closes the
+                # connection instead of reading it.
                 (b"connection", b"close"),
             ],
         }

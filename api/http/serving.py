@@ -1,9 +1,10 @@
 """How a real server runs the app: ``vba serve``, ``vba demo --serve`` and the tests that
 start one all pass ``SERVER_OPTIONS`` to uvicorn.
 
-- **h11**, not httptools: h11 refuses a request whose line and headers pass
-  ``MAX_HEADER_BYTES`` (uvicorn answers 400 and closes the connection); httptools has no
-  limit and would read 100 kB of headers, or 100 MB, into memory.
+- **h11**, not httptools: h11 stops buffering a request head that has passed
+  ``MAX_HEADER_BYTES`` while it still arrives (uvicorn answers 400 and closes the
+  connection); httptools has no limit and would read 100 MB of headers into memory. A head
+  that arrives whole in one read is refused by ``api.http.limits`` (431).
 - No ``Server: uvicorn`` header (it tells an attacker what to try); ``Date`` stays.
 """
 
@@ -13,8 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-# A request line and headers of up to 16 KiB: a bearer token is under 1 KiB.
-MAX_HEADER_BYTES = 16 * 1024
+from api.http.limits import MAX_HEADER_BYTES
 
 SERVER_OPTIONS: dict[str, Any] = {
     "http": "h11",
