@@ -58,9 +58,7 @@ def _runs_only(text: str) -> bool:
     # ends[i]: text[i:] splits into such runs (a small dynamic programme: text is short).
     ends = [False] * len(text) + [True]
     for i in range(len(text) - _MIN_RUN, -1, -1):
-        ends[i] = any(
-            ends[j] and _is_run(text[i:j]) for j in range(i + _MIN_RUN, len(text) + 1)
-        )
+        ends[i] = any(ends[j] and _is_run(text[i:j]) for j in range(i + _MIN_RUN, len(text) + 1))
     return bool(text) and ends[0]
 
 

@@ -37,7 +37,7 @@ class Policy:
         if failures < self.free_failures:
             return timedelta(0)
         doublings = min(failures - self.free_failures, 32)  # 2**32 s is past any cap
-        return min(self.first_delay * 2**doublings, self.cap)
+        return min(self.first_delay * (1 << doublings), self.cap)
 
 
 POLICIES = {

@@ -83,10 +83,7 @@ def _seed(conn: Connection, steps: list[str]) -> None:
     invite = {"email": "b@example.com", "org_id": "o1", "role": "bidder"}
     conn.execute(
         old_invites.insert(),
-        [
-            {"token_sha256": c * 64, **invite, "created_at": NOW, "expires_at": NOW}
-            for c in "ab"
-        ],
+        [{"token_sha256": c * 64, **invite, "created_at": NOW, "expires_at": NOW} for c in "ab"],
     )
     conn.execute(
         schema.fleet_assets.insert(),
