@@ -22,6 +22,8 @@ from auction.errors import (
 )
 
 log = logging.getLogger("vba.api")
+# Fields whose value a 422 must never echo: a refused password is still somebody's.
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "token"})
 
 
 def problem_detail(
@@ -56,7 +58,9 @@ def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
             {
                 "loc": loc,
                 "field": field,
-                "value": value if isinstance(value, str | int | float | bool) else None,
+                "value": value
+                if isinstance(value, str | int | float | bool) and field not in SECRET_FIELDS
+                else None,
                 "rule": error.get("msg", "invalid"),
                 "msg": f"{field}: {error.get('msg', 'invalid')}",
             }

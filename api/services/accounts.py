@@ -76,16 +76,17 @@ def invitee(store: Store, token: str, now: datetime) -> tuple[Invite, Organisati
 def revoke(store: Store, actor: str, invite_id: str, now: datetime) -> Invite:
     """Revoke an invite: its token then gets the answer of an unknown one."""
     with store.write() as conn:
-        invite = revoke_invite(conn, invite_id, now)
-        audit.record(
-            conn,
-            actor,
-            "invite.revoke",
-            f"invite/{invite_id}",
-            now,
-            org_id=invite.org_id,
-            email=invite.email,
-        )
+        invite, changed = revoke_invite(conn, invite_id, now)
+        if changed:
+            audit.record(
+                conn,
+                actor,
+                "invite.revoke",
+                f"invite/{invite_id}",
+                now,
+                org_id=invite.org_id,
+                email=invite.email,
+            )
     return invite
 
 
@@ -138,32 +139,34 @@ def deactivate(store: Store, actor: str, user_id: str, now: datetime) -> User:
     if user_id == actor:
         raise Conflict("you cannot deactivate yourself; ask another operator", user_id=user_id)
     with store.write() as conn:
-        user = deactivate_user(conn, user_id, now)
-        audit.record(
-            conn,
-            actor,
-            "user.deactivate",
-            f"user/{user_id}",
-            now,
-            org_id=user.org_id,
-            email=user.email,
-        )
+        user, changed = deactivate_user(conn, user_id, now)
+        if changed:
+            audit.record(
+                conn,
+                actor,
+                "user.deactivate",
+                f"user/{user_id}",
+                now,
+                org_id=user.org_id,
+                email=user.email,
+            )
     return user
 
 
 def reactivate(store: Store, actor: str, user_id: str, now: datetime) -> User:
     """An operator switches an account on again (its old tokens stay ended)."""
     with store.write() as conn:
-        user = reactivate_user(conn, user_id)
-        audit.record(
-            conn,
-            actor,
-            "user.reactivate",
-            f"user/{user_id}",
-            now,
-            org_id=user.org_id,
-            email=user.email,
-        )
+        user, changed = reactivate_user(conn, user_id)
+        if changed:
+            audit.record(
+                conn,
+                actor,
+                "user.reactivate",
+                f"user/{user_id}",
+                now,
+                org_id=user.org_id,
+                email=user.email,
+            )
     return user
 
 

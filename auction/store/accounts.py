@@ -186,20 +186,20 @@ def list_invites(conn: Connection, org_id: str | None = None) -> list[Invite]:
     return [_invite(row) for row in conn.execute(query)]
 
 
-def revoke_invite(conn: Connection, invite_id: str, now: datetime) -> Invite:
+def revoke_invite(conn: Connection, invite_id: str, now: datetime) -> tuple[Invite, bool]:
     """Make an invite unusable; revoking it again changes nothing. An accepted invite
-    cannot be revoked: deactivate the user instead."""
+    cannot be revoked: deactivate the user instead. Returns the invite and whether it
+    changed."""
     invite = _invite_by_id(conn, invite_id)
     if invite.accepted_at is not None:
         raise Conflict(
             "this invite was accepted already; deactivate the user instead",
             invite_id=invite_id,
         )
-    if invite.revoked_at is None:
-        conn.execute(
-            invites.update().where(invites.c.invite_id == invite_id).values(revoked_at=now)
-        )
-    return _invite_by_id(conn, invite_id)
+    if invite.revoked_at is not None:
+        return invite, False
+    conn.execute(invites.update().where(invites.c.invite_id == invite_id).values(revoked_at=now))
+    return _invite_by_id(conn, invite_id), True
 
 
 def _invite_by_id(conn: Connection, invite_id: str) -> Invite:
@@ -273,19 +273,26 @@ def end_tokens(conn: Connection, user_id: str) -> User:
     return _change_user(conn, user_id, token_generation=_next_generation())
 
 
-def deactivate_user(conn: Connection, user_id: str, now: datetime) -> User:
-    """Switch the account off: it cannot sign in and its tokens end. Again: no change."""
+def deactivate_user(conn: Connection, user_id: str, now: datetime) -> tuple[User, bool]:
+    """Switch the account off: it cannot sign in and its tokens end. Returns the user and
+    whether it changed (deactivating it again does not)."""
     user = user_by_id(conn, user_id)
     if user is None:
         raise NotFound("user", user_id)
     if not user.active:
-        return user
-    return _change_user(conn, user_id, deactivated_at=now, token_generation=_next_generation())
+        return user, False
+    changes = {"deactivated_at": now, "token_generation": _next_generation()}
+    return _change_user(conn, user_id, **changes), True
 
 
-def reactivate_user(conn: Connection, user_id: str) -> User:
+def reactivate_user(conn: Connection, user_id: str) -> tuple[User, bool]:
     """Switch the account on again; the tokens it had stay ended (sign in afresh)."""
-    return _change_user(conn, user_id, deactivated_at=None)
+    user = user_by_id(conn, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    if user.active:
+        return user, False
+    return _change_user(conn, user_id, deactivated_at=None), True
 
 
 def user_by_email(conn: Connection, email: str) -> User | None:

@@ -75,7 +75,7 @@ def login(request: Request, context: PublicPage, form: FormFields) -> Response:
         )
     except Throttled as exc:
         # The API's 429: the page says how long to wait (and does not check the password).
-        message = f"Too many failed sign-ins. Try again in {exc.seconds} seconds."
+        message = f"Too many failed sign-ins. Try again in {exc.seconds} s."
         refusal = Refusal(
             [{"field": "password", "value": None, "rule": message, "msg": message}],
             "Sign-in refused.",
