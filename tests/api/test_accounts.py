@@ -367,3 +367,45 @@ def test_writes_beyond_the_organisations_rate_get_429(
     )
     clock.advance(seconds=1)  # two writes back
     assert write(alpha).status_code == 204
+
+
+def test_the_account_page_changes_the_password_and_signs_out_everywhere(
+    store: Store, make_client: Callable[[], TestClient]
+) -> None:
+    client = make_client()
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    signed_in = client.post(
+        "/ui/login",
+        data={"email": alpha.email, "password": PASSWORD},
+        headers=same_origin,
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    form = {
+        "current_password": PASSWORD,
+        "new_password": "a fresh long passphrase",
+        "new_password_again": "a fresh long passphrase!",
+    }
+    differ = client.post("/ui/account/password", data=form, headers=same_origin)
+    assert differ.status_code == 422
+    assert "the two new passwords differ" in differ.text
+    weak = {**form, "new_password": "qwerty123456", "new_password_again": "qwerty123456"}
+    refused = client.post("/ui/account/password", data=weak, headers=same_origin)
+    assert refused.status_code == 422
+    assert "most common passwords" in refused.text
+
+    form["new_password_again"] = form["new_password"]
+    changed = client.post(
+        "/ui/account/password", data=form, headers=same_origin, follow_redirects=False
+    )
+    assert changed.status_code == 303, changed.text
+    # The browser's session goes on, with the new token.
+    page = client.get(changed.headers["location"])
+    assert "Your password was changed" in page.text
+    assert client.get("/auth/me", headers=alpha.headers).status_code == 401
+
+    out = client.post("/ui/account/logout-all", headers=same_origin, follow_redirects=False)
+    assert out.status_code == 303
+    assert out.headers["location"].startswith("/ui/login")
+    assert client.get("/ui/account", follow_redirects=False).status_code == 303
