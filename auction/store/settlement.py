@@ -90,9 +90,7 @@ def latest_run(conn: Connection, day: date) -> Run | None:
 
 def find_run(conn: Connection, day: date, version: int) -> Run | None:
     t = settlement_runs.c
-    row = conn.execute(
-        sa.select(settlement_runs).where(t.day == day, t.version == version)
-    ).first()
+    row = conn.execute(sa.select(settlement_runs).where(t.day == day, t.version == version)).first()
     return None if row is None else _run(row)
 
 
