@@ -27,13 +27,14 @@ def attachment(response: Response, filename: str) -> Response:
 
     The plain ``filename`` is ASCII without quotes, slashes or control characters; a
     name that needed changing for that is also given in full as RFC 6266 ``filename*``
-    (UTF-8), without its path separators and control characters.
+    (UTF-8), without path separators, quotes, control characters or leading dots.
     """
     plain = ".".join(file_stem(part) for part in filename.split(".") if part.strip()) or "file"
     value = f'attachment; filename="{plain}"'
     full = "".join(
         c for c in filename if c not in '/\\"' and not unicodedata.category(c).startswith("C")
-    ).strip()
+    )
+    full = full.strip().lstrip(".")  # no hidden file, no bare ".."
     if full and full != plain:
         value += f"; filename*=UTF-8''{quote(full, safe='')}"
     response.headers["Content-Disposition"] = value
