@@ -3,6 +3,8 @@ exactly; a symbolic link planted in the target directory is refused, never follo
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +13,6 @@ from fastapi.testclient import TestClient
 
 from api import services
 from api.cli.exits import EXIT_BAD_INPUT
-from api.cli.main import main
 from auction.archive import read_archive
 from auction.safewrite import UnsafePath, write_file
 from auction.store import Store
@@ -64,10 +65,17 @@ def cleared(store: Store, make_client: Callable[[], TestClient], clock: Clock) -
     return store
 
 
-def _export(store_url: str, target: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    """``vba export sample TARGET`` in this process (so the code under test is this tree's)."""
-    monkeypatch.setenv("VBA_DATABASE_URL", store_url)
-    return main(["export", "sample", str(target)])
+def _export(store_url: str, target: Path) -> subprocess.CompletedProcess[str]:
+    """``vba export sample TARGET``, importing this tree's code (not an installed copy)."""
+    vba = Path(sys.executable).with_name("vba")
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [vba, "export", "sample", target],
+        env={"VBA_DATABASE_URL": store_url, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("planted", ["bids.csv", "auction.json", "recorded/awards.csv"])
@@ -76,16 +84,15 @@ def test_vba_export_refuses_a_link_planted_in_its_directory(
     cleared: Store,
     tmp_path: Path,
     planted: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("precious\n")
     target = tmp_path / "x"
     (target / "recorded").mkdir(parents=True)
     (target / planted).symlink_to(outside)
-    assert _export(store_url, target, monkeypatch) == EXIT_BAD_INPUT
-    said = " ".join(capsys.readouterr().err.split())
+    done = _export(store_url, target)
+    assert done.returncode == EXIT_BAD_INPUT, done.stdout + done.stderr
+    said = " ".join(done.stderr.split())
     assert f"{target / planted}: is a symbolic link" in said
     assert outside.read_text() == "precious\n"
     assert (target / planted).is_symlink()
@@ -97,15 +104,14 @@ def test_vba_export_refuses_a_target_that_is_a_link(
     store_url: str,
     cleared: Store,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     target = tmp_path / "x"
     target.symlink_to(elsewhere, target_is_directory=True)
-    assert _export(store_url, target, monkeypatch) == EXIT_BAD_INPUT
-    assert "is a symbolic link" in capsys.readouterr().err
+    done = _export(store_url, target)
+    assert done.returncode == EXIT_BAD_INPUT, done.stdout + done.stderr
+    assert "is a symbolic link" in done.stderr
     assert not list(elsewhere.iterdir())
 
 
