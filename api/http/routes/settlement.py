@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from api import services
 from api.http.deps import Operator, Reader
 from api.http.downloads import attachment
+from api.http.routes.auctions import IdempotencyKey
 from api.http.schemas.settlement import (
     DayRun,
     Invoice,
@@ -69,15 +70,24 @@ def invoice_list(lines: pl.DataFrame) -> list[Invoice]:
 
 
 @router.post("/settlement/{delivery_day}/run", response_model=DayRun, status_code=201)
-def run_day(delivery_day: date, body: RunIn, call: Operator) -> DayRun:
+def run_day(
+    delivery_day: date, body: RunIn, call: Operator, idempotency_key: IdempotencyKey = None
+) -> DayRun:
     """Settle a delivery day: pay-as-bid invoices with unavailability credits and SoC
     imbalance charges, and the nominations from the operator's balancing group to each
     customer's (CSV and ESS-style XML). Every run is a new version; nothing is overwritten.
     The answer carries the reconciliation: nominated = scheduled per organisation, and the
-    fleet's setpoints (plus any shortfall) = the same total."""
+    fleet's setpoints (plus any shortfall) = the same total. Sent again with the same
+    ``Idempotency-Key``, it answers the run it made instead of making another."""
     cents = int(body.imbalance_price_eur_per_mwh * CENTS_PER_EUR)
     settled = services.settlement.settle_day(
-        call.store, delivery_day, cents, call.user.org_id, call.user.user_id, call.now
+        call.store,
+        delivery_day,
+        cents,
+        call.user.org_id,
+        call.user.user_id,
+        call.now,
+        key=idempotency_key,
     )
     return _day_run(settled.run, settled.lines, settled.documents)
 
