@@ -4,7 +4,6 @@ amount due rounded once per invoice to the cent, half to even."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -15,6 +14,7 @@ from fastapi.responses import Response
 
 from api import services
 from api.http.deps import Operator, Reader
+from api.http.downloads import attachment
 from api.http.routes.auctions import IdempotencyKey
 from api.http.schemas.settlement import (
     DayRun,
@@ -25,11 +25,12 @@ from api.http.schemas.settlement import (
     Nominations,
     RunIn,
 )
+from auction.csvsafe import read_csv
 from auction.errors import NotFound
 from auction.store.accounts import get_org
 from auction.store.settlement import Run, latest_run, org_document, org_lines, run_lines
 from auction.units import CENTS_PER_EUR
-from settlement.invoices import invoices, kind_totals
+from settlement.invoices import invoices, kind_totals, lines_csv
 from settlement.money import money
 
 router = APIRouter(tags=["settlement"])
@@ -126,12 +127,8 @@ def get_invoices(
         get_org(conn, org_id)
         lines = org_lines(conn, org_id)
     if format == "csv":
-        frame = lines.with_columns(
-            amount_eur=pl.Series([str(money(u)) for u in lines["amount_units"]], dtype=pl.String)
-        ).drop("amount_units")
-        buffer = io.StringIO()
-        frame.write_csv(buffer)
-        return Response(buffer.getvalue(), media_type="text/csv")
+        csv = Response(lines_csv(lines), media_type="text/csv")
+        return attachment(csv, f"invoices-{org_id}.csv")
     return InvoiceList(invoices=invoice_list(lines))
 
 
@@ -151,11 +148,12 @@ def get_nominations(
         document = org_document(conn, org_id, delivery_day)
     if document is None:
         raise NotFound("nomination", f"{org_id}/{delivery_day}")
+    name = f"nomination-{org_id}-{delivery_day}-v{document['version']}.{format}"
     if format == "xml":
-        return Response(document["xml_text"], media_type="application/xml")
+        return attachment(Response(document["xml_text"], media_type="application/xml"), name)
     if format == "csv":
-        return Response(document["csv_text"], media_type="text/csv")
-    rows = pl.read_csv(io.StringIO(document["csv_text"]), infer_schema=False).to_dicts()
+        return attachment(Response(document["csv_text"], media_type="text/csv"), name)
+    rows = read_csv(document["csv_text"].encode()).to_dicts()
     return Nominations(
         day=delivery_day,
         version=document["version"],
