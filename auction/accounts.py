@@ -7,6 +7,9 @@ from enum import StrEnum
 
 from auction.eic import eic_problem
 from auction.errors import DomainError, Problem
+from auction.passwords import MAX_PASSWORD_LENGTH as MAX_PASSWORD_LENGTH
+from auction.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
+from auction.passwords import password_problem
 
 
 class Role(StrEnum):
@@ -14,7 +17,6 @@ class Role(StrEnum):
     OPERATOR = "operator"
 
 
-MIN_PASSWORD_LENGTH = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -47,7 +49,16 @@ def check_invite(email: str, role: str) -> None:
         raise DomainError(problems)
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        rule = f"password must have at least {MIN_PASSWORD_LENGTH} characters"
-        raise DomainError([Problem("accept-invite", None, "password", None, rule)])
+def check_password(
+    password: str,
+    *,
+    email: str | None = None,
+    org_name: str | None = None,
+    form: str = "accept-invite",
+    field: str = "password",
+) -> None:
+    """Refuse a new password that breaks the policy of ``auction.passwords``; the error
+    names ``field`` and the rule, never the password itself."""
+    rule = password_problem(password, email=email, org_name=org_name)
+    if rule is not None:
+        raise DomainError([Problem(form, None, field, None, rule)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +82,12 @@ class Conflict(RuntimeError):
 
 class Forbidden(PermissionError):
     """The caller is known but its role may not do this."""
+
+
+class Throttled(RuntimeError):
+    """Too many attempts: the caller must wait until ``until`` (``seconds`` from now)."""
+
+    def __init__(self, message: str, until: datetime, seconds: int) -> None:
+        self.until = until
+        self.seconds = seconds
+        super().__init__(message)

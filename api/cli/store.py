@@ -127,9 +127,12 @@ def invite_command(args: argparse.Namespace, console: Console) -> int:
     now = datetime.now(UTC)
     hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
     valid_for = timedelta(hours=hours)
-    token = services.accounts.invite(store, "cli", args.email, args.org, args.role, now, valid_for)
+    invite_id, token = services.accounts.invite(
+        store, "cli", args.email, args.org, args.role, now, valid_for
+    )
     console.print(
-        f"invited {args.email} as {args.role}; the token works once, for {hours} hours, "
+        f"invited {args.email} as {args.role} (invite {invite_id}, revoke it with "
+        f"DELETE /admin/invites/{invite_id}); the token works once, for {hours} hours, "
         "with POST /auth/public/accept-invite {token, password}:"
     )
     console.print(token, markup=False)

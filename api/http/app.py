@@ -18,6 +18,7 @@ from api import services, web
 from api.http import errors, limits
 from api.http.headers import ResponseHeaders
 from api.http.limits import BodyLimit
+from api.http.ratelimit import WriteLimiter
 from api.http.routes import (
     admin,
     ancillary,
@@ -123,6 +124,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.clock = clock
+    app.state.write_limiter = WriteLimiter(settings.org_writes_per_s, settings.org_write_burst)
     errors.install(app)
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
         app.include_router(module.router)

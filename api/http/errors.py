@@ -11,9 +11,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from auction.errors import BodyProblems, Conflict, DomainError, Forbidden, NotFound, Problem
+from auction.errors import (
+    BodyProblems,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Problem,
+    Throttled,
+)
 
 log = logging.getLogger("vba.api")
+# Fields whose value a 422 must never echo: a refused password is still somebody's.
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "token"})
 
 
 def problem_detail(
@@ -48,12 +58,20 @@ def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
             {
                 "loc": loc,
                 "field": field,
-                "value": value if isinstance(value, str | int | float | bool) else None,
+                "value": value
+                if isinstance(value, str | int | float | bool) and field not in SECRET_FIELDS
+                else None,
                 "rule": error.get("msg", "invalid"),
                 "msg": f"{field}: {error.get('msg', 'invalid')}",
             }
         )
     return detail
+
+
+def throttled_response(exc: Throttled) -> JSONResponse:
+    """429 with ``Retry-After`` (seconds) and the instant to retry at in the body."""
+    body = {"detail": str(exc), "retry_after_s": exc.seconds, "retry_at": exc.until.isoformat()}
+    return JSONResponse(body, status_code=429, headers={"Retry-After": str(exc.seconds)})
 
 
 def install(app: FastAPI) -> None:
@@ -80,6 +98,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(Throttled)
+    async def _throttled(_request: Request, exc: Throttled) -> JSONResponse:
+        return throttled_response(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

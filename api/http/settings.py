@@ -37,6 +37,12 @@ class SettingsError(RuntimeError):
     """The server must not start with these settings."""
 
 
+def _flag(value: str) -> bool:
+    if value.strip().lower() not in {"0", "1", "true", "false", "yes", "no"}:
+        raise ValueError(f"{value!r} is not a yes/no flag (1, 0, true, false, yes, no)")
+    return value.strip().lower() in {"1", "true", "yes"}
+
+
 class Settings(BaseModel):
     env: Literal["sandbox", "production"] = "sandbox"
     database_url: str = DEFAULT_URL
@@ -50,6 +56,14 @@ class Settings(BaseModel):
     fcr_gate: time = time(8, 0)
     afrr_capacity_gate: time = time(9, 0)
     afrr_energy_gate_minutes: int = Field(default=25, ge=0, le=24 * 60)
+    # The sign-in throttle keys on the client's address: the TCP peer, which behind a
+    # reverse proxy is the proxy. Set only when every request comes through one proxy that
+    # appends the client to X-Forwarded-For (its last entry is then the one to believe).
+    trust_forwarded_for: bool = False
+    # Writes per organisation (token bucket, per server process): far above any real
+    # trader or the benchmarks, low enough that a runaway script cannot hog the server.
+    org_writes_per_s: float = Field(default=500, gt=0)
+    org_write_burst: int = Field(default=5000, ge=1)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -64,6 +78,9 @@ class Settings(BaseModel):
                 fcr_gate=time.fromisoformat(env.get("VBA_FCR_GATE", "08:00")),
                 afrr_capacity_gate=time.fromisoformat(env.get("VBA_AFRR_CAPACITY_GATE", "09:00")),
                 afrr_energy_gate_minutes=int(env.get("VBA_AFRR_ENERGY_GATE_MINUTES", "25")),
+                trust_forwarded_for=_flag(env.get("VBA_TRUST_FORWARDED_FOR", "0")),
+                org_writes_per_s=float(env.get("VBA_ORG_WRITES_PER_S", "500")),
+                org_write_burst=int(env.get("VBA_ORG_WRITE_BURST", "5000")),
             )
         except ValueError as exc:  # a number or a time that does not parse
             raise SettingsError(f"a VBA_* setting is not valid: {exc}") from None

@@ -15,13 +15,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api import services
+from api.http.downloads import attachment
 from api.http.limits import FORM_OVERHEAD_BYTES, TSO_RESULTS_BYTES, body_limit
 from api.http.routes import ancillary as api_ancillary
 from api.http.schemas.ancillary import ImportSummary, SandboxAuction, TsoResults
 from api.web import answers, forms
 from api.web.forms import NO_REFUSAL, Refusal, refusal_of, see_other
 from api.web.pages.setpoints import default_day
-from api.web.render import attachment, render
+from api.web.render import render
 from api.web.session import OperatorPage, PageCall
 from auction.errors import DomainError, Problem
 from auction.store.accounts import list_orgs

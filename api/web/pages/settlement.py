@@ -182,16 +182,13 @@ def run_settlement(request: Request, call: OperatorPage, form: FormFields) -> Re
     price = form.get(PRICE, "")
     day: date | None = None
     # The run is a new version each time: a form sent again (a reload of its answer, the
-    # browser's history) finds the run it made instead of settling the day once more.
+    # browser's history, two clicks at once) finds the run it made under its key instead
+    # of settling the day once more.
     key = answers.form_key(form.get("form_key"))
-    path = f"{PATH}/run"
     try:
         day = _day(form.get("day", ""))
-        if answers.recall(call, path, key, DayRun) is None:
-            body = RunIn.model_validate({PRICE: price} if price else {})
-            run = api_settlement.run_day(day, body, call)
-            if key is not None:
-                answers.remember(call, path, key, run)
+        body = RunIn.model_validate({PRICE: price} if price else {})
+        api_settlement.run_day(day, body, call, idempotency_key=key)
     except REFUSALS as exc:
         status = 409 if isinstance(exc, Conflict) else 422
         return _page(request, call, day, price=price, refusal=refusal_of(exc), status_code=status)
