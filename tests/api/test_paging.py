@@ -17,6 +17,8 @@ from tests.api.conftest import EICS, Account, bid_body, create_sample_auction, p
 # report bounded by one auction or a span of at most 7 days).
 LISTS = [
     "/admin/organisations",
+    "/admin/invites",
+    "/admin/organisations/{org_id}/users",
     "/fleet/assets",
     "/auctions",
     "/organisations/{org_id}/auctions/{auction_id}/bids",

@@ -61,10 +61,12 @@ def post_invite(body: InviteCreate, call: Operator) -> InviteCreated:
 
 
 @router.get("/invites", response_model=list[InvitePublic])
-def get_invites(call: Operator, org_id: str | None = None) -> list[InvitePublic]:
+def get_invites(
+    call: Operator, org_id: str | None = None, page: Paging = EVERYTHING
+) -> list[InvitePublic]:
     """Every invite (of one organisation with ``?org_id=``), newest first; never a token."""
     with call.store.read() as conn:
-        invites = list_invites(conn, org_id)
+        invites = page.take(list_invites(conn, org_id))
     return [
         InvitePublic(
             invite_id=i.invite_id,
@@ -98,11 +100,11 @@ def _user_public(user: User) -> UserPublic:
 
 
 @router.get("/organisations/{org_id}/users", response_model=list[UserPublic])
-def get_users(org_id: str, call: Operator) -> list[UserPublic]:
+def get_users(org_id: str, call: Operator, page: Paging = EVERYTHING) -> list[UserPublic]:
     """The users of an organisation (those who accepted their invite), by email."""
     with call.store.read() as conn:
         get_org(conn, org_id)
-        users = org_users(conn, org_id)
+        users = page.take(org_users(conn, org_id))
     return [_user_public(u) for u in users]
 
 
