@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -126,6 +127,17 @@ def head_bytes(scope: Scope) -> int:
     return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
+def _declared_length(scope: Scope) -> int:
+    """The body's Content-Length, 0 if none or not a number (the server refuses those).
+
+    A number of more than 18 digits counts as too large without ``int()``, which refuses
+    to parse thousands of digits."""
+    length = Headers(scope=scope).get("content-length", "")
+    if not length.isdecimal():
+        return 0
+    return sys.maxsize if len(length) > 18 else int(length)
+
+
 class BodyLimit:
     """The ASGI middleware: headers within ``MAX_HEADER_BYTES``; a body within the limit
     of the route a request goes to, else the default.
@@ -165,10 +177,7 @@ class BodyLimit:
             await _answer(send, 431, detail)
             return
         max_bytes = self.limit_for(scope)
-        length = Headers(scope=scope).get("content-length")
-        # The server refuses a Content-Length that is not a number; a well-formed one above
-        # the limit is answered without reading the body.
-        if length is not None and length.isdecimal() and int(length) > max_bytes:
+        if _declared_length(scope) > max_bytes:
             await _answer(send, 413, refusal(max_bytes))
             return
         seen = 0

@@ -237,6 +237,12 @@ def test_a_100_mb_login_is_refused_before_it_is_read(app: FastAPI) -> None:
     assert answer_headers["x-vba-environment"] == "sandbox"
 
 
+def test_a_content_length_of_5000_digits_is_a_413(app: FastAPI) -> None:
+    headers = {"Content-Type": "application/json", "Content-Length": "9" * 5000}
+    status, _headers, _content = drive(app, "/auth/public/authenticate", LongBody(0), headers)
+    assert status == 413
+
+
 def test_a_streamed_login_is_cut_off_just_past_the_limit(app: FastAPI) -> None:
     """Chunked: the app stops reading at the first chunk past 64 KiB, of 4 MB sent."""
     body = LongBody(4 * MB, b" " * 1000)
