@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp
 
 from api import services, web
@@ -29,6 +31,7 @@ from api.http.routes import (
     settlement,
     virtual_assets,
 )
+from api.http.security import read_token
 from api.http.settings import Settings
 from auction.store import Store, migrate
 from auction.store.auctions import due_to_close, due_to_publish
@@ -52,6 +55,14 @@ names the field, the value and the rule, and a refused request changes nothing.
 """
 
 
+def _token(headers: Headers) -> str | None:
+    """The access token a request carries: the API's bearer header or the pages' cookie."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return cookie_parser(headers.get("cookie", "")).get(web.session.COOKIE)
+
+
 class VbaApi(FastAPI):
     """FastAPI with our two layers outside Starlette's own stack: the answer's headers
     (``add_middleware`` would put them inside Starlette's error layer, and its 500s would
@@ -59,7 +70,14 @@ class VbaApi(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
-        inner = BodyLimit(super().build_middleware_stack(), self.router.routes)
+        clock: Callable[[], datetime] = self.state.clock
+
+        def signed_in(headers: Headers) -> bool:
+            token = _token(headers)
+            key, now = settings.secret_key, clock()
+            return token is not None and read_token(token, settings.env, key, now) is not None
+
+        inner = BodyLimit(super().build_middleware_stack(), self.router.routes, signed_in)
         return ResponseHeaders(inner, settings.env)
 
     def openapi(self) -> dict[str, Any]:

@@ -13,6 +13,11 @@ limit in memory. FastAPI reads the body before any dependency runs: without this
 login body would be read, parsed and its password hashed before anybody was asked who
 sent it.
 
+A route's larger limit is only for a request that carries a valid access token (the
+``Authorization`` header, or the pages' session cookie): FastAPI reads the body before it
+asks who is calling, and an anonymous client must not make the server read megabytes on
+its way to a 401. Without one, every body is held to the default.
+
 The limits hold the largest legitimate body with headroom; ``docs/api.md`` lists them
 with what each one holds (measured pretty-printed, with the longest allowed strings).
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import fastapi.routing
@@ -146,10 +151,15 @@ class BodyLimit:
     """
 
     def __init__(
-        self, app: ASGIApp, routes: Sequence[BaseRoute], default: int = DEFAULT_BODY_BYTES
+        self,
+        app: ASGIApp,
+        routes: Sequence[BaseRoute],
+        signed_in: Callable[[Headers], bool],
+        default: int = DEFAULT_BODY_BYTES,
     ) -> None:
         self.app = app
         self.routes = routes
+        self.signed_in = signed_in
         self.default = default
         self._limits: list[Limit] | None = None
 
@@ -177,6 +187,8 @@ class BodyLimit:
             await _answer(send, 431, detail)
             return
         max_bytes = self.limit_for(scope)
+        if max_bytes > self.default and not self.signed_in(Headers(scope=scope)):
+            max_bytes = self.default  # anonymous: a 401 does not need megabytes read first
         if _declared_length(scope) > max_bytes:
             await _answer(send, 413, refusal(max_bytes))
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ from api.http.limits import (
     TSO_RESULTS_BYTES,
 )
 from api.http.schemas.bids import MAX_BATCH
+from api.http.security import create_token
 from api.http.settings import Settings
+from api.web.session import COOKIE
 from auction.store import Store
 from tests.api.conftest import (
     SECRET,
@@ -63,10 +66,17 @@ ROUTE_LIMITS = [
 ]
 
 
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+# Signed by the app's key: a route's larger limit is for a caller with a valid token (the
+# user need not exist; the limit is judged before the route asks who it is).
+TOKEN, _EXPIRES = create_token("someone", "sandbox", SECRET, NOW, 60)
+SIGNED_IN = {"Authorization": f"Bearer {TOKEN}", "Cookie": f"{COOKIE}={TOKEN}"}
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'vba.db'}", secret_key=SECRET)
-    return create_app(settings, scheduler=False)
+    return create_app(settings, clock=lambda: NOW, scheduler=False)
 
 
 def padded_json(size: int) -> bytes:
@@ -78,7 +88,7 @@ def padded_json(size: int) -> bytes:
 def test_each_route_takes_its_limit_and_refuses_one_byte_more(
     app: FastAPI, method: str, path: str, limit: int
 ) -> None:
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **SIGNED_IN}
     with TestClient(app, follow_redirects=False) as client:
         fits = client.request(method, path, content=padded_json(limit), headers=headers)
         over = client.request(method, path, content=padded_json(limit + 1), headers=headers)
@@ -253,9 +263,27 @@ def test_a_streamed_login_is_cut_off_just_past_the_limit(app: FastAPI) -> None:
     assert "64 KiB" in json.loads(content)["detail"]
 
 
+@pytest.mark.parametrize(("method", "path", "limit"), ROUTE_LIMITS[:8])
+def test_without_a_valid_token_every_body_is_held_to_the_default(
+    app: FastAPI, method: str, path: str, limit: int
+) -> None:
+    """An anonymous client (or a forged token) cannot make the server read megabytes on
+    its way to a 401: the larger limits are for signed-in callers."""
+    assert limit > DEFAULT_BODY_BYTES
+    forged = create_token("someone", "sandbox", "another key" * 4, NOW, 60)[0]
+    for auth in ({}, {"Authorization": f"Bearer {forged}", "Cookie": f"{COOKIE}={forged}"}):
+        headers = {"Content-Type": "application/json", **auth}
+        with TestClient(app, follow_redirects=False) as client:
+            over = client.request(
+                method, path, content=padded_json(DEFAULT_BODY_BYTES + 1), headers=headers
+            )
+        assert over.status_code == 413
+        assert f"{DEFAULT_BODY_BYTES} bytes" in over.json()["detail"]
+
+
 def test_a_streamed_batch_is_cut_off_just_past_its_limit(app: FastAPI) -> None:
     body = LongBody(2 * BID_BATCH_BYTES)
-    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked", **SIGNED_IN}
     status, _headers, _content = drive(app, "/organisations/o/auctions/a/bids", body, headers)
     assert status == 413
     assert BID_BATCH_BYTES < body.read <= BID_BATCH_BYTES + CHUNK
