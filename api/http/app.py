@@ -15,7 +15,7 @@ from pydantic.warnings import UnsupportedFieldAttributeWarning
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import services, web
-from api.http import errors
+from api.http import errors, paths
 from api.http.routes import (
     admin,
     ancillary,
@@ -127,8 +127,8 @@ def create_app(
     app.state.clock = clock
     errors.install(app)
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
-        app.include_router(module.router)
-    app.include_router(ancillary.pool_router)
+        app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
+    app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
     web.install(app)
     app.add_middleware(EnvironmentHeader, env=settings.env)
     return app

@@ -5,7 +5,6 @@ amount due rounded once per invoice to the cent, half to even."""
 from __future__ import annotations
 
 import io
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -15,6 +14,7 @@ from fastapi.responses import Response
 
 from api import services
 from api.http.deps import Operator, Reader
+from api.http.schemas.fields import Day
 from api.http.schemas.settlement import (
     DayRun,
     Invoice,
@@ -68,7 +68,7 @@ def invoice_list(lines: pl.DataFrame) -> list[Invoice]:
 
 
 @router.post("/settlement/{delivery_day}/run", response_model=DayRun, status_code=201)
-def run_day(delivery_day: date, body: RunIn, call: Operator) -> DayRun:
+def run_day(delivery_day: Day, body: RunIn, call: Operator) -> DayRun:
     """Settle a delivery day: pay-as-bid invoices with unavailability credits and SoC
     imbalance charges, and the nominations from the operator's balancing group to each
     customer's (CSV and ESS-style XML). Every run is a new version; nothing is overwritten.
@@ -82,7 +82,7 @@ def run_day(delivery_day: date, body: RunIn, call: Operator) -> DayRun:
 
 
 @router.get("/settlement/{delivery_day}", response_model=DayRun)
-def get_day(delivery_day: date, call: Operator) -> DayRun:
+def get_day(delivery_day: Day, call: Operator) -> DayRun:
     """The newest settlement run of the day."""
     with call.store.read() as conn:
         run = latest_run(conn, delivery_day)
@@ -128,7 +128,7 @@ def get_invoices(
 @router.get("/organisations/{org_id}/nominations/{delivery_day}", response_model=Nominations)
 def get_nominations(
     org_id: str,
-    delivery_day: date,
+    delivery_day: Day,
     call: Reader,
     format: Annotated[Format, Query(description="xml: the ESS-style schedule document")] = "json",
 ) -> Any:
