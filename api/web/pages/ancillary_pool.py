@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from api import services
 from api.http.routes import ancillary as api_ancillary
 from api.http.schemas.ancillary import ImportSummary, SandboxAuction, TsoResults
+from api.http.schemas.fields import Day
 from api.web import answers, forms
 from api.web.forms import NO_REFUSAL, Refusal, refusal_of, see_other
 from api.web.pages.setpoints import default_day
@@ -97,7 +98,7 @@ def _status(exc: Exception) -> int:
 def pool_page(
     request: Request,
     call: OperatorPage,
-    day: date | None = None,
+    day: Day | None = None,
     notice: str = "",
     result: str = "",
 ) -> HTMLResponse:
