@@ -42,10 +42,10 @@ MAX_PRICE_EUR_PER_MW = Decimal(1_000_000)  # 1e8 cents
 MAX_FACTOR = Decimal(1_000)  # MW of a block per MW of product
 MAX_HOURS = Decimal(100)  # hours of energy per MW of a wholesale block
 MAX_CYCLES = Decimal(1_000)  # daily_cycle_limit
-MAX_ASSET_MW = 100_000.0  # a fleet asset's power
-MAX_ASSET_MWH = 1_000_000.0  # a fleet asset's energy
-MAX_CONFIG_HOURS = 24.0  # fcr_energy_h, afrr_energy_h
-MAX_TIME_LIMIT_S = 3_600.0  # the clearing's time limit
+MAX_ASSET_MW = 100_000  # a fleet asset's power
+MAX_ASSET_MWH = 1_000_000  # a fleet asset's energy
+MAX_CONFIG_HOURS = 24  # fcr_energy_h, afrr_energy_h
+MAX_TIME_LIMIT_S = 3_600  # the clearing's time limit
 MAX_GATE_CLOSURE_S = 86_400  # dispatch_gate_closure_s
 
 # Dates and instants the engine takes: delivery days of this millennium. Day arithmetic

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from auction.eic import eic_problem
 from auction.limits import (
@@ -51,38 +52,78 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # auction.accounts' rule
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 
-def _no_control(value: str) -> str:
+def _refuse(info: ValidationInfo, rule: str) -> PydanticCustomError:
+    """A refusal worded like the domain's rules: ``<field> <rule>``, no pydantic prefix."""
+    return PydanticCustomError(
+        "field_rule", "{field} {rule}", {"field": info.field_name or "value", "rule": rule}
+    )
+
+
+def _no_control(value: str, info: ValidationInfo) -> str:
     found = control_character(value)
     if found is not None:
-        raise ValueError(f"must not contain control characters; found {found}")
+        raise _refuse(info, f"must not contain control characters; found {found}")
     return value
 
 
-def _safe_id(value: str) -> str:
+def _safe_id(value: str, info: ValidationInfo) -> str:
     if not is_safe_id(value):
-        raise ValueError(f"must be {SAFE_ID_RULE}")
+        raise _refuse(info, f"must be {SAFE_ID_RULE}")
     return value
 
 
-def _eic(value: str) -> str:
+def _eic(value: str, _info: ValidationInfo) -> str:
     problem = eic_problem(value)
     if problem is not None:
-        raise ValueError(problem)
+        # The EIC rules' own words, as the domain says them (they name the EIC).
+        raise PydanticCustomError("eic", problem)
     return value
 
 
-def _email(value: str) -> str:
-    _no_control(value)
+def _email(value: str, info: ValidationInfo) -> str:
+    _no_control(value, info)
     if _EMAIL.match(value) is None:
-        raise ValueError("must look like a@b.c, e.g. trader@example.com")
+        raise _refuse(info, "must look like a@b.c")
     return value
 
 
-def _instant(value: datetime) -> datetime:
+def _instant(value: datetime, info: ValidationInfo) -> datetime:
     problem = instant_problem(value)
     if problem is not None:
-        raise ValueError(problem)
+        raise _refuse(info, problem)
     return value
+
+
+Bound = int | float | Decimal | date
+
+
+def _between(low: Bound, high: Bound, *, open_low: bool = False) -> AfterValidator:
+    """``low <= value <= high`` (``low < value`` if ``open_low``), refused in the domain's
+    words: ``available_fraction must lie in [0, 1]``."""
+    bounds = f"{'(' if open_low else '['}{low}, {high}]"
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if (value <= low if open_low else value < low) or value > high:
+            raise _refuse(info, f"must lie in {bounds}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _range(
+    low: int | Decimal, high: int | Decimal, *, open_low: bool = False, finite: bool = True
+) -> Any:
+    """The JSON schema of a range (``minimum`` or ``exclusiveMinimum``, ``maximum``), and
+    no NaN or infinity."""
+    extra: dict[str, Any] = {
+        "exclusiveMinimum" if open_low else "minimum": float(low),
+        "maximum": float(high),
+    }
+    return (
+        Field(allow_inf_nan=False, json_schema_extra=extra)
+        if finite
+        else Field(json_schema_extra=extra)
+    )
 
 
 # --- text ------------------------------------------------------------------------------
@@ -131,43 +172,55 @@ Text = Annotated[
 
 Eic = Annotated[
     str,
-    Field(min_length=16, max_length=16, json_schema_extra={"pattern": EIC_PATTERN}),
+    # Length and shape in the schema only: the EIC rules' one message says what is wrong.
+    Field(json_schema_extra={"minLength": 16, "maxLength": 16, "pattern": EIC_PATTERN}),
     AfterValidator(_eic),
 ]
 """An Energy Identification Code, its check character validated."""
 
 # --- numbers ---------------------------------------------------------------------------
-# Decimals: exact, never a binary float; allow_inf_nan=False refuses NaN and infinities
-# however spelled. Signs and grids (whole cents, the 1 kW grid, the product's increment)
-# are the domain's rules, which say them in the archive's words.
+# Decimals: exact, never a binary float; none takes NaN or an infinity however spelled.
+# Signs and grids (whole cents, the 1 kW grid, the product's increment) are the domain's
+# rules, which say them in the archive's words.
 
-Mw = Annotated[Decimal, Field(gt=0, le=MAX_MW, allow_inf_nan=False)]
+Mw = Annotated[Decimal, _range(0, MAX_MW, open_low=True), _between(0, MAX_MW, open_low=True)]
 """MW of product on the 1 kW grid (at most three decimals)."""
-PriceEurPerMw = Annotated[Decimal, Field(ge=0, le=MAX_PRICE_EUR_PER_MW, allow_inf_nan=False)]
+PriceEurPerMw = Annotated[
+    Decimal, _range(0, MAX_PRICE_EUR_PER_MW), _between(0, MAX_PRICE_EUR_PER_MW)
+]
 """EUR/MW for the whole window, in whole cents (at most two decimals)."""
-Factor = Annotated[Decimal, Field(ge=0, le=MAX_FACTOR, allow_inf_nan=False)]
-Hours = Annotated[Decimal, Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)]
-Efficiency = Annotated[Decimal, Field(gt=0, le=1, allow_inf_nan=False)]
-Cycles = Annotated[Decimal, Field(gt=0, le=MAX_CYCLES, allow_inf_nan=False)]
-Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
-AssetMw = Annotated[Decimal, Field(ge=0, le=MAX_ASSET_MW, allow_inf_nan=False)]
-AssetMwh = Annotated[Decimal, Field(ge=0, le=MAX_ASSET_MWH, allow_inf_nan=False)]
-
-PowerKw = Annotated[int, Field(ge=-MAX_KW, le=MAX_KW)]
+Factor = Annotated[Decimal, _range(0, MAX_FACTOR), _between(0, MAX_FACTOR)]
+Hours = Annotated[Decimal, _range(0, MAX_HOURS), _between(0, MAX_HOURS)]
+Efficiency = Annotated[Decimal, _range(0, 1, open_low=True), _between(0, 1, open_low=True)]
+Cycles = Annotated[
+    Decimal, _range(0, MAX_CYCLES, open_low=True), _between(0, MAX_CYCLES, open_low=True)
+]
+Fraction = Annotated[Decimal, _range(0, 1), _between(0, 1)]
+AssetMw = Annotated[Decimal, _range(0, MAX_ASSET_MW), _between(0, MAX_ASSET_MW)]
+AssetMwh = Annotated[Decimal, _range(0, MAX_ASSET_MWH), _between(0, MAX_ASSET_MWH)]
+PowerKw = Annotated[int, _range(-MAX_KW, MAX_KW, finite=False), _between(-MAX_KW, MAX_KW)]
 """Whole kW, either way (a schedule's power)."""
 
-ConfigHours = Annotated[float, Field(ge=0, le=MAX_CONFIG_HOURS, allow_inf_nan=False)]
-ConfigFraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-TimeLimitS = Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)]
-GateClosureS = Annotated[int, Field(ge=0, le=MAX_GATE_CLOSURE_S)]
-MtuMinutes = Annotated[int, Field(gt=0, le=60)]
+ConfigHours = Annotated[float, _range(0, MAX_CONFIG_HOURS), _between(0, MAX_CONFIG_HOURS)]
+ConfigFraction = Annotated[float, _range(0, 1), _between(0, 1)]
+TimeLimitS = Annotated[
+    float,
+    _range(0, MAX_TIME_LIMIT_S, open_low=True),
+    _between(0, MAX_TIME_LIMIT_S, open_low=True),
+]
+GateClosureS = Annotated[
+    int, _range(0, MAX_GATE_CLOSURE_S, finite=False), _between(0, MAX_GATE_CLOSURE_S)
+]
+MtuMinutes = Annotated[
+    int, _range(0, 60, open_low=True, finite=False), _between(0, 60, open_low=True)
+]
 
 # --- time ------------------------------------------------------------------------------
 
 Day = Annotated[
-    date,
-    Field(ge=FIRST_DAY, le=LAST_DAY, description=f"a day from {FIRST_DAY} to {LAST_DAY}"),
+    date, Field(description=f"from {FIRST_DAY} to {LAST_DAY}"), _between(FIRST_DAY, LAST_DAY)
 ]
+"""A delivery day the engine's date arithmetic handles."""
 Moment = Annotated[datetime, AfterValidator(_instant)]
 """A time in the years of ``Day``, whose offset the domain's rules ask for."""
 Instant = Annotated[

@@ -104,14 +104,30 @@ def test_the_limits_show_in_the_json_schema() -> None:
     group = props["exclusive_group"]["anyOf"][0]
     assert (group["maxLength"], group["pattern"]) == (200, r"^[^\x00-\x1f\x7f-\x9f]*$")
     assert props["product_id"]["maxLength"] == 64
-    price = props["price_eur_per_mw"]["anyOf"][0]
+    price = props["price_eur_per_mw"]
     assert (price["minimum"], price["maximum"]) == (0, float(MAX_PRICE_EUR_PER_MW))
-    quantity = props["quantity_mw"]["anyOf"][0]
+    quantity = props["quantity_mw"]
     assert (quantity["exclusiveMinimum"], quantity["maximum"]) == (0, float(MAX_MW))
     assert TypeAdapter(fields.SafeId).json_schema()["pattern"] == fields.SAFE_ID
     assert TypeAdapter(fields.Eic).json_schema()["pattern"] == fields.EIC_PATTERN
+    eic = TypeAdapter(fields.Eic).json_schema()
+    assert (eic["minLength"], eic["maxLength"]) == (16, 16)
     day = TypeAdapter(fields.Day).json_schema()
     assert "2000-01-01" in day["description"]
+
+
+def test_refusals_are_worded_like_the_domain_s_rules() -> None:
+    from api.http.schemas.auctions import OutageIn
+
+    outage = {"asset_id": "a1", "start": "2026-11-29T08:00:00+01:00"}
+    outage |= {"end": "2026-11-29T10:00:00+01:00", "available_fraction": "1.5"}
+    with pytest.raises(ValidationError) as caught:
+        OutageIn.model_validate(outage)
+    [error] = caught.value.errors()
+    assert error["msg"] == "available_fraction must lie in [0, 1]"
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(fields.Eic).validate_python("10YDE-EON------2")
+    assert caught.value.errors()[0]["msg"] == "the EIC's check character is '2', but should be '1'"
 
 
 def test_the_largest_award_s_payment_fits_the_store_s_integers() -> None:
