@@ -53,7 +53,8 @@ def _text_problems(file: str, field: str, text: str, max_length: int) -> list[Pr
 
 
 def check_invite(email: str, role: str) -> None:
-    problems = _text_problems("invite", "email", email, EMAIL_MAX_LENGTH)
+    # Judged as stored: lower() can lengthen a text ("İ" becomes two characters).
+    problems = _text_problems("invite", "email", normal_email(email), EMAIL_MAX_LENGTH)
     if not problems and not _EMAIL.match(normal_email(email)):
         problems.append(Problem("invite", None, "email", email, "email must look like a@b.c"))
     if role not in {r.value for r in Role}:

@@ -472,7 +472,7 @@ def test_the_domain_refuses_what_the_schema_would_for_every_other_door(store: St
             create_org(conn, name, EICS[3], EICS[0], now)
     with store.write() as conn:
         org = create_org(conn, "Fine", EICS[3], EICS[0], now)
-    for email in ("e" * 320 + "@example.com", f"a{NUL}@example.com"):
+    for email in ("e" * 320 + "@example.com", f"a{NUL}@example.com", "İ" * 200 + "@b.de"):
         with store.write() as conn, pytest.raises(DomainError):
             create_invite(conn, email, org.org_id, "bidder", now, timedelta(hours=1))
     with store.read() as conn:
@@ -569,3 +569,24 @@ def test_another_organisation_s_bid_id_reads_like_a_missing_one(world: World) ->
     unlinked = c.post(base, headers=beta.headers, json=new | {"linked_to": missing})
     assert linked.status_code == 422, linked.text
     _same(linked, unlinked, (bid, missing))
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=0001-01-01T00:00:00%2B05:00&to=0001-01-02T00:00:00%2B05:00", "from"),
+        ("from=9999-12-30T00:00:00-05:00&to=9999-12-31T23:00:00-05:00", "from"),
+    ],
+)
+def test_setpoints_outside_the_engine_s_years_are_refused(
+    world: World, query: str, field: str
+) -> None:
+    answer = world.client.get(f"/fleet/setpoints?{query}", headers=world.operator.headers)
+    refused(answer, field)
+
+
+def test_a_raw_nan_in_the_tso_s_results_is_refused(world: World) -> None:
+    document = '{"bids": [{"bidId": "x", "acceptedQuantity": {"quantity": NaN}}]}'
+    answer = world.client.post(f"/ancillary/{NORMAL_DAY}/results", **raw(document, world.operator))
+    assert answer.status_code == 422, answer.text
+    json.loads(answer.text, parse_constant=pytest.fail)
