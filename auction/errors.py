@@ -66,7 +66,9 @@ class NotFound(LookupError):
     def __init__(self, what: str, key: str) -> None:
         self.what = what
         self.key = key
-        super().__init__(f"{what} {key!r} not found")
+        # A refused path may carry a megabyte of id: the answer names its start.
+        shown = key if len(key) <= 100 else f"{key[:100]}…"
+        super().__init__(f"{what} {shown!r} not found")
 
 
 class Conflict(RuntimeError):

@@ -17,7 +17,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp
 
 from api import services, web
-from api.http import errors, limits
+from api.http import errors, limits, paths
 from api.http.headers import ResponseHeaders
 from api.http.limits import BodyLimit
 from api.http.ratelimit import WriteLimiter
@@ -145,8 +145,8 @@ def create_app(
     app.state.write_limiter = WriteLimiter(settings.org_writes_per_s, settings.org_write_burst)
     errors.install(app)
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
-        app.include_router(module.router)
-    app.include_router(ancillary.pool_router)
+        app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
+    app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
     web.install(app)
     return app
 

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http import paths
 from api.web import docs, pages
 from api.web.session import LoginRequired, NotAllowed, login_url
 
@@ -103,6 +104,6 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     docs.install(app)
     for router in pages.routers():
-        app.include_router(router)
+        app.include_router(router, dependencies=[paths.CHECKED_PATH])
     _pages_answer_in_html(app)
     app.add_middleware(PageHeaders)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from auction.accounts import Role, check_invite, check_organisation, normal_email
 from auction.errors import Conflict, DomainError, NotFound, Problem
+from auction.limits import EMAIL_MAX_LENGTH, control_character
 from auction.store.schema import invites, organisations, users
 
 
@@ -297,7 +298,10 @@ def reactivate_user(conn: Connection, user_id: str) -> tuple[User, bool]:
 
 
 def user_by_email(conn: Connection, email: str) -> User | None:
-    query = sa.select(users).where(users.c.email == normal_email(email))
+    email = normal_email(email)
+    if len(email) > EMAIL_MAX_LENGTH or control_character(email) is not None:
+        return None  # no user has it, and PostgreSQL could not even compare a NUL
+    query = sa.select(users).where(users.c.email == email)
     return _user(conn.execute(query).first())
 
 

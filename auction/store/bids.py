@@ -124,10 +124,13 @@ def insert_bids(
     """Store new bids (version 1); returns them as stored."""
     taken = used_ids(conn, auction_id, [r.bid_id for r in rows])
     if taken:
+        # One answer whoever had the id (this organisation or another, live or withdrawn):
+        # it tells nothing about other organisations' bids. Ids are single-use UUIDs, so
+        # an honest client never meets another's.
         raise Conflict(
-            "bid_id already in use in this auction: "
+            "bid_id already used in this auction: "
             + ", ".join(sorted(taken))
-            + "; amend a bid of yours with PUT, or send a new id",
+            + "; bid ids are single-use: send a new one (a fresh UUID)",
             bid_ids=sorted(taken),
         )
     current = [

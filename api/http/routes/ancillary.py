@@ -3,7 +3,6 @@ ancillary services bids"): submit or replace, list, read with every version, wit
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -23,6 +22,7 @@ from api.http.schemas.ancillary import (
     TsoBids,
     TsoResults,
 )
+from api.http.schemas.fields import Day
 from auction.errors import Conflict
 from auction.store.ancillary import AncillaryBid
 from auction.units import CENTS_PER_EUR
@@ -163,7 +163,7 @@ pool_router = APIRouter(prefix="/ancillary/{delivery_day}", tags=["ancillary"])
 
 @pool_router.post("/export", response_model=TsoBids)
 def export_bids(
-    delivery_day: date,
+    delivery_day: Day,
     market: Annotated[Literal["fcr", "afrr_capacity", "afrr_energy"], Query()],
     call: Operator,
 ) -> TsoBids:
@@ -179,7 +179,7 @@ def export_bids(
 @pool_router.post(
     "/results", response_model=ImportSummary, openapi_extra=body_limit(TSO_RESULTS_BYTES)
 )
-def import_results(delivery_day: date, body: TsoResults, call: Operator) -> ImportSummary:
+def import_results(delivery_day: Day, body: TsoResults, call: Operator) -> ImportSummary:
     """The TSO's results of the day: each sent bid becomes `accepted`,
     `partially_accepted` or `rejected` with its accepted kW and price. All or nothing;
     importing the same results again changes nothing."""
@@ -191,7 +191,7 @@ def import_results(delivery_day: date, body: TsoResults, call: Operator) -> Impo
 
 @pool_router.post("/sandbox-tso", response_model=ImportSummary)
 def sandbox_tso(
-    delivery_day: date,
+    delivery_day: Day,
     market: Annotated[Literal["fcr", "afrr_capacity"], Query()],
     body: SandboxAuction,
     call: Operator,

@@ -27,6 +27,7 @@ from api.http.schemas.clearing import AuctionReport, ClearOutcome
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status, visible_to
+from auction.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from auction.plausibility import book_by_product, warnings
 from auction.store.accounts import User
 from auction.store.auctions import (
@@ -49,7 +50,11 @@ router = APIRouter(prefix="/auctions", tags=["auctions"])
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", description="a retried POST with the same key has no second effect"
+        alias="Idempotency-Key",
+        description="a retried POST with the same key has no second effect (e.g. a UUID)",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        pattern=r"^[\x21-\x7e]+$",
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import polars as pl
@@ -74,13 +75,18 @@ def _bid_in(bid: BidCreate | BidAmend, bid_id: str) -> BidIn:
     )
 
 
+_VERSION = re.compile(r"[0-9]{1,9}")
+
+
 def _version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+    if not _VERSION.fullmatch(text):
+        shown = if_match if len(if_match) <= 40 else f"{if_match[:40]}…"
         raise Conflict(
-            f'If-Match must be the bid\'s version, e.g. "3"; got {if_match!r}', precondition=True
+            f'If-Match must be the bid\'s version, e.g. "3"; got {shown!r}', precondition=True
         )
     return int(text)
 
@@ -97,7 +103,12 @@ def _readable(conn: Connection, org_id: str, auction_id: str, user: User) -> Auc
     "/bids",
     status_code=201,
     response_model=BidPublic | BidList,
-    responses={409: {"description": "the gate is closed: the answer names gate_close"}},
+    responses={
+        409: {
+            "description": "the gate is closed (the answer names gate_close), or a bid_id "
+            "was used before in this auction (the answer names it in bid_ids)"
+        }
+    },
     openapi_extra=body_limit(BID_BATCH_BYTES),
 )
 def post_bids(
@@ -112,6 +123,11 @@ def post_bids(
 
     Every rule of the archive applies (422 names the bid, the field and the rule); after
     gate close the answer is 409 with the gate time.
+
+    Bid ids are single-use UUIDs, unique within the auction: leave ``bid_id`` out to get a
+    new one, or send a fresh UUID. An id any bid of the auction ever had (yours or another
+    organisation's, live or withdrawn) is refused with a 409 that does not say whose it
+    is; to change a bid of yours, ``PUT`` it.
     """
     submission = body.root
     batch = isinstance(submission, BidBatch)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import polars as pl
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from api import services
 from api.http.deps import Operator
@@ -23,6 +22,7 @@ from api.http.schemas.auctions import (
     ScheduleBroken,
 )
 from api.http.schemas.dispatch import Setpoint, SetpointList, Shortfall
+from api.http.schemas.fields import Instant
 from auction.errors import BodyProblems, Problem
 from auction.store.fleet import fleet_frame
 
@@ -80,8 +80,8 @@ def post_outage(body: OutageIn, call: Operator) -> OutageCreated:
 @router.get("/setpoints", response_model=SetpointList)
 def get_setpoints(
     call: Operator,
-    start: Annotated[AwareDatetime, Query(alias="from", description="first MTU, with an offset")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="end (exclusive), with an offset")],
+    start: Annotated[Instant, Query(alias="from", description="first MTU, with an offset")],
+    end: Annotated[Instant, Query(alias="to", description="end (exclusive), with an offset")],
 ) -> SetpointList:
     """The physical setpoint (kW) and planned SoC of every asset that follows wholesale
     schedules, per MTU of [from, to): the sum of the virtual schedules split onto the fleet

@@ -4,7 +4,6 @@ amount due rounded once per invoice to the cent, half to even."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from api.http.deps import Operator, Reader
 from api.http.downloads import attachment
 from api.http.paging import EVERYTHING, Paging
 from api.http.routes.auctions import IdempotencyKey
+from api.http.schemas.fields import Day
 from api.http.schemas.settlement import (
     DayRun,
     Invoice,
@@ -72,7 +72,7 @@ def invoice_list(lines: pl.DataFrame) -> list[Invoice]:
 
 @router.post("/settlement/{delivery_day}/run", response_model=DayRun, status_code=201)
 def run_day(
-    delivery_day: date, body: RunIn, call: Operator, idempotency_key: IdempotencyKey = None
+    delivery_day: Day, body: RunIn, call: Operator, idempotency_key: IdempotencyKey = None
 ) -> DayRun:
     """Settle a delivery day: pay-as-bid invoices with unavailability credits and SoC
     imbalance charges, and the nominations from the operator's balancing group to each
@@ -94,7 +94,7 @@ def run_day(
 
 
 @router.get("/settlement/{delivery_day}", response_model=DayRun)
-def get_day(delivery_day: date, call: Operator) -> DayRun:
+def get_day(delivery_day: Day, call: Operator) -> DayRun:
     """The newest settlement run of the day."""
     with call.store.read() as conn:
         run = latest_run(conn, delivery_day)
@@ -137,7 +137,7 @@ def get_invoices(
 @router.get("/organisations/{org_id}/nominations/{delivery_day}", response_model=Nominations)
 def get_nominations(
     org_id: str,
-    delivery_day: date,
+    delivery_day: Day,
     call: Reader,
     format: Annotated[Format, Query(description="xml: the ESS-style schedule document")] = "json",
 ) -> Any:

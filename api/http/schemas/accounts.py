@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.http.schemas.fields import Eic, Email, Key, Login, Name
 from auction.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from auction.model import TENNET_DE
 
@@ -30,7 +31,7 @@ class AcceptInvite(Strict):
 
 
 class Credentials(Strict):
-    username: str = Field(description="your email address", examples=["trader@example.com"])
+    username: Login = Field(description="your email address", examples=["trader@example.com"])
     # The bound refuses a huge "password" before argon2 spends time on it.
     password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
@@ -58,11 +59,11 @@ class Me(BaseModel):
 
 
 class OrganisationCreate(Strict):
-    name: str
-    eic: str = Field(
+    name: Name
+    eic: Eic = Field(
         description="EIC of the organisation's balancing group (check character validated)"
     )
-    tso_zone: str = Field(default=TENNET_DE, description="EIC of the TSO control area")
+    tso_zone: Eic = Field(default=TENNET_DE, description="EIC of the TSO control area")
 
 
 class OrganisationPublic(BaseModel):
@@ -73,8 +74,8 @@ class OrganisationPublic(BaseModel):
 
 
 class InviteCreate(Strict):
-    email: str
-    org_id: str
+    email: Email
+    org_id: Key
     role: Literal["bidder", "operator"] = "bidder"
 
 

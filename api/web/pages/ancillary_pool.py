@@ -19,6 +19,7 @@ from api.http.downloads import attachment
 from api.http.limits import FORM_OVERHEAD_BYTES, TSO_RESULTS_BYTES, body_limit
 from api.http.routes import ancillary as api_ancillary
 from api.http.schemas.ancillary import ImportSummary, SandboxAuction, TsoResults
+from api.http.schemas.fields import Day
 from api.web import answers, forms
 from api.web.forms import NO_REFUSAL, Refusal, refusal_of, see_other
 from api.web.pages.setpoints import default_day
@@ -99,7 +100,7 @@ def _status(exc: Exception) -> int:
 def pool_page(
     request: Request,
     call: OperatorPage,
-    day: date | None = None,
+    day: Day | None = None,
     notice: str = "",
     result: str = "",
 ) -> HTMLResponse:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.http.routes import settlement as api_settlement
+from api.http.schemas.fields import Day
 from api.http.schemas.settlement import DayRun, RunIn
 from api.web import answers
 from api.web.forms import NO_REFUSAL, REFUSALS, FormFields, Refusal, refusal_of, see_other
@@ -25,6 +26,7 @@ from api.web.pages.invoices import KIND_LABELS, eur, invoice_view, operator_base
 from api.web.render import render
 from api.web.session import OperatorPage, PageCall
 from auction.errors import Conflict, DomainError, Problem
+from auction.limits import DAY_RULE, FIRST_DAY, LAST_DAY
 from auction.store.accounts import list_orgs, user_by_id
 from auction.store.settlement import Run, list_runs, run_lines
 from auction.timegrid import mtu_count
@@ -172,7 +174,7 @@ def _page(
 
 @router.get(PATH)
 def settlement(
-    request: Request, call: OperatorPage, day: date | None = None, notice: str = ""
+    request: Request, call: OperatorPage, day: Day | None = None, notice: str = ""
 ) -> HTMLResponse:
     return _page(request, call, day, notice=notice)
 
@@ -197,7 +199,10 @@ def run_settlement(request: Request, call: OperatorPage, form: FormFields) -> Re
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         rule = "the delivery day is a date: YYYY-MM-DD"
         raise DomainError([Problem("settlement", None, "day", text, rule)]) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DomainError([Problem("settlement", None, "day", text, f"the day {DAY_RULE}")])
+    return day
