@@ -32,6 +32,9 @@ from tests.strategies import NORMAL_DAY, asset, local, product
 AUCTION = "hostile"
 NUL = "\x00"
 MEGA = "a" * 1_000_000
+# Past every length limit, within the 64 KiB a body of these routes may hold (a 1 MB one is
+# a 413 before it is read: tests/api/test_limits.py).
+LONG = "a" * 60_000
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -219,7 +222,8 @@ def test_a_day_outside_the_engine_s_years_is_refused(world: World, day: str) -> 
 # --- ids in paths ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", ["%00", "x%00y", "a" * 60_000, "%1b", "%7f"])
+# 10,000 characters: far past an id's 64, within the 16 KiB of a request's head (431 beyond).
+@pytest.mark.parametrize("bad", ["%00", "x%00y", "a" * 10_000, "%1b", "%7f"])
 def test_a_nul_byte_or_a_huge_id_in_a_path_is_a_404_not_a_500(world: World, bad: str) -> None:
     """Nothing can be stored under such an id: not found, like any missing id."""
     c, alpha, operator = world.client, world.alpha, world.operator
@@ -392,7 +396,7 @@ def test_a_bad_fleet_asset_is_refused_naming_the_field(
     ("change", "field"),
     [
         ({"asset_id": f"a1{NUL}"}, "asset_id"),
-        ({"asset_id": MEGA}, "asset_id"),
+        ({"asset_id": LONG}, "asset_id"),
         ({"start": "0001-01-01T00:00:00+05:00"}, "start"),
         ({"end": "9999-12-31T23:59:59-05:00"}, "end"),
         ({"available_fraction": "NaN"}, "available_fraction"),
@@ -429,7 +433,7 @@ def test_a_nul_byte_or_a_huge_login_name_is_refused_without_a_token(
     [
         ({"name": "n" * 201}, "name"),
         ({"name": f"Evil{NUL}Corp"}, "name"),
-        ({"name": MEGA}, "name"),
+        ({"name": LONG}, "name"),
         ({"eic": "XX"}, "eic"),
         ({"eic": f"10YDE-EON------1{NUL}"}, "eic"),
         ({"tso_zone": "10YDE-EON------2"}, "tso_zone"),
@@ -451,7 +455,7 @@ def test_a_bad_organisation_is_refused_naming_the_field(
         ({"email": "e" * 320 + "@example.com"}, "email"),
         ({"email": f"a{NUL}@example.com"}, "email"),
         ({"org_id": f"o{NUL}"}, "org_id"),
-        ({"org_id": MEGA}, "org_id"),
+        ({"org_id": LONG}, "org_id"),
     ],
 )
 def test_a_bad_invite_is_refused_naming_the_field(
