@@ -4,20 +4,17 @@ body limit on the wire (a declared length refused unread, a chunked body cut off
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
-import uvicorn
 
 from api.http.app import create_app
 from api.http.limits import MAX_HEADER_BYTES
-from api.http.serving import SERVER_OPTIONS
 from api.http.settings import Settings
 from tests.api.conftest import SECRET
+from tests.served import served
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +23,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     db = tmp_path_factory.mktemp("server") / "vba.db"
     settings = Settings(database_url=f"sqlite:///{db}", secret_key=SECRET)
     app = create_app(settings, scheduler=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **SERVER_OPTIONS)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield "127.0.0.1", uv.servers[0].sockets[0].getsockname()[1]
-    uv.should_exit = True
-    thread.join(10)
+    with served(app) as port:
+        yield "127.0.0.1", port
 
 
 def exchange(address: tuple[str, int], *parts: bytes) -> bytes:

@@ -21,8 +21,6 @@ import os
 import re
 import shutil
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,7 +29,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -47,9 +44,9 @@ from rich.console import Console
 from api.cli.demo import PASSWORD, run_demo
 from api.cli.demo_serve import NEXT_AUCTION, demo_now, open_next_auction
 from api.http.app import create_app
-from api.http.serving import SERVER_OPTIONS
 from api.http.settings import Settings
 from auction.store import Store
+from tests.served import served
 
 SECRET = "browser tests: a secret long enough for HS256"
 # D-1 of the sample day, 12:00 CET (as ``vba demo --serve`` starts): the sample auction is
@@ -151,19 +148,8 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     clock = Clock(NOW)
     settings = Settings(database_url=f"sqlite:///{db}", secret_key=SECRET, token_minutes=600)
     app = create_app(settings, clock=clock, scheduler=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **SERVER_OPTIONS)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    port = uv.servers[0].sockets[0].getsockname()[1]
-    yield LiveServer(f"http://127.0.0.1:{port}", clock, app.state.store)
-    uv.should_exit = True
-    thread.join(10)
+    with served(app) as port:
+        yield LiveServer(f"http://127.0.0.1:{port}", clock, app.state.store)
 
 
 @pytest.fixture(scope="session")
