@@ -15,7 +15,7 @@ from pydantic.warnings import UnsupportedFieldAttributeWarning
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import services, web
-from api.http import errors
+from api.http import errors, openapi
 from api.http.routes import (
     admin,
     ancillary,
@@ -130,6 +130,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(ancillary.pool_router)
     web.install(app)
+    openapi.document_errors(app)
     app.add_middleware(EnvironmentHeader, env=settings.env)
     return app
 
