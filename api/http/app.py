@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import services, web
 from api.http import errors, openapi
+from api.http.allow import AllowHeader
 from api.http.routes import (
     admin,
     ancillary,
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(ancillary.pool_router)
     web.install(app)
     openapi.document_errors(app)
+    app.add_middleware(AllowHeader, fastapi_app=app)
     app.add_middleware(EnvironmentHeader, env=settings.env)
     return app
 

@@ -42,7 +42,7 @@ RULES = """
   and trivial passwords are refused.
 - **Text**: NUL and other control characters are refused in every string.
 - **Errors**: `{"detail": ...}`. A 422 lists every problem as `{loc, field, value, rule,
-  msg}` (and `bid_id` in a batch); 401, 403, 404, 413 and 429 carry one sentence; 409 and
+  msg}` (and `bid_id` in a batch); 400, 401, 403, 404, 413 and 429 carry one sentence; 409 and
   412 carry the sentence and the facts to act on (such as `gate_close` or `version`).
   Another organisation's objects answer the same 404 as missing ones.
 - **Concurrency**: `If-Match: "<version>"` on an amendment or withdrawal answers 412 if
@@ -60,6 +60,7 @@ def _answer(model: type[Any] | None, description: str) -> dict[str, Any]:
 
 ERROR_MODELS = (ErrorItem, ValidationErrorBody, ErrorBody, ConflictBody)
 ANSWERS: dict[int, dict[str, Any]] = {
+    400: _answer(ErrorBody, "the body is not JSON (or not UTF-8)"),
     401: _answer(ErrorBody, "no valid access token: send Authorization: Bearer <token>"),
     403: _answer(ErrorBody, "operators only"),
     404: _answer(ErrorBody, "no such object, or another organisation's (the same answer)"),
@@ -110,7 +111,7 @@ def error_statuses(route: APIRoute) -> list[int]:
     if "if-match" in headers:
         statuses.add(412)
     if route.body_field is not None:
-        statuses.add(413)
+        statuses |= {400, 413}
     if write:  # logins are throttled, writes rate-limited per organisation
         statuses.add(429)
     if login:
