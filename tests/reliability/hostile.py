@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import httpx2
 import polars as pl
 import sqlalchemy as sa
 
@@ -597,6 +598,8 @@ def probe(world: World, target: Target, value: Hostile) -> Sent:
         )
     except (ValueError, UnicodeError) as exc:  # a header no HTTP client can send (CR LF)
         return Sent(target, value, 0, repr(exc), sendable=False)
+    except httpx2.TransportError as exc:  # the server closed the connection, no answer
+        return Sent(target, value, 0, f"no answer: {exc!r}", fingerprint(world.store) != before)
     changed = fingerprint(world.store) != before
     return Sent(target, value, answer.status_code, answer.text, changed)
 
@@ -642,6 +645,8 @@ def verdict(sent: Sent, refused: bool) -> str | None:
     422 that names the field, unless the valid request itself is refused)."""
     if not sent.sendable:
         return None
+    if sent.status == 0:
+        return sent.body
     if sent.status >= 500:
         return f"{sent.status}: {sent.body[:200]}"
     if 200 <= sent.status < 300:
