@@ -568,6 +568,10 @@ class Sent:
     sendable: bool = True
 
 
+def _quoted(text: str) -> str:
+    return quote(text.encode("utf-8", "surrogatepass"), safe="")
+
+
 def probe(world: World, target: Target, value: Hostile) -> Sent:
     """Send the base request of ``target``'s endpoint with ``value`` at ``target``."""
     base = world.base(target.method, target.template)
@@ -585,7 +589,10 @@ def probe(world: World, target: Target, value: Hostile) -> Sent:
         content = placed.replace(json.dumps(_PLACEHOLDER), value.json_text).encode()
     elif base.body is not None:
         content = json.dumps(base.body).encode()
-    url = target.template.format(**{k: quote(v, safe="") for k, v in params.items()})
+    # Lone surrogates travel as their UTF-8 bytes ("surrogatepass"): what a raw client sends.
+    url = target.template.format(**{k: _quoted(v) for k, v in params.items()})
+    if query:
+        url += "?" + "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in query.items())
     all_headers: dict[str, Any] = {} if base.account is None else dict(base.account.headers)
     if content is not None:
         all_headers["Content-Type"] = "application/json"
@@ -594,7 +601,7 @@ def probe(world: World, target: Target, value: Hostile) -> Sent:
     before = fingerprint(world.store)
     try:
         answer = world.client.request(
-            target.method.upper(), url, params=query, content=content, headers=all_headers
+            target.method.upper(), url, content=content, headers=all_headers
         )
     except (ValueError, UnicodeError) as exc:  # a header no HTTP client can send (CR LF)
         return Sent(target, value, 0, repr(exc), sendable=False)
