@@ -579,6 +579,8 @@ def probe(world: World, target: Target, value: Hostile) -> Sent:
     name = str(target.path[0]) if target.path else ""
     content = None
     if target.where == "path":
+        if value.text in ("", ".", ".."):  # no HTTP path addresses these as a segment
+            return Sent(target, value, 0, "not a path segment", sendable=False)
         params[name] = value.text
     elif target.where == "query":
         query[name] = value.text
@@ -603,7 +605,8 @@ def probe(world: World, target: Target, value: Hostile) -> Sent:
         answer = world.client.request(
             target.method.upper(), url, content=content, headers=all_headers
         )
-    except (ValueError, UnicodeError) as exc:  # a header no HTTP client can send (CR LF)
+    except (ValueError, UnicodeError, httpx2.InvalidURL, httpx2.LocalProtocolError) as exc:
+        # What no HTTP client sends: CR LF in a header, a path of a megabyte.
         return Sent(target, value, 0, repr(exc), sendable=False)
     except httpx2.TransportError as exc:  # the server closed the connection, no answer
         return Sent(target, value, 0, f"no answer: {exc!r}", fingerprint(world.store) != before)
@@ -637,12 +640,20 @@ def names_field(sent: Sent) -> bool:
     except (ValueError, AttributeError):
         return False
     wanted = sent.target.name.lower()
+    # A rule across fields of one row (e_min_mwh <= e_max_mwh) may name the other field.
+    row = [str(p).lower() for p in sent.target.path[:-1]]
     items = detail if isinstance(detail, list) else []
     for item in items:
         if not isinstance(item, dict):
             continue
-        places = [str(p).lower() for p in item.get("loc", [])] + [str(item.get("field")).lower()]
-        if wanted in places or (sent.target.where == "body" and not sent.target.path):
+        loc = [str(p).lower() for p in item.get("loc", [])]
+        places = [*loc, str(item.get("field")).lower()]
+        same_row = bool(row) and loc[1 : 1 + len(row)] == row and item.get("field") is not None
+        if (
+            wanted in places
+            or same_row
+            or (sent.target.where == "body" and not row and not sent.target.path)
+        ):
             return True
     return False
 
