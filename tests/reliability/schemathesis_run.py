@@ -138,7 +138,10 @@ def run_role(
     ]
     log = report_dir / f"{role}.log"
     with log.open("w") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+        # In the report's directory: schemathesis keeps a cache of crashes where it runs.
+        done = subprocess.run(
+            command, stdout=out, stderr=subprocess.STDOUT, check=False, cwd=report_dir
+        )
     run = RoleRun(role, exit_code=done.returncode)
     if junit.exists():
         _parse(junit, log, run)
