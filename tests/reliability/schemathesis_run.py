@@ -106,6 +106,7 @@ def run_role(
 ) -> RoleRun:
     """One schemathesis run against ``base_url`` with ``token``; ``{org_id}`` in paths is
     the trader's organisation (random ids would only ever meet the 404 of a missing one)."""
+    report_dir = report_dir.resolve()  # schemathesis runs in it (below)
     report_dir.mkdir(parents=True, exist_ok=True)
     junit = report_dir / f"{role}.xml"
     config = report_dir / f"{role}.toml"
