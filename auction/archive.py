@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from auction.book import PRODUCTS
 from auction.cells import Sheet, as_text, number_text
+from auction.csvsafe import read_csv, text_columns, write_csv
 from auction.errors import ArchiveError, Problem
 from auction.model import Archive, AuctionConfig
 from auction.rules import (
@@ -32,6 +33,7 @@ from auction.rules import (
     check_fleet,
     check_products,
 )
+from auction.safewrite import make_dir, write_file
 from auction.timegrid import local_iso
 
 
@@ -101,27 +103,31 @@ def write_archive(
         ``"parquet"``: typed columns, timestamps in UTC.
     """
     root = Path(path)
-    root.mkdir(parents=True, exist_ok=True)
+    make_dir(root)  # files are written without following links (auction.safewrite)
     config = archive.config
     doc = config.model_dump(mode="json")
     for key, value in config:
         if isinstance(value, datetime):
             doc[key] = local_iso(value, config.time_zone)
-    (root / "auction.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    write_file(root / "auction.json", json.dumps(doc, indent=2) + "\n")
     other = "csv" if fmt == "parquet" else "parquet"
     for stem, schema in TABLES.items():
-        # A stale table in the other format would make the directory ambiguous.
+        # A stale table in the other format would make the directory ambiguous; unlink
+        # removes a link itself, never its target.
         (root / f"{stem}.{other}").unlink(missing_ok=True)
         frame: pl.DataFrame = getattr(archive, stem).select(schema.names()).cast(dict(schema))
         if fmt == "parquet":
-            frame.write_parquet(root / f"{stem}.parquet")
+            buffer = io.BytesIO()
+            frame.write_parquet(buffer)
+            write_file(root / f"{stem}.parquet", buffer.getvalue())
         else:
-            (root / f"{stem}.csv").write_text(table_csv(frame, config.time_zone))
+            write_file(root / f"{stem}.csv", table_csv(frame, config.time_zone))
 
 
 def table_csv(frame: pl.DataFrame, time_zone: str) -> str:
-    """A table as the CSV text of an archive (local timestamps, exact numbers, empty nulls)."""
-    return _text_frame(frame, time_zone).write_csv(null_value="")
+    """A table as the CSV text of an archive (local timestamps, exact numbers, empty nulls,
+    text a spreadsheet cannot take for a formula: ``auction.csvsafe``)."""
+    return write_csv(_text_frame(frame, time_zone), text=text_columns(frame))
 
 
 def _text_frame(frame: pl.DataFrame, time_zone: str) -> pl.DataFrame:
@@ -283,10 +289,9 @@ def read_sheet(stem: str, name: str, data: bytes, problems: list[Problem]) -> Sh
     ``auction.rules``, or None if it cannot be judged (reported)."""
     schema = TABLES[stem]
     try:
-        if name.endswith(".parquet"):
-            frame = pl.read_parquet(io.BytesIO(data))
-        else:
-            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
+        # A CSV's cells lose the apostrophe that kept them from acting as formulas.
+        parquet = name.endswith(".parquet")
+        frame = pl.read_parquet(io.BytesIO(data)) if parquet else read_csv(data)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         problems.append(Problem(name, None, None, None, f"{name} cannot be read: {reason}"))

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from auction.cells import units_text
+from auction.cells import MAX_INTEGER_DIGITS, units_text
 from auction.errors import DomainError, Problem
 
 KW_DECIMALS = 3
@@ -54,6 +54,17 @@ class BidRow:
     linked_to: str | None
 
 
+def _too_large(value: Decimal) -> bool:
+    """More integer digits than the archive takes (its exact units would not fit the
+    store's 64-bit integers, and scaling ``1e999999`` overflows Decimal's context)."""
+    return not value.is_zero() and value.adjusted() >= MAX_INTEGER_DIGITS
+
+
+def _shown(value: Decimal) -> str:
+    """The value as written out in full, unless that would be a million digits."""
+    return format(value, "f") if value.is_finite() and not _too_large(value) else str(value)
+
+
 def _units(value: Decimal, decimals: int) -> int | None:
     """``value`` in integer units of 10**-decimals, or None if it has more decimals."""
     scaled = value.scaleb(decimals)
@@ -76,9 +87,12 @@ class _Checker:
         self, row: int, bid: BidIn, column: str, value: Decimal, limits: ProductLimits | None
     ) -> int | None:
         """The archive's rules for a quantity of product; its kW if on the 1 kW grid."""
-        shown = format(value, "f")
+        shown = _shown(value)
         if not value.is_finite():
             self.flag(row, bid, column, shown, f"{column} must be a finite number, e.g. 12.5")
+            return None
+        if _too_large(value):
+            self.flag(row, bid, column, shown, f"{column} is too large")
             return None
         kw = _units(value, KW_DECIMALS)
         if kw is None:
@@ -167,9 +181,12 @@ def check_bids_in(
 
 def _price(check: _Checker, row: int, bid: BidIn) -> int | None:
     value = bid.price_eur_per_mw
-    shown = format(value, "f")
+    shown = _shown(value)
     if not value.is_finite():
         check.flag(row, bid, "price_eur_per_mw", shown, "price_eur_per_mw must be a finite number")
+        return None
+    if _too_large(value):
+        check.flag(row, bid, "price_eur_per_mw", shown, "price_eur_per_mw is too large")
         return None
     cents = _units(value, CENT_DECIMALS)
     if cents is None:

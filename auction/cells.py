@@ -22,7 +22,7 @@ from auction.errors import Problem
 _PLAIN_NUMBER = r"^-?\d+(?:\.\d+)?$"
 _NUMBER_PARTS = r"^(-?)(\d+)(?:\.(\d+))?$"
 # Exact numbers are held as Int64 units; 12 integer digits leave room for 10**6 units each.
-_MAX_INTEGER_DIGITS = 12
+MAX_INTEGER_DIGITS = 12
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _TIME_EXAMPLE = "2026-11-29T00:00:00+01:00"
 
@@ -171,7 +171,7 @@ class Sheet:
         sign, whole, frac = (parts[str(k)] for k in (1, 2, 3))
         frac = frac.fill_null("").str.strip_chars_end("0")
         too_precise = frac.str.len_chars() > decimals
-        too_large = ~infinite & (whole.str.len_chars() > _MAX_INTEGER_DIGITS)
+        too_large = ~infinite & (whole.str.len_chars() > MAX_INTEGER_DIGITS)
         self.flag(too_precise, column, rule)
         self.flag(too_large, column, f"{column} is too large")
         ok = ~(too_precise | too_large | infinite).fill_null(False)

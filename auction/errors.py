@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,9 @@ class NotFound(LookupError):
     def __init__(self, what: str, key: str) -> None:
         self.what = what
         self.key = key
-        super().__init__(f"{what} {key!r} not found")
+        # A refused path may carry a megabyte of id: the answer names its start.
+        shown = key if len(key) <= 100 else f"{key[:100]}…"
+        super().__init__(f"{what} {shown!r} not found")
 
 
 class Conflict(RuntimeError):
@@ -81,3 +84,12 @@ class Conflict(RuntimeError):
 
 class Forbidden(PermissionError):
     """The caller is known but its role may not do this."""
+
+
+class Throttled(RuntimeError):
+    """Too many attempts: the caller must wait until ``until`` (``seconds`` from now)."""
+
+    def __init__(self, message: str, until: datetime, seconds: int) -> None:
+        self.until = until
+        self.seconds = seconds
+        super().__init__(message)

@@ -15,6 +15,8 @@ import polars as pl
 
 from auction.book import ALLOCATIONS, AVAILABILITY, BIDS, FLEET, PRODUCTS
 from auction.cells import Sheet, rows_mask, units_text
+from auction.eic import eic_problem
+from auction.limits import SAFE_ID, SAFE_ID_RULE
 from auction.model import AuctionConfig
 from auction.timegrid import day_bounds, local_iso, mtu_us
 
@@ -82,12 +84,34 @@ def _check_efficiencies(sheet: Sheet, columns: dict[str, pl.Series]) -> None:
         sheet.flag((eta <= 0) | (eta > 1), column, f"{column} must lie in (0, 1]")
 
 
+def _safe_ids(sheet: Sheet, column: str, cells: pl.Series) -> None:
+    """Ids of new things name URL paths and files: no '/', no '..', no control characters."""
+    sheet.flag(
+        cells.is_not_null() & ~cells.str.contains(SAFE_ID),
+        column,
+        f"{column} must be {SAFE_ID_RULE}",
+    )
+
+
+def _eics(sheet: Sheet, column: str, cells: pl.Series) -> None:
+    # Few distinct zones in any fleet: each is judged once.
+    why = {code: eic_problem(code) for code in cells.drop_nulls().unique().to_list()}
+    sheet.flag(
+        cells.is_not_null() & cells.is_in([c for c, w in why.items() if w]),
+        column,
+        lambda i: f"{column} must be the EIC of a control area: {why[cells[i]]}",
+    )
+
+
 def check_fleet(sheet: Sheet | None) -> pl.DataFrame | None:
-    """fleet: unique assets, powers >= 0, 0 <= e_min_mwh <= e_max_mwh, booleans."""
+    """fleet: unique safe asset ids, EIC zones, powers >= 0, 0 <= e_min_mwh <= e_max_mwh,
+    booleans."""
     if sheet is None:
         return None
     columns = {"asset_id": sheet.text("asset_id"), "tso_zone": sheet.text("tso_zone")}
     sheet.unique("asset_id")
+    _safe_ids(sheet, "asset_id", columns["asset_id"])
+    _eics(sheet, "tso_zone", columns["tso_zone"])
     for column in ("p_charge_mw", "p_discharge_mw", "e_min_mwh", "e_max_mwh"):
         columns[column] = sheet.number(column)
         _at_least_zero(sheet, column, columns[column])
@@ -136,6 +160,7 @@ def check_products(sheet: Sheet | None, config: AuctionConfig | None) -> pl.Data
         return None
     columns = {"product_id": sheet.text("product_id")}
     sheet.unique("product_id")
+    _safe_ids(sheet, "product_id", columns["product_id"])
     columns["start"], columns["end"] = sheet.timestamp("start"), sheet.timestamp("end")
     sheet.flag(columns["start"] >= columns["end"], "end", "end must be after start")
     if config is not None:

@@ -62,8 +62,9 @@ def serve_bare(port: int) -> None:
     A plain ``def`` like the bid route, so it runs in the same threadpool; it does not
     read the body, so the difference to the bid route is all our work.
     """
-    import uvicorn
     from fastapi import FastAPI
+
+    from api.http.serving import serve  # the options of vba serve (h11, no Server header)
 
     app = FastAPI()
 
@@ -71,7 +72,7 @@ def serve_bare(port: int) -> None:
     def noop() -> dict[str, str]:
         return {"status": "ok"}
 
-    uvicorn.run(app, host=HOST, port=port, log_level="warning")
+    serve(app, HOST, port)
 
 
 def free_port() -> int:

@@ -10,6 +10,8 @@ from typing import Any
 
 import polars as pl
 
+from auction.csvsafe import write_csv
+from auction.safewrite import make_dir, write_file
 from auction.units import eur_str, mw_str, payment_str
 from clearing.digest import results_sha256
 
@@ -117,7 +119,8 @@ class ClearingResult:
                 energy_mwh=mw_str(pl.col("energy_kwh")),
             ),
         }
-        return {name: frame.write_csv().encode() for name, frame in frames.items()}
+        # Ids are text a spreadsheet must not take for a formula (``auction.csvsafe``).
+        return {name: write_csv(frame).encode() for name, frame in frames.items()}
 
     def summary(self, result_sha256: str) -> dict[str, Any]:
         """summary.json: the keys of docs/archive.md, then the solver's settings."""
@@ -163,10 +166,10 @@ def gap_text(mip_gap: float | None) -> str:
 def write_results(result: ClearingResult, out_dir: str | Path) -> dict[str, Any]:
     """Write summary.json and the five CSVs of docs/archive.md; return the summary."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)  # files are written without following links (auction.safewrite)
     tables = result.tables()
     for name, data in tables.items():
-        (out / name).write_bytes(data)
+        write_file(out / name, data)
     summary = result.summary(results_sha256(tables))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_file(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

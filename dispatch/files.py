@@ -20,8 +20,10 @@ import polars as pl
 from auction.archive import table_csv
 from auction.book import AVAILABILITY
 from auction.cells import Sheet, as_text
+from auction.csvsafe import read_csv
 from auction.errors import ArchiveError, DomainError, Problem
 from auction.rules import check_availability
+from auction.safewrite import write_file
 from dispatch.frames import BACKING_SLICES, SCHEDULES
 from dispatch.schedule import BlockTerms, Point, apply_schedule, empty_schedule
 
@@ -35,7 +37,7 @@ def _sheet(path: Path, columns: list[str]) -> Sheet | None:
     if not path.exists():
         return None
     try:
-        frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
+        frame = read_csv(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ArchiveError(
             [Problem(path.name, None, None, None, f"cannot be read: {exc}")]
@@ -151,4 +153,4 @@ def write_dispatch_files(
         ("outages", outages, AVAILABILITY),
     ):
         if frame.height:
-            (root / f"{name}.csv").write_text(table_csv(frame.select(columns.names()), time_zone))
+            write_file(root / f"{name}.csv", table_csv(frame.select(columns.names()), time_zone))

@@ -43,6 +43,7 @@ from __future__ import annotations
 import polars as pl
 
 from auction.book import INVOICE_LINES, MARKETS
+from auction.csvsafe import write_csv
 from auction.errors import DomainError, Problem
 from auction.timegrid import (
     DEFAULT_TIME_ZONE,
@@ -62,6 +63,7 @@ from settlement.exact import (
     mwh,
     scaled,
 )
+from settlement.money import money
 from settlement.totals import INVOICES, KINDS, invoices, kind_totals, reconcile
 
 MARKET_NAMES = {"wholesale": "wholesale", "fcr": "FCR", "afrr_pos": "aFRR+", "afrr_neg": "aFRR-"}
@@ -340,6 +342,22 @@ def _imbalance_lines(
     )
 
 
+# --------------------------------------------------------------------------- files
+
+
+def lines_csv(lines: pl.DataFrame) -> str:
+    """Invoice lines (``LINES``, with day and version if given) as the CSV a clerk opens in
+    a spreadsheet: ``amount_eur`` in EUR with five decimals instead of ``amount_units``.
+
+    Credits stay negative numbers (``-12.50000``); text such as an id that starts with
+    ``-`` or ``=`` gets an apostrophe first, so it cannot act as a formula
+    (``auction.csvsafe``).
+    """
+    amounts = [str(money(units)) for units in lines["amount_units"]]
+    frame = lines.with_columns(amount_eur=pl.Series(amounts, dtype=pl.String))
+    return write_csv(frame.drop("amount_units"))
+
+
 # --------------------------------------------------------------------------- wording
 
 
@@ -347,4 +365,13 @@ def _problem(file: str, value: object, rule: str) -> Problem:
     return Problem(file=file, row=None, column=None, value=value, rule=rule)
 
 
-__all__ = ["INVOICES", "KINDS", "LINES", "invoice_lines", "invoices", "kind_totals", "reconcile"]
+__all__ = [
+    "INVOICES",
+    "KINDS",
+    "LINES",
+    "invoice_lines",
+    "invoices",
+    "kind_totals",
+    "lines_csv",
+    "reconcile",
+]

@@ -14,6 +14,7 @@ from rich.table import Table
 from api.cli.exits import EXIT_FINDINGS, EXIT_INFEASIBLE
 from auction.archive import read_archive, table_csv
 from auction.model import Archive
+from auction.safewrite import make_dir, write_file
 from auction.units import CENTS_PER_EUR, KW_PER_MW, PAYMENT_UNITS_PER_EUR
 from clearing import ClearingResult, clear, write_results
 from clearing.report import product_table, utilisation
@@ -86,10 +87,10 @@ def dispatch_command(args: argparse.Namespace, console: Console) -> int:
             return EXIT_FINDINGS
     with console.status("splitting the schedules onto the fleet…"):
         day = replay(args.auction_dir, archive, result)
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_dir(args.out)
     tz = archive.config.time_zone
-    (args.out / "setpoints.csv").write_text(table_csv(day.setpoints, tz))
-    (args.out / "shortfall.csv").write_text(table_csv(day.shortfall, tz))
+    write_file(args.out / "setpoints.csv", table_csv(day.setpoints, tz))
+    write_file(args.out / "shortfall.csv", table_csv(day.shortfall, tz))
     _print_setpoints(console, day, archive.config.mtu_minutes / 60)
     console.print(f"setpoints written to {args.out / 'setpoints.csv'}")
     return 0

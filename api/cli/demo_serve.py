@@ -76,9 +76,8 @@ def open_next_auction(store: Store, now: datetime) -> date:
 
 def serve(console: Console, workdir: Path, names: list[str], password: str, port: int) -> None:
     """Serve the demo's store on 127.0.0.1:``port`` until interrupted."""
-    import uvicorn  # only the server needs it
-
     from api.http.app import create_app
+    from api.http.serving import serve as run_server
 
     url = f"sqlite:///{workdir / 'vba.db'}"
     now = demo_now()
@@ -105,4 +104,4 @@ def serve(console: Console, workdir: Path, names: list[str], password: str, port
         f"Berlin. Ctrl+C stops the server.",
         markup=False,
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    run_server(app, "127.0.0.1", port)

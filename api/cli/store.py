@@ -96,9 +96,8 @@ def open_store() -> Store:
 
 
 def serve(args: argparse.Namespace, console: Console) -> int:
-    import uvicorn  # only the server needs it
-
     from api.http.app import create_app
+    from api.http.serving import serve as run_server
 
     try:
         settings = Settings.from_env()
@@ -110,7 +109,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
         f"web frontend http://{args.host}:{args.port}/ui/, "
         f"API reference http://{args.host}:{args.port}/docs"
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    run_server(create_app(settings), args.host, args.port)
     return 0
 
 
@@ -128,9 +127,12 @@ def invite_command(args: argparse.Namespace, console: Console) -> int:
     now = datetime.now(UTC)
     hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
     valid_for = timedelta(hours=hours)
-    token = services.accounts.invite(store, "cli", args.email, args.org, args.role, now, valid_for)
+    invite_id, token = services.accounts.invite(
+        store, "cli", args.email, args.org, args.role, now, valid_for
+    )
     console.print(
-        f"invited {args.email} as {args.role}; the token works once, for {hours} hours, "
+        f"invited {args.email} as {args.role} (invite {invite_id}, revoke it with "
+        f"DELETE /admin/invites/{invite_id}); the token works once, for {hours} hours, "
         "with POST /auth/public/accept-invite {token, password}:"
     )
     console.print(token, markup=False)

@@ -12,11 +12,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp
 
 from api import services, web
-from api.http import errors, openapi
+from api.http import errors, limits, openapi, paths
 from api.http.allow import AllowHeader
+from api.http.headers import ResponseHeaders
+from api.http.limits import BodyLimit
+from api.http.ratelimit import WriteLimiter
 from api.http.routes import (
     admin,
     ancillary,
@@ -27,6 +32,7 @@ from api.http.routes import (
     settlement,
     virtual_assets,
 )
+from api.http.security import read_token
 from api.http.settings import Settings
 from auction.store import Store, migrate
 from auction.store.auctions import due_to_close, due_to_publish
@@ -50,24 +56,35 @@ names the field, the value and the rule, and a refused request changes nothing.
 """
 
 
-class EnvironmentHeader:
-    """Every response says which environment answered (``X-VBA-Environment``)."""
+def _token(headers: Headers) -> str | None:
+    """The access token a request carries: the API's bearer header or the pages' cookie."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return cookie_parser(headers.get("cookie", "")).get(web.session.COOKIE)
 
-    def __init__(self, app: ASGIApp, env: str) -> None:
-        self.app = app
-        self.header = (b"x-vba-environment", env.encode())
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class VbaApi(FastAPI):
+    """FastAPI with our two layers outside Starlette's own stack: the answer's headers
+    (``add_middleware`` would put them inside Starlette's error layer, and its 500s would
+    go out without them), then the body limit, before anything reads a body."""
 
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), self.header]
-            await send(message)
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        clock: Callable[[], datetime] = self.state.clock
 
-        await self.app(scope, receive, send_with_header)
+        def signed_in(headers: Headers) -> bool:
+            token = _token(headers)
+            key, now = settings.secret_key, clock()
+            return token is not None and read_token(token, settings.env, key, now) is not None
+
+        inner = BodyLimit(super().build_middleware_stack(), self.router.routes, signed_in)
+        return ResponseHeaders(inner, settings.env)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            limits.describe(super().openapi())
+        return super().openapi()
 
 
 def tick(store: Store, now: datetime) -> None:
@@ -114,7 +131,7 @@ def create_app(
                 await task
         store.dispose()
 
-    app = FastAPI(
+    app = VbaApi(
         title="vba-engine",
         summary="Virtual battery auctions: bids, clearing, awards",
         description=DESCRIPTION,
@@ -126,14 +143,14 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.clock = clock
+    app.state.write_limiter = WriteLimiter(settings.org_writes_per_s, settings.org_write_burst)
     errors.install(app)
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
-        app.include_router(module.router)
-    app.include_router(ancillary.pool_router)
+        app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
+    app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
     web.install(app)
     openapi.document_errors(app)
     app.add_middleware(AllowHeader, fastapi_app=app)
-    app.add_middleware(EnvironmentHeader, env=settings.env)
     return app
 
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.http.security import read_token
+from api.http.ratelimit import WriteLimiter
+from api.http.security import read_token, still_valid
 from api.http.settings import Settings
 from auction.accounts import Role
-from auction.errors import Forbidden, NotFound
+from auction.errors import Forbidden, NotFound, Throttled
 from auction.store import Store
 from auction.store.accounts import User, user_by_id
 
@@ -66,10 +67,37 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
         raise unauthorized
     # A primary-key read: cheaper inline than a hop to the thread pool.
     with context.store.read() as conn:
-        user = user_by_id(conn, claims.user_id)
+        user = still_valid(claims, user_by_id(conn, claims.user_id))
     if user is None:
         raise unauthorized
+    if request.method not in _SAFE_METHODS:
+        _limit_writes(request.app.state.write_limiter, user.org_id, context.now)
     return Call(context.store, settings, context.now, user)
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _limit_writes(limiter: WriteLimiter, org_id: str, now: datetime) -> None:
+    """Refuse a write beyond the organisation's rate (429, ``Retry-After``)."""
+    wait_s = limiter.take(org_id, now)
+    if wait_s is not None:
+        raise Throttled(
+            f"too many writes by your organisation; retry in {wait_s} s",
+            now + timedelta(seconds=wait_s),
+            wait_s,
+        )
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """Who is calling, for the sign-in throttle: the TCP peer, or the last entry of
+    X-Forwarded-For when the settings say a proxy puts it there."""
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.client.host if request.client is not None else "unknown"
 
 
 async def public(request: Request) -> Context:

@@ -11,49 +11,71 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from auction.errors import BodyProblems, Conflict, DomainError, Forbidden, NotFound, Problem
+from api.http import echo
+from auction.errors import (
+    BodyProblems,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Problem,
+    Throttled,
+)
 
 log = logging.getLogger("vba.api")
+# Fields whose value a 422 must never echo: a refused password is still somebody's.
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "token"})
 
 
 def problem_detail(
     problem: Problem, body_path: tuple[str | int, ...] = ("body",)
 ) -> dict[str, Any]:
-    """One problem as a JSON error item: where (``loc``), the field, the value, the rule."""
+    """One problem as a JSON error item: where (``loc``), the field, the value, the rule.
+
+    Whatever the value was (NaN, a datetime, a megabyte of text), the item can be sent."""
     loc: list[str | int] = list(body_path)
     if problem.row is not None:
         loc.append(problem.row - 1)
     if problem.column is not None:
         loc.append(problem.column)
+    field = None if problem.column is None else echo.text(problem.column)
+    rule = echo.text(problem.rule, limit=1000)
     item: dict[str, Any] = {
-        "loc": loc,
-        "field": problem.column,
-        "value": problem.value,
-        "rule": problem.rule,
-        "msg": f"{problem.column}: {problem.rule}" if problem.column else problem.rule,
+        "loc": echo.location(loc),
+        "field": field,
+        "value": echo.scalar(problem.value),
+        "rule": rule,
+        "msg": f"{field}: {rule}" if field else rule,
     }
     if problem.bid_id is not None:
-        item["bid_id"] = problem.bid_id
+        item["bid_id"] = echo.text(problem.bid_id)
     return item
 
 
 def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """pydantic's errors as JSON error items, in the shape of ``problem_detail``."""
+    """pydantic's errors as JSON error items, in the shape of ``problem_detail``; a refused
+    value is echoed short and as strict JSON, whatever it was (``api.http.echo``)."""
     detail = []
     for error in errors:
-        loc = [str(p) if not isinstance(p, int) else p for p in error.get("loc", ())]
+        loc = echo.location(error.get("loc", ()))
         field = next((p for p in reversed(loc) if isinstance(p, str)), None)
-        value = error.get("input")
+        rule = echo.text(str(error.get("msg", "invalid")), limit=1000)
         detail.append(
             {
                 "loc": loc,
                 "field": field,
-                "value": value if isinstance(value, str | int | float | bool) else None,
-                "rule": error.get("msg", "invalid"),
-                "msg": f"{field}: {error.get('msg', 'invalid')}",
+                "value": None if field in SECRET_FIELDS else echo.scalar(error.get("input")),
+                "rule": rule,
+                "msg": f"{field}: {rule}",
             }
         )
     return detail
+
+
+def throttled_response(exc: Throttled) -> JSONResponse:
+    """429 with ``Retry-After`` (seconds) and the instant to retry at in the body."""
+    body = {"detail": str(exc), "retry_after_s": exc.seconds, "retry_at": exc.until.isoformat()}
+    return JSONResponse(body, status_code=429, headers={"Retry-After": str(exc.seconds)})
 
 
 def install(app: FastAPI) -> None:
@@ -80,6 +102,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(Throttled)
+    async def _throttled(_request: Request, exc: Throttled) -> JSONResponse:
+        return throttled_response(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from auction.store.accounts import User
+
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()
 
@@ -35,13 +37,15 @@ def verify_password(password: str, stored: str | None) -> bool:
 class TokenClaims:
     user_id: str
     env: str
+    # The user's token generation when it was issued: a later one ends it.
+    generation: int = 0
 
 
 def create_token(
-    user_id: str, env: str, key: str, now: datetime, minutes: int
+    user_id: str, env: str, key: str, now: datetime, minutes: int, generation: int = 0
 ) -> tuple[str, datetime]:
     expires = now + timedelta(minutes=minutes)
-    claims = {"sub": user_id, "env": env, "iat": now, "exp": expires}
+    claims = {"sub": user_id, "env": env, "iat": now, "exp": expires, "gen": generation}
     return jwt.encode(claims, key, algorithm=ALGORITHM), expires
 
 
@@ -59,4 +63,16 @@ def read_token(token: str, env: str, key: str, now: datetime) -> TokenClaims | N
         return None
     if claims.get("env") != env or not now.timestamp() < float(claims["exp"]):
         return None
-    return TokenClaims(str(claims["sub"]), env)
+    # Tokens from before generations existed carry none: generation 0, like their users.
+    generation = claims.get("gen", 0)
+    if type(generation) is not int:
+        return None
+    return TokenClaims(str(claims["sub"]), env, generation)
+
+
+def still_valid(claims: TokenClaims, user: User | None) -> User | None:
+    """The token's user, if it still exists, is active and has not ended the token's
+    generation (a password change, a sign-out everywhere, a deactivation)."""
+    if user is None or not user.active or user.token_generation != claims.generation:
+        return None
+    return user

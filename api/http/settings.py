@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections import Counter
 from datetime import time
 from typing import Literal
 
@@ -13,10 +15,32 @@ from auction.store import DEFAULT_URL
 from dispatch.ancillary.products import GateRules
 
 MIN_SECRET_LENGTH = 32
+# Production's secret must look random: its length times the Shannon entropy of its
+# characters (bits per character, from how often each occurs) at least this. 32 'a's
+# score 0, a sentence about 140-170, ``secrets.token_urlsafe(48)`` about 330.
+MIN_SECRET_BITS = 128
+MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command
+
+
+def secret_bits(secret: str) -> float:
+    """An estimate of the secret's entropy in bits: length × Shannon entropy per character.
+
+    It cannot see patterns (``abcd…``), only repetition and a small alphabet; the rule is
+    a floor against placeholders, not a proof of randomness.
+    """
+    n = len(secret)
+    counts = Counter(secret).values()
+    return -n * sum(c / n * math.log2(c / n) for c in counts) if n else 0.0
 
 
 class SettingsError(RuntimeError):
     """The server must not start with these settings."""
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() not in {"0", "1", "true", "false", "yes", "no"}:
+        raise ValueError(f"{value!r} is not a yes/no flag (1, 0, true, false, yes, no)")
+    return value.strip().lower() in {"1", "true", "yes"}
 
 
 class Settings(BaseModel):
@@ -32,6 +56,14 @@ class Settings(BaseModel):
     fcr_gate: time = time(8, 0)
     afrr_capacity_gate: time = time(9, 0)
     afrr_energy_gate_minutes: int = Field(default=25, ge=0, le=24 * 60)
+    # The sign-in throttle keys on the client's address: the TCP peer, which behind a
+    # reverse proxy is the proxy. Set only when every request comes through one proxy that
+    # appends the client to X-Forwarded-For (its last entry is then the one to believe).
+    trust_forwarded_for: bool = False
+    # Writes per organisation (token bucket, per server process): far above any real
+    # trader or the benchmarks, low enough that a runaway script cannot hog the server.
+    org_writes_per_s: float = Field(default=500, gt=0)
+    org_write_burst: int = Field(default=5000, ge=1)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -46,6 +78,9 @@ class Settings(BaseModel):
                 fcr_gate=time.fromisoformat(env.get("VBA_FCR_GATE", "08:00")),
                 afrr_capacity_gate=time.fromisoformat(env.get("VBA_AFRR_CAPACITY_GATE", "09:00")),
                 afrr_energy_gate_minutes=int(env.get("VBA_AFRR_ENERGY_GATE_MINUTES", "25")),
+                trust_forwarded_for=_flag(env.get("VBA_TRUST_FORWARDED_FOR", "0")),
+                org_writes_per_s=float(env.get("VBA_ORG_WRITES_PER_S", "500")),
+                org_write_burst=int(env.get("VBA_ORG_WRITE_BURST", "5000")),
             )
         except ValueError as exc:  # a number or a time that does not parse
             raise SettingsError(f"a VBA_* setting is not valid: {exc}") from None
@@ -59,15 +94,23 @@ class Settings(BaseModel):
         )
 
     def checked(self) -> Settings:
-        """Refuse production without a real secret; give the sandbox a random one."""
+        """Refuse production without a random secret; give the sandbox a random one."""
         if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
             raise SettingsError(f"VBA_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters")
         if not self.secret_key:
             if self.env == "production":
                 raise SettingsError(
                     "VBA_ENV=production needs VBA_SECRET_KEY (at least "
-                    f"{MIN_SECRET_LENGTH} random characters): tokens are signed with it"
+                    f"{MIN_SECRET_LENGTH} random characters): tokens are signed with it; "
+                    f"make one with {MAKE_SECRET}"
                 )
             # Sandbox: tokens signed with a per-process key stop working on restart.
             return self.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
+        if self.env == "production" and secret_bits(self.secret_key) < MIN_SECRET_BITS:
+            raise SettingsError(
+                f"VBA_SECRET_KEY is too predictable for production: about "
+                f"{secret_bits(self.secret_key):.0f} bits of entropy (length × Shannon "
+                f"entropy of its characters), at least {MIN_SECRET_BITS} needed; "
+                f"make one with {MAKE_SECRET}"
+            )
         return self

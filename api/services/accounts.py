@@ -1,18 +1,31 @@
-"""Accounts: organisations, invitations, and a user accepting one."""
+"""Accounts: organisations, invitations, a user accepting one, and the life cycle after
+(password change, signing out everywhere, deactivation, revoking an invite); failed
+sign-ins and the throttle they feed."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from auction.errors import Conflict, Throttled
 from auction.store import Store, audit
 from auction.store.accounts import (
+    Invite,
     Organisation,
     User,
     accept_invite,
-    create_invite,
     create_org,
+    deactivate_user,
+    end_tokens,
     get_org,
+    issue_invite,
+    reactivate_user,
+    revoke_invite,
+    set_password,
+    usable_invite,
+    user_by_email,
 )
+from auction.store.throttle import Key, failures_of, forget, record_failure
+from auction.throttle import Scope, blocked_until, retry_after_s
 
 
 def new_org(
@@ -34,14 +47,47 @@ def invite(
     role: str,
     now: datetime,
     valid_for: timedelta,
-) -> str:
-    """A one-time invitation token for ``email`` to join ``org_id`` as ``role``."""
+) -> tuple[str, str]:
+    """A one-time invitation for ``email`` to join ``org_id`` as ``role``: its id and token."""
     with store.write() as conn:
-        token = create_invite(conn, email, org_id, role, now, valid_for)
+        invite_id, token = issue_invite(conn, email, org_id, role, now, valid_for)
         audit.record(
-            conn, actor, "user.invite", f"org/{org_id}", now, org_id=org_id, email=email, role=role
+            conn,
+            actor,
+            "user.invite",
+            f"org/{org_id}",
+            now,
+            org_id=org_id,
+            email=email,
+            role=role,
+            invite_id=invite_id,
         )
-    return token
+    return invite_id, token
+
+
+def invitee(store: Store, token: str, now: datetime) -> tuple[Invite, Organisation]:
+    """The invite of ``token`` if it may be accepted now, and its organisation: the
+    password policy needs the email and the name before the password is hashed."""
+    with store.read() as conn:
+        invite = usable_invite(conn, token, now)
+        return invite, get_org(conn, invite.org_id)
+
+
+def revoke(store: Store, actor: str, invite_id: str, now: datetime) -> Invite:
+    """Revoke an invite: its token then gets the answer of an unknown one."""
+    with store.write() as conn:
+        invite, changed = revoke_invite(conn, invite_id, now)
+        if changed:
+            audit.record(
+                conn,
+                actor,
+                "invite.revoke",
+                f"invite/{invite_id}",
+                now,
+                org_id=invite.org_id,
+                email=invite.email,
+            )
+    return invite
 
 
 def accept(
@@ -61,3 +107,102 @@ def accept(
             email=user.email,
         )
     return user, org
+
+
+def change_password(store: Store, user: User, password_hash: str, now: datetime) -> User:
+    """Store a new password; every token issued before ends."""
+    with store.write() as conn:
+        changed = set_password(conn, user.user_id, password_hash)
+        audit.record(
+            conn,
+            user.user_id,
+            "user.password_change",
+            f"user/{user.user_id}",
+            now,
+            org_id=user.org_id,
+        )
+    return changed
+
+
+def sign_out_everywhere(store: Store, user: User, now: datetime) -> User:
+    """End every token of ``user`` (a lost laptop, a leaked script)."""
+    with store.write() as conn:
+        changed = end_tokens(conn, user.user_id)
+        audit.record(
+            conn, user.user_id, "user.logout_all", f"user/{user.user_id}", now, org_id=user.org_id
+        )
+    return changed
+
+
+def deactivate(store: Store, actor: str, user_id: str, now: datetime) -> User:
+    """An operator switches an account off: no sign-in, and its tokens end."""
+    if user_id == actor:
+        raise Conflict("you cannot deactivate yourself; ask another operator", user_id=user_id)
+    with store.write() as conn:
+        user, changed = deactivate_user(conn, user_id, now)
+        if changed:
+            audit.record(
+                conn,
+                actor,
+                "user.deactivate",
+                f"user/{user_id}",
+                now,
+                org_id=user.org_id,
+                email=user.email,
+            )
+    return user
+
+
+def reactivate(store: Store, actor: str, user_id: str, now: datetime) -> User:
+    """An operator switches an account on again (its old tokens stay ended)."""
+    with store.write() as conn:
+        user, changed = reactivate_user(conn, user_id)
+        if changed:
+            audit.record(
+                conn,
+                actor,
+                "user.reactivate",
+                f"user/{user_id}",
+                now,
+                org_id=user.org_id,
+                email=user.email,
+            )
+    return user
+
+
+def sign_in_keys(email: str, address: str) -> list[Key]:
+    """What a sign-in attempt is counted against: the account tried, and the address."""
+    return [(Scope.ACCOUNT, email.strip().lower()), (Scope.ADDRESS, address)]
+
+
+def sign_in_subject(
+    store: Store, email: str, keys: list[Key], now: datetime
+) -> tuple[User | None, bool]:
+    """The user of ``email`` (None: no such user) and whether its account has failures
+    counted, unless the throttle holds the attempt back: then ``Throttled``, before any
+    password is looked at."""
+    with store.read() as conn:
+        states = failures_of(conn, keys)
+        user = user_by_email(conn, email)
+    until = blocked_until(states, now)
+    if until is not None:
+        wait_s = retry_after_s(until, now)
+        raise Throttled(
+            f"too many failed sign-ins for this account or from this address; "
+            f"try again after {until.isoformat()} (in {wait_s} s)",
+            until,
+            wait_s,
+        )
+    return user, states[0] is not None
+
+
+def sign_in_failed(store: Store, keys: list[Key], now: datetime) -> None:
+    with store.write() as conn:
+        record_failure(conn, keys, now)
+
+
+def sign_in_succeeded(store: Store, keys: list[Key]) -> None:
+    """A success forgets the account's failures (never the address's: an attacker would
+    reset them by signing in to an account of their own)."""
+    with store.write() as conn:
+        forget(conn, keys[0])

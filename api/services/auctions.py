@@ -27,6 +27,7 @@ from auction.errors import BodyProblems, Conflict, DomainError, NotFound, Proble
 from auction.lifecycle import Status, check_gate, next_status, visible_to
 from auction.model import AuctionConfig
 from auction.rules import check_allocations, check_fleet, check_products
+from auction.safewrite import check_no_links, write_file
 from auction.store import Store, audit
 from auction.store.accounts import list_orgs, new_id, org_zone
 from auction.store.auctions import (
@@ -448,11 +449,14 @@ def export_auction(store: Store, auction_id: str, out_dir: Path) -> ClearingReco
         record, archive = load_archive(conn, auction_id)
         clearing = get_clearing(conn, auction_id)
         result = None if clearing is None else _stored_result(conn, record, clearing)
+    # A link planted in the directory is refused before anything is written; every file
+    # is then written without following one (auction.safewrite).
+    check_no_links(out_dir, ("recorded",))
     write_archive(archive, out_dir)
     if clearing is None or result is None:
         return None
-    (out_dir / "fleet.csv").write_text(clearing.fleet_csv)
-    (out_dir / "availability.csv").write_text(clearing.availability_csv)
+    write_file(out_dir / "fleet.csv", clearing.fleet_csv)
+    write_file(out_dir / "availability.csv", clearing.availability_csv)
     recorded = out_dir / "recorded"
     summary = write_results(result, recorded)
     if summary["result_sha256"] != clearing.result_sha256:

@@ -8,20 +8,21 @@ from datetime import date, datetime
 
 import polars as pl
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from api.services.frames import day_blocks, day_setpoints, lost_of, schedule_frame
 from auction.errors import Conflict
 from auction.lifecycle import Status
-from auction.store import Store, audit
+from auction.store import Store, audit, idempotency
 from auction.store.accounts import list_orgs
 from auction.store.ancillary import accepted_on
 from auction.store.auctions import AuctionRecord, list_auctions
 from auction.store.dispatch import current_schedules, product_terms
 from auction.store.results import result_frame
-from auction.store.settlement import Run, next_version, save_run
+from auction.store.settlement import Run, find_run, next_version, run_lines, save_run
 from auction.timegrid import day_bounds
 from settlement.ancillary import ANCILLARY_BIDS
-from settlement.day import AuctionFrames, DayFrames, settle
+from settlement.day import AuctionFrames, DayFrames, DaySettlement, settle
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +41,64 @@ def settle_day(
     operator_org_id: str,
     actor: str,
     now: datetime,
+    key: str | None = None,
 ) -> Settled:
-    """Settle ``day``: a new version of its invoices, nominations and reconciliation."""
+    """Settle ``day``: a new version of its invoices, nominations and reconciliation.
+
+    With an idempotency ``key`` (the API's header, a form's key), a run already made under
+    it is answered instead of a new version, also when two sends race: the key is stored
+    in the run's own transaction, so the second one finds it or fails and then finds it.
+    """
+    fingerprint = _fingerprint(day, imbalance_price_cents)
+    if key is not None:
+        with store.read() as conn:
+            made = _made_under(conn, actor, key, fingerprint)
+        if made is not None:
+            return made
     with store.read() as conn:
         frames = _day_frames(conn, day, operator_org_id, now)
     settled = settle(frames, imbalance_price_cents)
+    try:
+        return _save(store, day, settled, frames, actor, now, imbalance_price_cents, key)
+    except (Conflict, IntegrityError):
+        if key is None:
+            raise
+        with store.read() as conn:
+            made = _made_under(conn, actor, key, fingerprint)
+        if made is None:
+            raise
+        return made
+
+
+def _fingerprint(day: date, imbalance_price_cents: int) -> str:
+    """What a repeated key must repeat: the day and the price."""
+    return f"settlement {day} {imbalance_price_cents}"
+
+
+def _made_under(conn: Connection, actor: str, key: str, fingerprint: str) -> Settled | None:
+    """The run stored under ``key``, if any (a DomainError if the key came with another
+    day or price)."""
+    replay = idempotency.find(conn, actor, key, fingerprint)
+    if replay is None:
+        return None
+    day, version = date.fromisoformat(replay.body["day"]), int(replay.body["version"])
+    run = find_run(conn, day, version)
+    if run is None:  # pragma: no cover - keys and runs are stored together
+        return None
+    lines, documents = run_lines(conn, day, version)
+    return Settled(run, lines, documents)
+
+
+def _save(
+    store: Store,
+    day: date,
+    settled: DaySettlement,
+    frames: DayFrames,
+    actor: str,
+    now: datetime,
+    imbalance_price_cents: int,
+    key: str | None,
+) -> Settled:
     with store.write() as conn:
         # The version is taken under the write lock: two runs of one day at once get
         # consecutive versions instead of colliding (save_run refuses a taken one).
@@ -62,6 +116,10 @@ def settle_day(
             auctions=[a.auction_id for a in frames.auctions],
             ok=settled.report["ok"],
         )
+        if key is not None:
+            body = {"day": day.isoformat(), "version": version}
+            fingerprint = _fingerprint(day, imbalance_price_cents)
+            idempotency.save(conn, actor, key, fingerprint, 201, body, now)
     return Settled(run, settled.lines, len(documents))
 
 

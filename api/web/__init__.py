@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http import paths
 from api.web import docs, pages
 from api.web.session import LoginRequired, NotAllowed, login_url
 
@@ -60,7 +61,10 @@ class PageHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
+                # A header the answer set itself (a download's) is not sent twice.
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -100,6 +104,6 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     docs.install(app)
     for router in pages.routers():
-        app.include_router(router)
+        app.include_router(router, dependencies=[paths.CHECKED_PATH])
     _pages_answer_in_html(app)
     app.add_middleware(PageHeaders)

@@ -7,7 +7,6 @@ both occur), 24-hour clock; a ``<time datetime>`` carries the UTC instant. Numbe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import StrictUndefined
 from markupsafe import Markup
@@ -138,16 +137,3 @@ def render(
     return templates.TemplateResponse(
         request, template, {**frame, **(values or {})}, status_code=status_code
     )
-
-
-def file_stem(name: str) -> str:
-    """A name safe in a ``Content-Disposition`` file name: letters, digits, ``.-_``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "file"
-
-
-def attachment(response: Response, filename: str) -> Response:
-    """A file as a download: saved under ``filename``, never shown as a page, not cached
-    (it may hold an organisation's money); ``nosniff`` comes with every page's headers."""
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from api.http.deps import Call, Context, public
 from api.http.schemas.accounts import AccessToken
-from api.http.security import read_token
+from api.http.security import read_token, still_valid
 from auction.accounts import Role
 from auction.store.accounts import Organisation, get_org, user_by_id
 
@@ -78,7 +78,7 @@ def signed_in(request: Request, context: Context) -> PageCall | None:
     if claims is None:
         return None
     with context.store.read() as conn:
-        user = user_by_id(conn, claims.user_id)
+        user = still_valid(claims, user_by_id(conn, claims.user_id))
         if user is None:
             return None
         org = get_org(conn, user.org_id)

@@ -124,10 +124,13 @@ def insert_bids(
     """Store new bids (version 1); returns them as stored."""
     taken = used_ids(conn, auction_id, [r.bid_id for r in rows])
     if taken:
+        # One answer whoever had the id (this organisation or another, live or withdrawn):
+        # it tells nothing about other organisations' bids. Ids are single-use UUIDs, so
+        # an honest client never meets another's.
         raise Conflict(
-            "bid_id already in use in this auction: "
+            "bid_id already used in this auction: "
             + ", ".join(sorted(taken))
-            + "; amend a bid of yours with PUT, or send a new id",
+            + "; bid ids are single-use: send a new one (a fresh UUID)",
             bid_ids=sorted(taken),
         )
     current = [
@@ -259,12 +262,16 @@ def withdraw_bid(
     )
 
 
-def org_bids(conn: Connection, auction_id: str, org_id: str) -> list[dict[str, Any]]:
-    """The organisation's live bids, oldest first."""
+def org_bids(
+    conn: Connection, auction_id: str, org_id: str, *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The organisation's live bids, oldest first; ``limit`` of them from ``offset``."""
     query = (
         sa.select(bids)
         .where(bids.c.auction_id == auction_id, bids.c.org_id == org_id)
         .order_by(bids.c.submitted_at, bids.c.bid_id)
+        .limit(limit)
+        .offset(offset)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
 

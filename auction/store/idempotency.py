@@ -14,8 +14,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from auction.errors import DomainError, Problem
+from auction.errors import BodyProblems, DomainError, Problem
+from auction.limits import IDEMPOTENCY_KEY_MAX_LENGTH, control_character
 from auction.store.schema import idempotency_keys
+
+KEY_RULE = (
+    f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters and no control "
+    "characters, e.g. a UUID"
+)
+
+
+def check_key(key: str) -> None:
+    """A key the store can hold (its column's length, no NUL), or a 422 naming the header."""
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH or control_character(key) is not None:
+        raise BodyProblems(
+            [Problem("headers", None, "Idempotency-Key", key, KEY_RULE)], ("header",)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +39,9 @@ class Replay:
 
 
 def find(conn: Connection, user_id: str, key: str, request_sha256: str) -> Replay | None:
-    """The stored answer for ``key``; a DomainError if the key came with another request."""
+    """The stored answer for ``key``; a DomainError if the key came with another request
+    or is not one the store can hold."""
+    check_key(key)
     row = conn.execute(
         sa.select(idempotency_keys).where(
             idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key

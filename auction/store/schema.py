@@ -76,6 +76,12 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(200)),
     _created(),
+    # Set while an operator has the account switched off: no sign-in, no token works.
+    sa.Column("deactivated_at", Instant()),
+    # Tokens carry the generation they were issued in; raising it (a password change, a
+    # sign-out everywhere, a deactivation) ends every earlier token at once. A counter,
+    # not a time: a token issued in the same second as the change is still told apart.
+    sa.Column("token_generation", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
 invites = sa.Table(
@@ -89,6 +95,22 @@ invites = sa.Table(
     _created(),
     sa.Column("expires_at", Instant(), nullable=False),
     sa.Column("accepted_at", Instant()),
+    # The invite's public name, for operators to list and revoke it (the hash stays private).
+    _id("invite_id", nullable=False),
+    sa.Column("revoked_at", Instant()),
+    sa.UniqueConstraint("invite_id", name="uq_invites_invite_id"),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    # "account" (the email tried) or "address" (the client's); keyed by a hash of the
+    # value, so the table holds no email and its keys have one length whatever was sent.
+    sa.Column("scope", sa.String(16), primary_key=True),
+    sa.Column("key_sha256", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", Instant(), nullable=False),
+    sa.Column("blocked_until", Instant()),
 )
 
 fleet_assets = sa.Table(

@@ -88,6 +88,12 @@ def latest_run(conn: Connection, day: date) -> Run | None:
     return None if row is None else _run(row)
 
 
+def find_run(conn: Connection, day: date, version: int) -> Run | None:
+    t = settlement_runs.c
+    row = conn.execute(sa.select(settlement_runs).where(t.day == day, t.version == version)).first()
+    return None if row is None else _run(row)
+
+
 def list_runs(conn: Connection, day: date | None = None) -> list[Run]:
     """Every run (or every run of ``day``), the newest day and version first."""
     t = settlement_runs.c

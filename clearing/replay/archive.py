@@ -11,7 +11,6 @@ read comes back as an error.
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from auction.archive import read_archive
+from auction.csvsafe import read_csv
 from auction.errors import DomainError
 from auction.model import Archive
 from auction.units import CENTS_PER_EUR, KW_PER_MW, PAYMENT_UNITS_PER_EUR, from_units
@@ -131,7 +131,7 @@ def _recorded(path: Path) -> pl.DataFrame | None:
     if not file.exists():
         return None
     try:
-        awards = pl.read_csv(file, infer_schema=False)
+        awards = read_csv(file, raise_if_empty=True)
         _check_columns(awards)
         _units(awards)
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
@@ -161,7 +161,7 @@ def _check_columns(awards: pl.DataFrame) -> None:
 
 def _awards_text(result: ClearingResult) -> pl.DataFrame:
     """awards.csv of the result, as the text a file would hold."""
-    return pl.read_csv(io.BytesIO(result.tables()["awards.csv"]), infer_schema=False)
+    return read_csv(result.tables()["awards.csv"], raise_if_empty=True)
 
 
 def compare(recorded: pl.DataFrame, replayed: pl.DataFrame) -> list[Difference]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from auction.csvsafe import write_csv
 from clearing.replay.archive import ReplayOutcome
 from clearing.replay.html import write_html
 from clearing.replay.tables import DAYS, DIFFERENCES, ORGANISATIONS, PRODUCTS
@@ -57,7 +58,7 @@ def write_report(out: Path, tables: Mapping[str, pl.DataFrame], rules: Mapping[s
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame.write_parquet(out / f"{name}.parquet")
-        frame.write_csv(out / f"{name}.csv")
+        (out / f"{name}.csv").write_text(write_csv(frame))
     write_html(
         out / "report.html",
         tables["replay"],

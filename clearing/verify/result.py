@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from auction.book import MARKETS
+from auction.csvsafe import read_csv
 from auction.units import KW_PER_MW
 from clearing.verify.findings import Finding
 
@@ -209,7 +210,7 @@ class _Reader:
             return []
         try:
             # Every column as text: numbers are judged as written, never via float.
-            frame = pl.read_csv(path, infer_schema=False)
+            frame = read_csv(path, raise_if_empty=True)
         except (pl.exceptions.PolarsError, OSError) as exc:
             self.problem(name, f"cannot be read as CSV: {exc}")
             return []

@@ -122,6 +122,16 @@ TABLE: list[Row] = [
         body=lambda w, _caller: {"username": w.member.email, "password": PASSWORD},
     ),
     Row("GET", "/auth/me", authenticated(200)),
+    # A wrong current password: refused, nothing changes (sign-out everywhere is last).
+    Row(
+        "POST",
+        "/auth/password",
+        authenticated(422),
+        body=lambda _w, _caller: {
+            "current_password": "not the password at all",
+            "new_password": "a brand new passphrase",
+        },
+    ),
     # Operators only.
     Row(
         "POST",
@@ -136,6 +146,11 @@ TABLE: list[Row] = [
         operator_only(201),
         body=lambda w, _caller: {"email": "new.trader@example.com", "org_id": w.member.org_id},
     ),
+    Row("GET", "/admin/invites", operator_only(200)),
+    Row("DELETE", "/admin/invites/{invite_id}", operator_only(204)),
+    Row("GET", "/admin/organisations/{org_id}/users", operator_only(200)),
+    Row("POST", "/admin/users/{user_id}/deactivate", operator_only(200)),
+    Row("POST", "/admin/users/{user_id}/reactivate", operator_only(200)),
     Row("GET", "/fleet/assets", operator_only(200)),
     Row(
         "PUT",
@@ -307,4 +322,6 @@ TABLE: list[Row] = [
         body=lambda _w, _caller: {},
         query="?market=fcr",
     ),
+    # Last: it ends every token of the caller.
+    Row("POST", "/auth/logout-all", authenticated(204)),
 ]

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from api.http.security import create_token
 from auction.store import Store
-from auction.store.accounts import create_invite, create_org
+from auction.store.accounts import accept_invite, create_invite, create_org, issue_invite
 from auction.store.schema import bid_versions, bids
 from tests.api.access_table import CALLERS, TABLE, Row, World, auction_body, unlinked
 from tests.api.conftest import (
@@ -33,6 +33,7 @@ from tests.api.conftest import (
     Clock,
     bid_body,
     create_sample_auction,
+    password_hash,
     provision,
     sample_archive,
     small_auction,
@@ -136,7 +137,17 @@ def world(store: Store, make_client: Callable[[], TestClient], clock: Clock) -> 
             )
             for caller in CALLERS
         }
+        # An invite for the operator to revoke, and a user to deactivate and reactivate.
+        invite_id, _ = issue_invite(
+            conn, "revoked@example.com", invitees.org_id, "bidder", clock.now, timedelta(hours=1)
+        )
+        victim_token = create_invite(
+            conn, "victim@example.com", invitees.org_id, "bidder", clock.now, timedelta(hours=1)
+        )
+        victim = accept_invite(conn, victim_token, password_hash(), clock.now)
     names = {
+        "invite": invite_id,
+        "victim": victim.user_id,
         "va": va["virtual_asset_id"],
         "block": va["blocks"][0]["block_id"],
         "first-mtu": va["start"],
@@ -164,6 +175,8 @@ def _path(world: World, row: Row, org_id: str | None = None) -> str:
         "virtual_asset_id": "va",
         "delivery_day": str(DAY),
         "block_id": "block",
+        "invite_id": "invite",
+        "user_id": "victim",
         **row.params,
     }
     path = row.template.format(**{k: world.names.get(v, v) for k, v in params.items()})

@@ -220,6 +220,8 @@ def test_hostile_input_gets_a_4xx_on_both_stores(
         answer = client.delete(f"{_url(alpha, va)}/{code}", headers=alpha.headers)
         assert answer.status_code == 404, answer.text
     for day in ("9999-12-31", "0001-01-01"):
+        # Outside the engine's days (2000-01-01 to 2999-12-31): refused naming the day.
         answer = client.post(f"/ancillary/{day}/export?market=fcr", headers=operator.headers)
-        assert answer.status_code == 409, answer.text
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["field"] == "delivery_day"
     assert client.get(_url(alpha, va), headers=alpha.headers).json()["bids"] == []

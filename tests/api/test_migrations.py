@@ -74,6 +74,17 @@ def _seed(conn: Connection, steps: list[str]) -> None:
             }
         ],
     )
+    # In the columns invites had before revision 0005 gave each an invite_id.
+    old_invites = sa.table(
+        "invites",
+        *(sa.column(n) for n in ("token_sha256", "email", "org_id", "role")),
+        *(sa.column(n, schema.Instant()) for n in ("created_at", "expires_at")),
+    )
+    invite = {"email": "b@example.com", "org_id": "o1", "role": "bidder"}
+    conn.execute(
+        old_invites.insert(),
+        [{"token_sha256": c * 64, **invite, "created_at": NOW, "expires_at": NOW} for c in "ab"],
+    )
     conn.execute(
         schema.fleet_assets.insert(),
         [
@@ -192,6 +203,10 @@ def test_a_numbered_store_upgrades_in_place(bare: Store, history: str) -> None:
         assert _contents(conn, columns) == before
         fleet = fleet_frame(conn)
     assert fleet.select("eta_charge", "eta_discharge").rows() == [(0.95, 0.95)] * 2
+    with bare.read() as conn:  # every stored invite got an id of its own (revision 0005)
+        ids = conn.execute(sa.select(schema.invites.c.invite_id)).scalars().all()
+    assert len(set(ids)) == 2
+    assert None not in ids
     _agrees(bare)
     with bare.write() as conn:  # the serial keys go on after the rows the store had
         record(conn, "u1", "test", "third", NOW)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
+from api import services
 from api.cli.main import main
 from auction.errors import Conflict
 from auction.store import Store
@@ -238,3 +240,45 @@ def test_vba_settle_refuses_a_price_that_is_not_whole_cents(
     assert "--imbalance-price" in said
     assert rule in said
     assert repr(price) in said
+
+
+def test_a_run_sent_again_under_its_key_answers_the_run_it_made_even_at_once(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    accounts = [provision(store, client, "Alpha Trading", "bidder", EICS[1])]
+    small_auction(client, operator, accounts, clock)
+    clock.now = local(NORMAL_DAY, 0) + timedelta(days=1, hours=9)
+    user_id = client.get("/auth/me", headers=operator.headers).json()["user_id"]
+
+    def settle_once(_: int) -> int:
+        settled = services.settlement.settle_day(
+            store, NORMAL_DAY, 15_000, operator.org_id, user_id, clock.now, key="run-1"
+        )
+        return settled.run.version
+
+    # Four sends of one form at once (two clicks, a reload): one run, the same answer.
+    with ThreadPoolExecutor(4) as pool:
+        versions = set(pool.map(settle_once, range(4)))
+    assert versions == {1}
+    with store.read() as conn:
+        assert next_version(conn, NORMAL_DAY) == 2
+
+    headers = {**operator.headers, "Idempotency-Key": "run-1"}
+    again = client.post(
+        f"/settlement/{DAY}/run", headers=headers, json={"imbalance_price_eur_per_mwh": 150}
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["version"] == 1
+    other_price = client.post(
+        f"/settlement/{DAY}/run", headers=headers, json={"imbalance_price_eur_per_mwh": 151}
+    )
+    assert other_price.status_code == 422
+    assert other_price.json()["detail"][0]["field"] == "Idempotency-Key"
+    unkeyed = client.post(
+        f"/settlement/{DAY}/run",
+        headers=operator.headers,
+        json={"imbalance_price_eur_per_mwh": 150},
+    )
+    assert unkeyed.json()["version"] == 2

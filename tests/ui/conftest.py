@@ -47,6 +47,7 @@ from rich.console import Console
 from api.cli.demo import PASSWORD, run_demo
 from api.cli.demo_serve import NEXT_AUCTION, demo_now, open_next_auction
 from api.http.app import create_app
+from api.http.serving import SERVER_OPTIONS
 from api.http.settings import Settings
 from auction.store import Store
 
@@ -150,7 +151,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     clock = Clock(NOW)
     settings = Settings(database_url=f"sqlite:///{db}", secret_key=SECRET, token_minutes=600)
     app = create_app(settings, clock=clock, scheduler=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **SERVER_OPTIONS)
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

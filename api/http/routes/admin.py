@@ -1,20 +1,24 @@
-"""Operators provision organisations and invite their users."""
+"""Operators provision organisations, invite their users, revoke invites, and switch
+users off and on."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api import services
 from api.http.deps import Operator
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.accounts import (
     InviteCreate,
     InviteCreated,
+    InvitePublic,
     OrganisationCreate,
     OrganisationPublic,
+    UserPublic,
 )
-from auction.store.accounts import list_orgs
+from auction.store.accounts import User, get_org, list_invites, list_orgs, org_users
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -29,9 +33,10 @@ def post_organisation(body: OrganisationCreate, call: Operator) -> OrganisationP
 
 
 @router.get("/organisations", response_model=list[OrganisationPublic])
-def get_organisations(call: Operator) -> list[OrganisationPublic]:
+def get_organisations(call: Operator, page: Paging = EVERYTHING) -> list[OrganisationPublic]:
+    """Every organisation, by name (then id)."""
     with call.store.read() as conn:
-        orgs = list_orgs(conn)
+        orgs = page.take(list_orgs(conn))
     return [
         OrganisationPublic(org_id=o.org_id, name=o.name, eic=o.eic, tso_zone=o.tso_zone)
         for o in orgs
@@ -42,13 +47,79 @@ def get_organisations(call: Operator) -> list[OrganisationPublic]:
 def post_invite(body: InviteCreate, call: Operator) -> InviteCreated:
     """Invite a user to an organisation; the token is shown once."""
     valid_for = timedelta(hours=call.settings.invite_hours)
-    token = services.accounts.invite(
+    invite_id, token = services.accounts.invite(
         call.store, call.user.user_id, body.email, body.org_id, body.role, call.now, valid_for
     )
     return InviteCreated(
+        invite_id=invite_id,
         email=body.email,
         org_id=body.org_id,
         role=body.role,
         token=token,
         expires_at=call.now + valid_for,
+    )
+
+
+@router.get("/invites", response_model=list[InvitePublic])
+def get_invites(
+    call: Operator, org_id: str | None = None, page: Paging = EVERYTHING
+) -> list[InvitePublic]:
+    """Every invite (of one organisation with ``?org_id=``), newest first; never a token."""
+    with call.store.read() as conn:
+        invites = page.take(list_invites(conn, org_id))
+    return [
+        InvitePublic(
+            invite_id=i.invite_id,
+            email=i.email,
+            org_id=i.org_id,
+            role=i.role,
+            created_at=i.created_at,
+            expires_at=i.expires_at,
+            status=i.status(call.now),
+        )
+        for i in invites
+    ]
+
+
+@router.delete("/invites/{invite_id}", status_code=204)
+def delete_invite(invite_id: str, call: Operator) -> Response:
+    """Revoke an invite not yet accepted: its token then gets the answer of an unknown
+    one. Revoking it again changes nothing; an accepted invite answers 409."""
+    services.accounts.revoke(call.store, call.user.user_id, invite_id, call.now)
+    return Response(status_code=204)
+
+
+def _user_public(user: User) -> UserPublic:
+    return UserPublic(
+        user_id=user.user_id,
+        email=user.email,
+        org_id=user.org_id,
+        role=user.role.value,
+        active=user.active,
+    )
+
+
+@router.get("/organisations/{org_id}/users", response_model=list[UserPublic])
+def get_users(org_id: str, call: Operator, page: Paging = EVERYTHING) -> list[UserPublic]:
+    """The users of an organisation (those who accepted their invite), by email."""
+    with call.store.read() as conn:
+        get_org(conn, org_id)
+        users = page.take(org_users(conn, org_id))
+    return [_user_public(u) for u in users]
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserPublic)
+def deactivate(user_id: str, call: Operator) -> UserPublic:
+    """Switch a user off: it can no longer sign in (the answer of a wrong password) and
+    every token it holds ends at once. You cannot deactivate yourself (409)."""
+    return _user_public(
+        services.accounts.deactivate(call.store, call.user.user_id, user_id, call.now)
+    )
+
+
+@router.post("/users/{user_id}/reactivate", response_model=UserPublic)
+def reactivate(user_id: str, call: Operator) -> UserPublic:
+    """Switch a user on again; the tokens it had stay ended, it signs in afresh."""
+    return _user_public(
+        services.accounts.reactivate(call.store, call.user.user_id, user_id, call.now)
     )

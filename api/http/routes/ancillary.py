@@ -3,7 +3,6 @@ ancillary services bids"): submit or replace, list, read with every version, wit
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -11,6 +10,8 @@ from fastapi import APIRouter, Query
 
 from api import services
 from api.http.deps import Member, Operator, Reader
+from api.http.limits import ANCILLARY_BATCH_BYTES, TSO_RESULTS_BYTES, body_limit
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.ancillary import (
     AncillaryBidHistory,
     AncillaryBidList,
@@ -21,6 +22,7 @@ from api.http.schemas.ancillary import (
     TsoBids,
     TsoResults,
 )
+from api.http.schemas.fields import Day
 from auction.errors import Conflict
 from auction.store.ancillary import AncillaryBid
 from auction.units import CENTS_PER_EUR
@@ -71,7 +73,7 @@ def _fields(b: AncillaryBid, view: services.ancillary.BidView | None = None) -> 
     }
 
 
-@router.post("", response_model=AncillaryBidList)
+@router.post("", response_model=AncillaryBidList, openapi_extra=body_limit(ANCILLARY_BATCH_BYTES))
 def post_bids(
     org_id: str, virtual_asset_id: str, body: AncillaryBidsIn, call: Member
 ) -> AncillaryBidList:
@@ -101,7 +103,9 @@ def post_bids(
 
 
 @router.get("", response_model=AncillaryBidList)
-def get_bids(org_id: str, virtual_asset_id: str, call: Reader) -> AncillaryBidList:
+def get_bids(
+    org_id: str, virtual_asset_id: str, call: Reader, page: Paging = EVERYTHING
+) -> AncillaryBidList:
     """Your bids on this virtual asset as they are now, with their status: `submitted`,
     `sent` (to the TSO by the operator), `accepted`, `partially_accepted`, `rejected`
     (with the accepted kW and price once the TSO's results are in) or `withdrawn`."""
@@ -109,7 +113,7 @@ def get_bids(org_id: str, virtual_asset_id: str, call: Reader) -> AncillaryBidLi
         call.store, org_id, virtual_asset_id, call.settings.gate_rules()
     )
     return AncillaryBidList(
-        bids=[AncillaryBidPublic.model_validate(_fields(v.bid, v)) for v in found]
+        bids=[AncillaryBidPublic.model_validate(_fields(v.bid, v)) for v in page.take(found)]
     )
 
 
@@ -159,7 +163,7 @@ pool_router = APIRouter(prefix="/ancillary/{delivery_day}", tags=["ancillary"])
 
 @pool_router.post("/export", response_model=TsoBids)
 def export_bids(
-    delivery_day: date,
+    delivery_day: Day,
     market: Annotated[Literal["fcr", "afrr_capacity", "afrr_energy"], Query()],
     call: Operator,
 ) -> TsoBids:
@@ -172,8 +176,10 @@ def export_bids(
     return TsoBids(delivery_day=delivery_day, market=market, bids=bids)
 
 
-@pool_router.post("/results", response_model=ImportSummary)
-def import_results(delivery_day: date, body: TsoResults, call: Operator) -> ImportSummary:
+@pool_router.post(
+    "/results", response_model=ImportSummary, openapi_extra=body_limit(TSO_RESULTS_BYTES)
+)
+def import_results(delivery_day: Day, body: TsoResults, call: Operator) -> ImportSummary:
     """The TSO's results of the day: each sent bid becomes `accepted`,
     `partially_accepted` or `rejected` with its accepted kW and price. All or nothing;
     importing the same results again changes nothing."""
@@ -185,7 +191,7 @@ def import_results(delivery_day: date, body: TsoResults, call: Operator) -> Impo
 
 @pool_router.post("/sandbox-tso", response_model=ImportSummary)
 def sandbox_tso(
-    delivery_day: date,
+    delivery_day: Day,
     market: Annotated[Literal["fcr", "afrr_capacity"], Query()],
     body: SandboxAuction,
     call: Operator,

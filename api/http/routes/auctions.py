@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from api import services
 from api.http import idempotency
 from api.http.deps import AnyUser, Operator
+from api.http.limits import AUCTION_BYTES, body_limit
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.auctions import (
     AllocationPublic,
     AllocationsIn,
@@ -25,6 +27,7 @@ from api.http.schemas.clearing import AuctionReport, ClearOutcome
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status, visible_to
+from auction.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from auction.plausibility import book_by_product, warnings
 from auction.store.accounts import User
 from auction.store.auctions import (
@@ -47,7 +50,11 @@ router = APIRouter(prefix="/auctions", tags=["auctions"])
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", description="a retried POST with the same key has no second effect"
+        alias="Idempotency-Key",
+        description="a retried POST with the same key has no second effect (e.g. a UUID)",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        pattern=r"^[\x21-\x7e]+$",
     ),
 ]
 
@@ -117,10 +124,11 @@ def _get_visible(conn: Connection, auction_id: str, user: User) -> AuctionRecord
 
 
 @router.get("", response_model=list[AuctionPublic])
-def get_auctions(call: AnyUser) -> list[AuctionPublic]:
-    """Auctions with their status, gate times and products; for a bidder also its own view."""
+def get_auctions(call: AnyUser, page: Paging = EVERYTHING) -> list[AuctionPublic]:
+    """Auctions with their status, gate times and products; for a bidder also its own view.
+    Latest delivery day first, then by id; a page of ``limit`` from ``offset``."""
     with call.store.read() as conn:
-        records = [r for r in list_auctions(conn) if _visible(r, call.user)]
+        records = page.take([r for r in list_auctions(conn) if _visible(r, call.user)])
         return _publics(conn, records, call.user, call.now)
 
 
@@ -130,7 +138,9 @@ def get_one(auction_id: str, call: AnyUser) -> AuctionPublic:
         return _public(conn, _get_visible(conn, auction_id, call.user), call.user, call.now)
 
 
-@router.post("", response_model=AuctionPublic, status_code=201)
+@router.post(
+    "", response_model=AuctionPublic, status_code=201, openapi_extra=body_limit(AUCTION_BYTES)
+)
 def post_auction(
     body: AuctionCreate, request: Request, call: Operator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -206,7 +216,11 @@ def post_clear(auction_id: str, call: Operator) -> dict[str, Any]:
     }
 
 
-@router.put("/{auction_id}/allocations", response_model=list[AllocationPublic])
+@router.put(
+    "/{auction_id}/allocations",
+    response_model=list[AllocationPublic],
+    openapi_extra=body_limit(AUCTION_BYTES),
+)
 def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> list[dict[str, Any]]:
     """Give designated optimisers fixed capacity (the rows of allocations.csv), served before
     bids at price 0; replaces the earlier allocations of the auction."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import polars as pl
@@ -11,6 +12,8 @@ from fastapi.responses import JSONResponse
 from api import services
 from api.http import idempotency
 from api.http.deps import Member, Reader
+from api.http.limits import BID_BATCH_BYTES, body_limit
+from api.http.paging import EVERYTHING, Paging
 from api.http.routes.auctions import IdempotencyKey
 from api.http.schemas.bids import (
     AwardList,
@@ -72,13 +75,18 @@ def _bid_in(bid: BidCreate | BidAmend, bid_id: str) -> BidIn:
     )
 
 
+_VERSION = re.compile(r"[0-9]{1,9}")
+
+
 def _version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+    if not _VERSION.fullmatch(text):
+        shown = if_match if len(if_match) <= 40 else f"{if_match[:40]}…"
         raise Conflict(
-            f'If-Match must be the bid\'s version, e.g. "3"; got {if_match!r}', precondition=True
+            f'If-Match must be the bid\'s version, e.g. "3"; got {shown!r}', precondition=True
         )
     return int(text)
 
@@ -95,7 +103,13 @@ def _readable(conn: Connection, org_id: str, auction_id: str, user: User) -> Auc
     "/bids",
     status_code=201,
     response_model=BidPublic | BidList,
-    responses={409: {"description": "the gate is closed: the answer names gate_close"}},
+    responses={
+        409: {
+            "description": "the gate is closed (the answer names gate_close), or a bid_id "
+            "was used before in this auction (the answer names it in bid_ids)"
+        }
+    },
+    openapi_extra=body_limit(BID_BATCH_BYTES),
 )
 def post_bids(
     org_id: str,
@@ -109,6 +123,11 @@ def post_bids(
 
     Every rule of the archive applies (422 names the bid, the field and the rule); after
     gate close the answer is 409 with the gate time.
+
+    Bid ids are single-use UUIDs, unique within the auction: leave ``bid_id`` out to get a
+    new one, or send a fresh UUID. An id any bid of the auction ever had (yours or another
+    organisation's, live or withdrawn) is refused with a 409 that does not say whose it
+    is; to change a bid of yours, ``PUT`` it.
     """
     submission = body.root
     batch = isinstance(submission, BidBatch)
@@ -129,11 +148,12 @@ def post_bids(
 
 
 @router.get("/bids", response_model=BidList)
-def get_bids(org_id: str, auction_id: str, call: Reader) -> BidList:
+def get_bids(org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING) -> BidList:
     """The organisation's live bids in the auction, current versions, oldest first."""
     with call.store.read() as conn:
         _readable(conn, org_id, auction_id, call.user)
-        return BidList(bids=[_public(r) for r in org_bids(conn, auction_id, org_id)])
+        rows = org_bids(conn, auction_id, org_id, limit=page.fetch, offset=page.offset)
+    return BidList(bids=[_public(r) for r in page.fetched(rows)])
 
 
 @router.get("/bids/{bid_id}", response_model=BidPublic)
@@ -148,11 +168,13 @@ def get_one_bid(
 
 
 @router.get("/bids/{bid_id}/versions", response_model=list[BidVersion])
-def get_versions(org_id: str, auction_id: str, bid_id: str, call: Reader) -> list[dict[str, Any]]:
+def get_versions(
+    org_id: str, auction_id: str, bid_id: str, call: Reader, page: Paging = EVERYTHING
+) -> list[dict[str, Any]]:
     """Every version of the bid, withdrawal included, with who sent it and when."""
     with call.store.read() as conn:
         _readable(conn, org_id, auction_id, call.user)
-        rows = bid_history(conn, auction_id, org_id, bid_id)
+        rows = page.take(bid_history(conn, auction_id, org_id, bid_id))
     return [
         {
             "version": r["version"],
@@ -205,7 +227,7 @@ def delete_bid(
 
 
 @router.get("/awards", response_model=AwardList)
-def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
+def get_awards(org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING) -> AwardList:
     """The organisation's awards, after publication only; a rejected or partial bid says
     the price it would have needed."""
     with call.store.read() as conn:
@@ -221,8 +243,10 @@ def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
         vas = result_frame(conn, auction_id, "virtual_assets", org_id=org_id)
     mine = (
         everyone.filter(pl.col("org_id") == org_id)
-        .join(needed, on="bid_id", how="left")
-        .join(vas.select("bid_id", "virtual_asset_id"), on="bid_id", how="left")
+        .join(needed, on="bid_id", how="left", maintain_order="left")
+        .join(
+            vas.select("bid_id", "virtual_asset_id"), on="bid_id", how="left", maintain_order="left"
+        )
     )
     return AwardList(
         auction_id=auction_id,
@@ -240,6 +264,6 @@ def get_awards(org_id: str, auction_id: str, call: Reader) -> AwardList:
                 else r["needed_cents"] / CENTS_PER_EUR,
                 virtual_asset_id=r["virtual_asset_id"],
             )
-            for r in mine.to_dicts()
+            for r in page.take(mine.to_dicts())
         ],
     )

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import polars as pl
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from api import services
 from api.http.deps import Operator
+from api.http.limits import FLEET_BYTES, body_limit
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.auctions import (
     AssetPublic,
     BlockUnavailable,
@@ -21,6 +22,7 @@ from api.http.schemas.auctions import (
     ScheduleBroken,
 )
 from api.http.schemas.dispatch import Setpoint, SetpointList, Shortfall
+from api.http.schemas.fields import Instant
 from auction.errors import BodyProblems, Problem
 from auction.store.fleet import fleet_frame
 
@@ -29,13 +31,14 @@ MAX_SETPOINT_SPAN = timedelta(days=7)
 
 
 @router.get("/assets", response_model=list[AssetPublic])
-def get_assets(call: Operator) -> list[AssetPublic]:
+def get_assets(call: Operator, page: Paging = EVERYTHING) -> list[AssetPublic]:
+    """The physical batteries, by asset id."""
     with call.store.read() as conn:
         fleet = fleet_frame(conn)
-    return [AssetPublic(**row) for row in fleet.to_dicts()]
+    return [AssetPublic(**row) for row in page.take(fleet.to_dicts())]
 
 
-@router.put("/assets", response_model=list[AssetPublic])
+@router.put("/assets", response_model=list[AssetPublic], openapi_extra=body_limit(FLEET_BYTES))
 def put_assets(body: FleetIn, call: Operator) -> list[AssetPublic]:
     """Replace the whole fleet (the rows of fleet.csv); the checks of the archive apply."""
     rows = [a.model_dump() for a in body.assets]
@@ -77,8 +80,8 @@ def post_outage(body: OutageIn, call: Operator) -> OutageCreated:
 @router.get("/setpoints", response_model=SetpointList)
 def get_setpoints(
     call: Operator,
-    start: Annotated[AwareDatetime, Query(alias="from", description="first MTU, with an offset")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="end (exclusive), with an offset")],
+    start: Annotated[Instant, Query(alias="from", description="first MTU, with an offset")],
+    end: Annotated[Instant, Query(alias="to", description="end (exclusive), with an offset")],
 ) -> SetpointList:
     """The physical setpoint (kW) and planned SoC of every asset that follows wholesale
     schedules, per MTU of [from, to): the sum of the virtual schedules split onto the fleet

@@ -4,8 +4,6 @@ amount due rounded once per invoice to the cent, half to even."""
 
 from __future__ import annotations
 
-import io
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -15,6 +13,10 @@ from fastapi.responses import Response
 
 from api import services
 from api.http.deps import Operator, Reader
+from api.http.downloads import attachment
+from api.http.paging import EVERYTHING, Paging
+from api.http.routes.auctions import IdempotencyKey
+from api.http.schemas.fields import Day
 from api.http.schemas.settlement import (
     DayRun,
     Invoice,
@@ -24,11 +26,12 @@ from api.http.schemas.settlement import (
     Nominations,
     RunIn,
 )
+from auction.csvsafe import read_csv
 from auction.errors import NotFound
 from auction.store.accounts import get_org
 from auction.store.settlement import Run, latest_run, org_document, org_lines, run_lines
 from auction.units import CENTS_PER_EUR
-from settlement.invoices import invoices, kind_totals
+from settlement.invoices import invoices, kind_totals, lines_csv
 from settlement.money import money
 
 router = APIRouter(tags=["settlement"])
@@ -68,21 +71,30 @@ def invoice_list(lines: pl.DataFrame) -> list[Invoice]:
 
 
 @router.post("/settlement/{delivery_day}/run", response_model=DayRun, status_code=201)
-def run_day(delivery_day: date, body: RunIn, call: Operator) -> DayRun:
+def run_day(
+    delivery_day: Day, body: RunIn, call: Operator, idempotency_key: IdempotencyKey = None
+) -> DayRun:
     """Settle a delivery day: pay-as-bid invoices with unavailability credits and SoC
     imbalance charges, and the nominations from the operator's balancing group to each
     customer's (CSV and ESS-style XML). Every run is a new version; nothing is overwritten.
     The answer carries the reconciliation: nominated = scheduled per organisation, and the
-    fleet's setpoints (plus any shortfall) = the same total."""
+    fleet's setpoints (plus any shortfall) = the same total. Sent again with the same
+    ``Idempotency-Key``, it answers the run it made instead of making another."""
     cents = int(body.imbalance_price_eur_per_mwh * CENTS_PER_EUR)
     settled = services.settlement.settle_day(
-        call.store, delivery_day, cents, call.user.org_id, call.user.user_id, call.now
+        call.store,
+        delivery_day,
+        cents,
+        call.user.org_id,
+        call.user.user_id,
+        call.now,
+        key=idempotency_key,
     )
     return _day_run(settled.run, settled.lines, settled.documents)
 
 
 @router.get("/settlement/{delivery_day}", response_model=DayRun)
-def get_day(delivery_day: date, call: Operator) -> DayRun:
+def get_day(delivery_day: Day, call: Operator) -> DayRun:
     """The newest settlement run of the day."""
     with call.store.read() as conn:
         run = latest_run(conn, delivery_day)
@@ -110,25 +122,22 @@ def get_invoices(
     org_id: str,
     call: Reader,
     format: Annotated[Literal["json", "csv"], Query(description="csv: one row per line")] = "json",
+    page: Paging = EVERYTHING,
 ) -> Any:
     """Your invoices, one per settled day and auction (the newest run of each day)."""
     with call.store.read() as conn:
         get_org(conn, org_id)
         lines = org_lines(conn, org_id)
     if format == "csv":
-        frame = lines.with_columns(
-            amount_eur=pl.Series([str(money(u)) for u in lines["amount_units"]], dtype=pl.String)
-        ).drop("amount_units")
-        buffer = io.StringIO()
-        frame.write_csv(buffer)
-        return Response(buffer.getvalue(), media_type="text/csv")
-    return InvoiceList(invoices=invoice_list(lines))
+        csv = Response(lines_csv(lines), media_type="text/csv")
+        return attachment(csv, f"invoices-{org_id}.csv")
+    return InvoiceList(invoices=page.take(invoice_list(lines)))
 
 
 @router.get("/organisations/{org_id}/nominations/{delivery_day}", response_model=Nominations)
 def get_nominations(
     org_id: str,
-    delivery_day: date,
+    delivery_day: Day,
     call: Reader,
     format: Annotated[Format, Query(description="xml: the ESS-style schedule document")] = "json",
 ) -> Any:
@@ -141,11 +150,12 @@ def get_nominations(
         document = org_document(conn, org_id, delivery_day)
     if document is None:
         raise NotFound("nomination", f"{org_id}/{delivery_day}")
+    name = f"nomination-{org_id}-{delivery_day}-v{document['version']}.{format}"
     if format == "xml":
-        return Response(document["xml_text"], media_type="application/xml")
+        return attachment(Response(document["xml_text"], media_type="application/xml"), name)
     if format == "csv":
-        return Response(document["csv_text"], media_type="text/csv")
-    rows = pl.read_csv(io.StringIO(document["csv_text"]), infer_schema=False).to_dicts()
+        return attachment(Response(document["csv_text"], media_type="text/csv"), name)
+    rows = read_csv(document["csv_text"].encode()).to_dicts()
     return Nominations(
         day=delivery_day,
         version=document["version"],

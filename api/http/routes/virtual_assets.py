@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api import services
 from api.http.deps import Member, Reader
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.dispatch import (
     ScheduleIn,
     SchedulePoint,
@@ -36,11 +37,12 @@ def list_virtual_assets(
         Literal["upcoming", "active", "past"] | None,
         Query(description="upcoming: not yet started; active: delivering now; past: over"),
     ] = None,
+    page: Paging = EVERYTHING,
 ) -> VirtualAssetList:
     """Virtual assets your organisation may dispatch, created when their auction is
     published (D-2, about 17:00), earliest first."""
     vas = services.dispatch.virtual_assets(call.store, org_id, call.now, status=status)
-    return VirtualAssetList(virtual_assets=[_public(va) for va in vas])
+    return VirtualAssetList(virtual_assets=[_public(va) for va in page.take(vas)])
 
 
 @router.get("/{virtual_asset_id}", response_model=VirtualAssetPublic)
@@ -135,7 +137,7 @@ def get_schedule(org_id: str, virtual_asset_id: str, block_id: str, call: Reader
     response_model=list[ScheduleVersionPublic],
 )
 def get_schedule_versions(
-    org_id: str, virtual_asset_id: str, block_id: str, call: Reader
+    org_id: str, virtual_asset_id: str, block_id: str, call: Reader, page: Paging = EVERYTHING
 ) -> list[ScheduleVersionPublic]:
     """Every accepted version of the schedule, oldest first, with who sent it and when."""
     current = services.dispatch.read_schedule(call.store, org_id, virtual_asset_id, block_id)
@@ -152,5 +154,5 @@ def get_schedule_versions(
                 for k, p in enumerate(v.power_kw)
             ],
         )
-        for v in history
+        for v in page.take(history)
     ]

@@ -7,7 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.http.schemas.fields import Eic, Email, Key, Login, Name
+from auction.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from auction.model import TENNET_DE
+
+PASSWORD_RULES = (
+    f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, not only blanks, not one of "
+    "the 10,000 most common passwords (nor one with digits or symbols around it), not one "
+    "character or short part repeated, not a run of the alphabet, the digits or a keyboard "
+    "row, not your email, its name part or your organisation's name"
+)
 
 
 class Strict(BaseModel):
@@ -16,12 +25,22 @@ class Strict(BaseModel):
 
 class AcceptInvite(Strict):
     token: str = Field(description="the token of the invitation")
-    password: str = Field(description="at least 12 characters")
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, description=PASSWORD_RULES
+    )
 
 
 class Credentials(Strict):
-    username: str = Field(description="your email address", examples=["trader@example.com"])
-    password: str
+    username: Login = Field(description="your email address", examples=["trader@example.com"])
+    # The bound refuses a huge "password" before argon2 spends time on it.
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, description=PASSWORD_RULES
+    )
 
 
 class AccessToken(BaseModel):
@@ -40,11 +59,11 @@ class Me(BaseModel):
 
 
 class OrganisationCreate(Strict):
-    name: str
-    eic: str = Field(
+    name: Name
+    eic: Eic = Field(
         description="EIC of the organisation's balancing group (check character validated)"
     )
-    tso_zone: str = Field(default=TENNET_DE, description="EIC of the TSO control area")
+    tso_zone: Eic = Field(default=TENNET_DE, description="EIC of the TSO control area")
 
 
 class OrganisationPublic(BaseModel):
@@ -55,14 +74,33 @@ class OrganisationPublic(BaseModel):
 
 
 class InviteCreate(Strict):
-    email: str
-    org_id: str
+    email: Email
+    org_id: Key
     role: Literal["bidder", "operator"] = "bidder"
 
 
 class InviteCreated(BaseModel):
+    invite_id: str = Field(description="to list or revoke the invite under /admin/invites")
     email: str
     org_id: str
     role: str
     token: str = Field(description="give it to the user; it works once")
     expires_at: datetime
+
+
+class InvitePublic(BaseModel):
+    invite_id: str
+    email: str
+    org_id: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    status: Literal["pending", "accepted", "revoked", "expired"]
+
+
+class UserPublic(BaseModel):
+    user_id: str
+    email: str
+    org_id: str
+    role: Literal["bidder", "operator"]
+    active: bool = Field(description="false: deactivated, cannot sign in, no token works")

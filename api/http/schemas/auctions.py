@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.schemas.accounts import Strict
+from api.http.schemas.fields import (
+    AssetMw,
+    AssetMwh,
+    ConfigFraction,
+    ConfigHours,
+    Cycles,
+    Day,
+    Efficiency,
+    Eic,
+    Factor,
+    Fraction,
+    GateClosureS,
+    Hours,
+    Instant,
+    Key,
+    MtuMinutes,
+    Mw,
+    PriceEurPerMw,
+    SafeId,
+    TimeLimitS,
+)
+
+# Batch lengths: far above a real auction day or pool, and what the body limits of
+# api.http.limits are measured for.
+MAX_PRODUCTS = 1_000
+MAX_ALLOCATIONS = 10_000
+MAX_ASSETS = 10_000
 
 
 class AuctionIn(BaseModel):
@@ -16,62 +42,62 @@ class AuctionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    auction_id: str | None = Field(default=None, description="default: a new random id")
-    delivery_day: date
-    time_zone: str | None = None
-    tso_zone: str | None = None
-    gate_open: AwareDatetime | None = None
-    gate_close: AwareDatetime | None = None
-    publish_at: AwareDatetime | None = None
-    mtu_minutes: int | None = None
-    fcr_energy_h: float | None = None
-    afrr_energy_h: float | None = None
-    initial_soc_fraction: float | None = None
-    final_soc_fraction: float | None = None
-    final_soc_tolerance: float | None = None
-    dispatch_gate_closure_s: int | None = None
-    time_limit_s: float | None = None
+    auction_id: SafeId | None = Field(default=None, description="default: a new random id")
+    delivery_day: Day
+    time_zone: str | None = Field(default=None, max_length=64, description="an IANA zone")
+    tso_zone: Eic | None = Field(default=None, description="EIC of the TSO control area")
+    gate_open: Instant | None = None
+    gate_close: Instant | None = None
+    publish_at: Instant | None = None
+    mtu_minutes: MtuMinutes | None = None
+    fcr_energy_h: ConfigHours | None = None
+    afrr_energy_h: ConfigHours | None = None
+    initial_soc_fraction: ConfigFraction | None = None
+    final_soc_fraction: ConfigFraction | None = None
+    final_soc_tolerance: ConfigFraction | None = None
+    dispatch_gate_closure_s: GateClosureS | None = None
+    time_limit_s: TimeLimitS | None = None
 
 
 class ProductIn(Strict):
     """A row of products.csv."""
 
-    product_id: str
-    start: AwareDatetime
-    end: AwareDatetime
-    wholesale_mw: Decimal
-    wholesale_h: Decimal
-    fcr_mw: Decimal
-    afrr_pos_mw: Decimal
-    afrr_neg_mw: Decimal
-    min_mw: Decimal
-    increment_mw: Decimal
-    reserve_price_eur_per_mw: Decimal
-    max_mw: Decimal | None = None
-    eta_charge: Decimal | None = None
-    eta_discharge: Decimal | None = None
-    daily_cycle_limit: Decimal | None = None
+    product_id: SafeId
+    start: Instant
+    end: Instant
+    wholesale_mw: Factor
+    wholesale_h: Hours
+    fcr_mw: Factor
+    afrr_pos_mw: Factor
+    afrr_neg_mw: Factor
+    min_mw: Mw
+    increment_mw: Mw
+    reserve_price_eur_per_mw: PriceEurPerMw
+    max_mw: Mw | None = None
+    eta_charge: Efficiency | None = None
+    eta_discharge: Efficiency | None = None
+    daily_cycle_limit: Cycles | None = None
 
 
 class AllocationIn(Strict):
     """A row of allocations.csv: capacity for a designated optimiser, served before bids."""
 
-    org_id: str
-    product_id: str
-    quantity_mw: Decimal
+    org_id: Key
+    product_id: Key
+    quantity_mw: Mw
 
 
 class AuctionCreate(Strict):
     auction: AuctionIn
-    products: list[ProductIn] = Field(min_length=1)
-    allocations: list[AllocationIn] = Field(default_factory=list)
+    products: list[ProductIn] = Field(min_length=1, max_length=MAX_PRODUCTS)
+    allocations: list[AllocationIn] = Field(default_factory=list, max_length=MAX_ALLOCATIONS)
     auto_publish: bool = Field(
         default=False, description="clear and publish by itself at publish_at"
     )
 
 
 class AllocationsIn(Strict):
-    allocations: list[AllocationIn]
+    allocations: list[AllocationIn] = Field(max_length=MAX_ALLOCATIONS)
 
 
 class AllocationPublic(BaseModel):
@@ -126,26 +152,26 @@ class AuctionPublic(BaseModel):
 class AssetIn(Strict):
     """A row of fleet.csv."""
 
-    asset_id: str
-    tso_zone: str
-    p_charge_mw: Decimal
-    p_discharge_mw: Decimal
-    e_min_mwh: Decimal
-    e_max_mwh: Decimal
+    asset_id: SafeId
+    tso_zone: Eic = Field(description="EIC of the control area of its grid connection")
+    p_charge_mw: AssetMw
+    p_discharge_mw: AssetMw
+    e_min_mwh: AssetMwh
+    e_max_mwh: AssetMwh
     fcr: bool
     afrr_pos: bool
     afrr_neg: bool
-    owner_org: str | None = None
-    eta_charge: Decimal | None = Field(
+    owner_org: Key | None = None
+    eta_charge: Efficiency | None = Field(
         default=None, description="one-way charge efficiency in (0, 1]; default 0.95"
     )
-    eta_discharge: Decimal | None = Field(
+    eta_discharge: Efficiency | None = Field(
         default=None, description="one-way discharge efficiency in (0, 1]; default 0.95"
     )
 
 
 class FleetIn(Strict):
-    assets: list[AssetIn]
+    assets: list[AssetIn] = Field(max_length=MAX_ASSETS)
 
 
 class AssetPublic(BaseModel):
@@ -166,10 +192,10 @@ class AssetPublic(BaseModel):
 class OutageIn(Strict):
     """A row of availability.csv: in [start, end) the asset's power and energy are scaled."""
 
-    asset_id: str
-    start: AwareDatetime
-    end: AwareDatetime
-    available_fraction: Decimal = Field(description="0 = outage, 1 = fully available")
+    asset_id: Key
+    start: Instant
+    end: Instant
+    available_fraction: Fraction = Field(description="0 = outage, 1 = fully available")
 
 
 class BlockUnavailable(BaseModel):

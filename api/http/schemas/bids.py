@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Discriminator, Field, RootModel, Tag
 
 from api.http.schemas.accounts import Strict
+from api.http.schemas.fields import Key, Mw, PriceEurPerMw, Text
 
 MAX_BATCH = 10_000
 
@@ -18,17 +18,23 @@ class BidCreate(Strict):
     """A sealed pay-as-bid bid: up to ``quantity_mw`` of a product at ``price_eur_per_mw``."""
 
     bid_id: UUID | None = Field(
-        default=None, description="your own id for the bid (a UUID); default: a new one"
+        default=None,
+        description="your own id for the bid (a UUID); default: a new one. Bid ids are "
+        "single-use within an auction: an id any bid of the auction ever had (yours or "
+        "another organisation's, live or withdrawn) is refused with the same 409, which "
+        "does not say whose it is; send a fresh UUID",
     )
-    product_id: str
-    quantity_mw: Decimal = Field(description="a multiple of the product's increment_mw")
-    min_quantity_mw: Decimal | None = Field(
+    product_id: Key
+    quantity_mw: Mw = Field(description="a multiple of the product's increment_mw")
+    min_quantity_mw: Mw | None = Field(
         default=None,
         description="the least you accept if accepted at all (default: the product's "
         "min_mw); equal to quantity_mw for all-or-nothing",
     )
-    price_eur_per_mw: Decimal = Field(description="for the whole window; at most two decimals")
-    exclusive_group: str | None = Field(
+    price_eur_per_mw: PriceEurPerMw = Field(
+        description="for the whole window; at most two decimals"
+    )
+    exclusive_group: Text | None = Field(
         default=None, description="at most one bid of your organisation with this name wins"
     )
     linked_to: UUID | None = Field(
@@ -39,11 +45,11 @@ class BidCreate(Strict):
 class BidAmend(Strict):
     """The new terms of a bid (all of them: a PUT replaces the bid)."""
 
-    product_id: str
-    quantity_mw: Decimal
-    min_quantity_mw: Decimal | None = None
-    price_eur_per_mw: Decimal
-    exclusive_group: str | None = None
+    product_id: Key
+    quantity_mw: Mw
+    min_quantity_mw: Mw | None = None
+    price_eur_per_mw: PriceEurPerMw
+    exclusive_group: Text | None = None
     linked_to: UUID | None = None
 
 

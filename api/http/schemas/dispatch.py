@@ -9,17 +9,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.http.schemas.accounts import Strict
+from api.http.schemas.fields import Moment, PowerKw
 
 MAX_POINTS = 200  # a DST day has 100 quarter-hours
 
 
 class SchedulePoint(Strict):
-    power: int = Field(
+    power: PowerKw = Field(
         description="kW for the MTU starting at `time`: positive discharges (export), "
         "negative charges (import); whole kW",
         examples=[380],
     )
-    time: datetime = Field(
+    time: Moment = Field(
         description="the start of an MTU of the block's window, with an offset",
         examples=["2026-11-29T14:30:00Z"],
     )

@@ -15,12 +15,15 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api import services
+from api.http.downloads import attachment
+from api.http.limits import FORM_OVERHEAD_BYTES, TSO_RESULTS_BYTES, body_limit
 from api.http.routes import ancillary as api_ancillary
 from api.http.schemas.ancillary import ImportSummary, SandboxAuction, TsoResults
+from api.http.schemas.fields import Day
 from api.web import answers, forms
 from api.web.forms import NO_REFUSAL, Refusal, refusal_of, see_other
 from api.web.pages.setpoints import default_day
-from api.web.render import attachment, render
+from api.web.render import render
 from api.web.session import OperatorPage, PageCall
 from auction.errors import DomainError, Problem
 from auction.store.accounts import list_orgs
@@ -38,7 +41,7 @@ NOTICES = {
     "sandbox": "The sandbox TSO cleared the pool's bids with seeded competitors and its "
     "results are imported. The summary is below.",
 }
-MAX_RESULTS_BYTES = 64 * 1024 * 1024  # a day of aFRR energy results for thousands of bids
+MAX_RESULTS_BYTES = TSO_RESULTS_BYTES  # as POST /ancillary/{day}/results takes
 
 Market = Literal["fcr", "afrr_capacity", "afrr_energy"]
 
@@ -97,7 +100,7 @@ def _status(exc: Exception) -> int:
 def pool_page(
     request: Request,
     call: OperatorPage,
-    day: date | None = None,
+    day: Day | None = None,
     notice: str = "",
     result: str = "",
 ) -> HTMLResponse:
@@ -156,7 +159,7 @@ def _results_file(upload: UploadFile | None) -> TsoResults:
     return TsoResults(bids=bids)
 
 
-@router.post(RESULTS_PATH)
+@router.post(RESULTS_PATH, openapi_extra=body_limit(TSO_RESULTS_BYTES + FORM_OVERHEAD_BYTES))
 def import_results(
     request: Request,
     call: OperatorPage,

@@ -14,7 +14,7 @@ from api.web.forms import NO_REFUSAL, FormFields, Refusal, refusal_of, see_other
 from api.web.render import render
 from api.web.session import PublicPage
 from auction.accounts import MIN_PASSWORD_LENGTH, Role
-from auction.errors import DomainError, NotFound, Problem
+from auction.errors import DomainError, NotFound, Problem, Throttled
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,8 +71,20 @@ def login(request: Request, context: PublicPage, form: FormFields) -> Response:
     next_path = _safe_next(form.get("next"))
     try:
         token = api_auth.authenticate(
-            Credentials(username=email, password=form.get("password", "")), context
+            Credentials(username=email, password=form.get("password", "")), request, context
         )
+    except Throttled as exc:
+        # The API's 429: the page says how long to wait (and does not check the password).
+        message = f"Too many failed sign-ins. Try again in {exc.seconds} s."
+        refusal = Refusal(
+            [{"field": "password", "value": None, "rule": message, "msg": message}],
+            "Sign-in refused.",
+        )
+        page = _login_page(
+            request, context, next_path=next_path, email=email, refusal=refusal, status_code=429
+        )
+        page.headers["Retry-After"] = str(exc.seconds)
+        return page
     except (HTTPException, ValidationError):
         refusal = Refusal(
             [{"field": "password", "value": None, "rule": api_auth.WRONG, "msg": api_auth.WRONG}],
@@ -125,8 +137,10 @@ def accept_invite(request: Request, context: PublicPage, form: FormFields) -> Re
             rule = "the two passwords differ"
             raise DomainError([Problem("accept-invite", None, "password_again", None, rule)])
         me = api_auth.accept(AcceptInvite(token=token, password=password), context)
-        access = api_auth.authenticate(Credentials(username=me.email, password=password), context)
-    except (DomainError, ValidationError, NotFound, HTTPException) as exc:
+        access = api_auth.authenticate(
+            Credentials(username=me.email, password=password), request, context
+        )
+    except (DomainError, ValidationError, NotFound, HTTPException, Throttled) as exc:
         return _invite_page(request, context, token, refusal_of(exc), status_code=422)
     response = see_other("/ui/")
     session.start(response, access, context, secure=request.url.scheme == "https")

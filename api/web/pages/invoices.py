@@ -19,9 +19,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.http.deps import Call
+from api.http.downloads import attachment, file_stem
 from api.http.routes import settlement as api_settlement
 from api.http.schemas.settlement import Invoice, InvoiceList, Nominations
-from api.web.render import attachment, file_stem, number, render
+from api.web.render import number, render
 from api.web.session import OperatorPage, TraderPage
 from auction.errors import NotFound
 from auction.store.accounts import Organisation, get_org

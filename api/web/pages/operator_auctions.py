@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api import services
+from api.http.limits import ARCHIVE_UPLOAD_BYTES, FORM_OVERHEAD_BYTES, body_limit
 from api.http.routes import auctions as api_auctions
 from api.services import auction_files, auction_reports
 from api.web.forms import (
@@ -177,7 +178,7 @@ def _create(
     return see_other(f"{LIST}/{created['auction_id']}", notice="created")
 
 
-@router.post(LIST)
+@router.post(LIST, openapi_extra=body_limit(ARCHIVE_UPLOAD_BYTES + FORM_OVERHEAD_BYTES))
 async def create_auction(request: Request, call: OperatorPage) -> Response:
     """Create an auction from auction.json, products.csv and optionally allocations.csv."""
     async with request.form() as form:  # closes the uploaded files' temporary copies

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.http.routes import fleet as api_fleet
+from api.http.schemas.fields import Day
 from api.web.render import BERLIN, render, utc_iso
 from api.web.session import OperatorPage, PageCall
 from auction.lifecycle import Status
@@ -59,7 +60,7 @@ def _chart(mtus: list[datetime], end: datetime, rows: list[AssetRow]) -> dict[st
 
 
 @router.get(PATH)
-def setpoints_page(request: Request, call: OperatorPage, day: date | None = None) -> HTMLResponse:
+def setpoints_page(request: Request, call: OperatorPage, day: Day | None = None) -> HTMLResponse:
     chosen = day or default_day(call)
     start, end = day_bounds(chosen, "Europe/Berlin")
     answer = api_fleet.get_setpoints(call, start, end)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.http.routes import settlement as api_settlement
+from api.http.schemas.fields import Day
 from api.http.schemas.settlement import DayRun, RunIn
 from api.web import answers
 from api.web.forms import NO_REFUSAL, REFUSALS, FormFields, Refusal, refusal_of, see_other
@@ -25,6 +26,7 @@ from api.web.pages.invoices import KIND_LABELS, eur, invoice_view, operator_base
 from api.web.render import render
 from api.web.session import OperatorPage, PageCall
 from auction.errors import Conflict, DomainError, Problem
+from auction.limits import DAY_RULE, FIRST_DAY, LAST_DAY
 from auction.store.accounts import list_orgs, user_by_id
 from auction.store.settlement import Run, list_runs, run_lines
 from auction.timegrid import mtu_count
@@ -172,7 +174,7 @@ def _page(
 
 @router.get(PATH)
 def settlement(
-    request: Request, call: OperatorPage, day: date | None = None, notice: str = ""
+    request: Request, call: OperatorPage, day: Day | None = None, notice: str = ""
 ) -> HTMLResponse:
     return _page(request, call, day, notice=notice)
 
@@ -182,16 +184,13 @@ def run_settlement(request: Request, call: OperatorPage, form: FormFields) -> Re
     price = form.get(PRICE, "")
     day: date | None = None
     # The run is a new version each time: a form sent again (a reload of its answer, the
-    # browser's history) finds the run it made instead of settling the day once more.
+    # browser's history, two clicks at once) finds the run it made under its key instead
+    # of settling the day once more.
     key = answers.form_key(form.get("form_key"))
-    path = f"{PATH}/run"
     try:
         day = _day(form.get("day", ""))
-        if answers.recall(call, path, key, DayRun) is None:
-            body = RunIn.model_validate({PRICE: price} if price else {})
-            run = api_settlement.run_day(day, body, call)
-            if key is not None:
-                answers.remember(call, path, key, run)
+        body = RunIn.model_validate({PRICE: price} if price else {})
+        api_settlement.run_day(day, body, call, idempotency_key=key)
     except REFUSALS as exc:
         status = 409 if isinstance(exc, Conflict) else 422
         return _page(request, call, day, price=price, refusal=refusal_of(exc), status_code=status)
@@ -200,7 +199,10 @@ def run_settlement(request: Request, call: OperatorPage, form: FormFields) -> Re
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         rule = "the delivery day is a date: YYYY-MM-DD"
         raise DomainError([Problem("settlement", None, "day", text, rule)]) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DomainError([Problem("settlement", None, "day", text, f"the day {DAY_RULE}")])
+    return day

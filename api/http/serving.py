@@ -1,0 +1,32 @@
+"""How a real server runs the app: ``vba serve``, ``vba demo --serve`` and the tests that
+start one all pass ``SERVER_OPTIONS`` to uvicorn.
+
+- **h11**, not httptools: h11 stops buffering a request head that has passed
+  ``MAX_HEADER_BYTES`` while it still arrives (uvicorn answers 400 and closes the
+  connection); httptools has no limit and would read 100 MB of headers into memory. A head
+  that arrives whole in one read is refused by ``api.http.limits`` (431).
+- No ``Server: uvicorn`` header (it tells an attacker what to try); ``Date`` stays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import ASGIApp
+
+from api.http.limits import MAX_HEADER_BYTES
+
+SERVER_OPTIONS: dict[str, Any] = {
+    "http": "h11",
+    "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+    "server_header": False,
+    "date_header": True,
+    "log_level": "warning",
+}
+
+
+def serve(app: ASGIApp, host: str, port: int) -> None:
+    """Serve ``app`` on ``host:port`` until interrupted."""
+    import uvicorn  # only a server needs it
+
+    uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
