@@ -30,6 +30,7 @@ from tests.api.conftest import SECRET, Clock, postgres_url
 from tests.reliability.hostile import (
     BASES,
     HOSTILE,
+    TRUSTED,
     WRITES,
     Hostile,
     Target,
@@ -94,7 +95,9 @@ def store_url(
 @pytest.fixture(scope="module")
 def world(store_url: str) -> Iterator[World]:
     clock = Clock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-    settings = Settings(database_url=store_url, secret_key=SECRET, token_minutes=7 * 24 * 60)
+    settings = Settings(
+        database_url=store_url, secret_key=SECRET, token_minutes=7 * 24 * 60, **TRUSTED
+    )
     app = create_app(settings, clock=clock, scheduler=False)
     # A 500 must come back as an answer, not as the server's exception in the test.
     with TestClient(app, raise_server_exceptions=False) as client:

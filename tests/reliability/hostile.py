@@ -36,7 +36,12 @@ import sqlalchemy as sa
 
 from auction.model import Archive
 from auction.store import Store
-from auction.store.accounts import create_invite, create_org
+from auction.store.accounts import (
+    accept_invite,
+    create_org,
+    deactivate_user,
+    issue_invite,
+)
 from auction.store.schema import metadata
 from tests.api.conftest import (
     EICS,
@@ -44,6 +49,7 @@ from tests.api.conftest import (
     Account,
     bid_body,
     create_sample_auction,
+    password_hash,
     provision,
     sample_archive,
     small_auction,
@@ -54,6 +60,18 @@ DAY = date(2026, 11, 28)  # the published auction's delivery day (as in test_acc
 # Tables that exist to count refused attempts (login throttling): a 4xx may write there.
 BOOKKEEPING = re.compile(r"throttl|attempt|rate_limit|login_fail", re.IGNORECASE)
 _PLACEHOLDER = "\u0000hostile-value\u0000"
+# A new password the policy of auction/passwords.py accepts (and not PASSWORD).
+NEW_PASSWORD = "a fresh and unusual passphrase 42"
+# The sign-in throttle counts failures per client address, and a hostile password is a
+# failure: each sign-in of a base request comes from an address of its own, which the
+# app believes because its settings trust X-Forwarded-For (TRUSTED below). Otherwise the
+# sixth failure would block every later sign-in on the pinned clock, and the hostile
+# values after it would meet a 429 instead of the code they are meant for.
+FORWARDED = "X-Forwarded-For"
+# Settings of the apps the hostile values go to: the sign-in throttle keyed on the
+# forwarded address, and a write bucket no sweep empties (the clock is pinned: it would
+# never refill, and every write after the burst would be a 429 that hides the code).
+TRUSTED: dict[str, Any] = {"trust_forwarded_for": True, "org_write_burst": 10**9}
 
 
 # --------------------------------------------------------------------------- values
@@ -313,8 +331,12 @@ class World:
         return f"{prefix}-{next(self.counter)}-{uuid.uuid4().hex[:6]}"
 
     def invite_token(self) -> str:
+        return self.invite()[1]
+
+    def invite(self) -> tuple[str, str]:
+        """A pending invite to the invitees' organisation: its id and its token."""
         with self.store.write() as conn:
-            return create_invite(
+            return issue_invite(
                 conn,
                 f"{self.fresh('invitee')}@example.com",
                 self.names["invitees"],
@@ -322,6 +344,38 @@ class World:
                 self.now(),
                 timedelta(hours=1),
             )
+
+    def address(self) -> str:
+        """A client address no sign-in came from yet (TEST-NET-2 and on)."""
+        n = next(self.counter)
+        return f"198.{51 + n // 65536 % 200}.{n // 256 % 256}.{n % 256}"
+
+    def new_user(self) -> tuple[str, str]:
+        """A throwaway bidder of the invitees' organisation, with PASSWORD: its id and
+        email. For the requests that end a user's tokens or count its failed sign-ins,
+        so that the member's and the operator's keep working."""
+        token = self.invite_token()  # a write of its own: the store's writes do not nest
+        with self.store.write() as conn:
+            user = accept_invite(conn, token, password_hash(), self.now())
+        return user.user_id, user.email
+
+    def signed_in(self) -> Account:
+        """A throwaway user (``new_user``) signed in through the API."""
+        _, email = self.new_user()
+        answer = self.client.post(
+            "/auth/public/authenticate",
+            json={"username": email, "password": PASSWORD},
+            headers={FORWARDED: self.address()},
+        )
+        token = _checked(answer, 200)["access_token"]
+        return Account(self.names["invitees"], email, str(token))
+
+    def inactive_user(self) -> str:
+        """The id of a throwaway user an operator switched off."""
+        user_id, _ = self.new_user()
+        with self.store.write() as conn:
+            deactivate_user(conn, user_id, self.now())
+        return user_id
 
     def draft(self) -> str:
         auction_id = self.fresh("draft")
@@ -391,8 +445,17 @@ def build_world(store: Store, client: Client, clock: Any) -> World:
 class _Shape(World):
     """A world without a store: its requests have the shape of the real ones."""
 
-    def invite_token(self) -> str:
-        return "token"
+    def invite(self) -> tuple[str, str]:
+        return "invite", "token"
+
+    def new_user(self) -> tuple[str, str]:
+        return "user", "someone@example.com"
+
+    def signed_in(self) -> Account:
+        return self.member
+
+    def inactive_user(self) -> str:
+        return "user"
 
     def draft(self) -> str:
         return "draft"
@@ -440,12 +503,38 @@ ANCILLARY_BID = {
     ]
 }
 
+
+def _sign_in(w: World) -> Request:
+    return Request(
+        None,
+        body={"username": w.new_user()[1], "password": PASSWORD},
+        headers={FORWARDED: w.address()},
+    )
+
+
+def _password(w: World) -> Request:
+    return Request(
+        w.signed_in(),
+        body={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers={FORWARDED: w.address()},
+    )
+
+
 BASES: dict[tuple[str, str], Callable[[World], Request]] = {
     ("post", "/auth/public/accept-invite"): lambda w: Request(
         None, body={"token": w.invite_token(), "password": PASSWORD}
     ),
-    ("post", "/auth/public/authenticate"): lambda w: Request(
-        None, body={"username": w.member.email, "password": PASSWORD}
+    ("post", "/auth/public/authenticate"): _sign_in,
+    ("post", "/auth/password"): _password,
+    ("post", "/auth/logout-all"): lambda w: Request(w.signed_in()),
+    ("post", "/admin/users/{user_id}/deactivate"): lambda w: Request(
+        w.operator, {"user_id": w.new_user()[0]}
+    ),
+    ("post", "/admin/users/{user_id}/reactivate"): lambda w: Request(
+        w.operator, {"user_id": w.inactive_user()}
+    ),
+    ("delete", "/admin/invites/{invite_id}"): lambda w: Request(
+        w.operator, {"invite_id": w.invite()[0]}
     ),
     ("post", "/admin/organisations"): lambda w: Request(
         w.operator, body={"name": w.fresh("Org"), "eic": EICS[3], "tso_zone": EICS[0]}

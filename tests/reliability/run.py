@@ -49,6 +49,7 @@ from benchmarks.common import machine as describe_machine
 from tests.reliability import schemathesis_run, trials
 from tests.reliability.hostile import (
     HOSTILE,
+    TRUSTED,
     Hostile,
     Target,
     build_world,
@@ -105,7 +106,7 @@ def sweep(store: str, work: Path, how: str) -> Sweep:
     with ExitStack() as stack:
         url = _fresh_store(stack, store, work / "sweep")
         clock = Clock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-        base = stack.enter_context(serving(url, clock))
+        base = stack.enter_context(serving(url, clock, **TRUSTED))
         client = stack.enter_context(httpx2.Client(base_url=base, timeout=120))
         db = Store(url)
         stack.callback(db.dispose)
@@ -194,7 +195,9 @@ def run_store(
     with ExitStack() as stack:
         for role in ("bidder", "operator"):
             url = schemathesis_run._store_copy(stack, world, store, work / store / f"st-{role}")
-            base = stack.enter_context(serving(url, Clock(demo_now())))
+            base = stack.enter_context(
+                serving(url, Clock(demo_now()), **schemathesis_run.SERVER_OPTIONS)
+            )
             trader = "baltic-power-desk"
             email = world.operator if role == "operator" else world.traders[trader]
             token = schemathesis_run.login(base, email, world.password)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import uvicorn
@@ -122,9 +123,12 @@ class Clock:
 
 
 @contextmanager
-def serving(url: str, clock: Callable[[], datetime], *, env: str = "sandbox") -> Iterator[str]:
-    """A real uvicorn on 127.0.0.1 (a free port) over the store at ``url``; its base URL."""
-    settings = Settings(database_url=url, secret_key=SECRET, token_minutes=600, env=env)
+def serving(
+    url: str, clock: Callable[[], datetime], *, env: str = "sandbox", **options: Any
+) -> Iterator[str]:
+    """A real uvicorn on 127.0.0.1 (a free port) over the store at ``url``; its base URL.
+    ``options``: more settings (``hostile.TRUSTED`` for the sweep)."""
+    settings = Settings(database_url=url, secret_key=SECRET, token_minutes=600, env=env, **options)
     app = create_app(settings, clock=clock, scheduler=False)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="on")
     server = uvicorn.Server(config)
