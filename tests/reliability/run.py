@@ -14,7 +14,8 @@ Per store:
   the restart: closed or cleared with a result that reproduces its hash and passes the
   checker, published), during a settlement run (whole or absent);
 - races: bids around a gate a few seconds away, N posts with one Idempotency-Key, N
-  amendments with one If-Match; wrong passwords in a row (throttling);
+  amendments with one If-Match; wrong passwords in a row, and an organisation's writes
+  past its burst (throttling: 429 with Retry-After, then let through after that time);
 - schemathesis (tests/reliability/schemathesis_run.py) as a bidder and as an operator.
 
 PostgreSQL: ``VBA_TEST_POSTGRES_URL`` or postgresql://postgres@127.0.0.1:5432/test, each
@@ -152,6 +153,10 @@ def run_trials(store: str, work: Path, args: argparse.Namespace) -> trials.Figur
         trials.gate_race(api, figures)
         trials.races(api, figures)
         trials.throttling(api, figures)
+    with ExitStack() as stack:
+        url = _fresh_store(stack, store, work / "write-limit")
+        trials.provision(url)
+        trials.write_limit(url, figures)
     return figures
 
 
@@ -265,7 +270,8 @@ def table(runs: list[StoreRun]) -> tuple[list[str], list[list[str]]]:
         row("If-Match race", lambda r: r.figures.if_match),
         row("schemathesis as bidder", st("bidder")),
         row("schemathesis as operator", st("operator")),
-        row("throttling observed", lambda r: r.figures.throttling),
+        row("throttling observed: sign-in", lambda r: r.figures.throttling),
+        row("throttling observed: writes", lambda r: r.figures.write_limit),
         row("run time", lambda r: f"{r.seconds / 60:.1f} min"),
     ]
     return header, rows
