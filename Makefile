@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit smoke bench clean
+.PHONY: demo test lint unit smoke bench reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rebacking.py
 	$(BIN)/python benchmarks/bench_settlement.py
 	$(BIN)/python benchmarks/bench_replay.py
+
+# Not part of `make test` (about ten minutes): hostile input, kill -9 trials, races and
+# schemathesis on SQLite and PostgreSQL (VBA_TEST_POSTGRES_URL, else the local default);
+# one table of figures, written to docs/reliability.md. Fails on any 5xx or lost bid.
+reliability: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python tests/reliability/run.py --write docs/reliability-figures.md
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,8 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp
 
 from api import services, web
-from api.http import errors, limits, paths
+from api.http import errors, limits, openapi, paths
+from api.http.allow import AllowHeader
 from api.http.headers import ResponseHeaders
 from api.http.limits import BodyLimit
 from api.http.ratelimit import WriteLimiter
@@ -148,6 +149,8 @@ def create_app(
         app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
     app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
     web.install(app)
+    openapi.document_errors(app)
+    app.add_middleware(AllowHeader, fastapi_app=app)
     return app
 
 
