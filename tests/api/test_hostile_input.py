@@ -465,6 +465,19 @@ def test_a_bad_invite_is_refused_naming_the_field(
     refused(world.client.post("/admin/invites", headers=world.operator.headers, json=body), field)
 
 
+@pytest.mark.parametrize(
+    "token",
+    ['"\\ud800"', '"t\\u0000k"', json.dumps("t" * 10_000)],
+    ids=["surrogate", "NUL", "huge"],
+)
+def test_a_bad_invite_token_is_refused_naming_the_field(world: World, token: str) -> None:
+    """An unpaired surrogate in the token once reached its SHA-256 (UTF-8 encoding): a 500."""
+    body = f'{{"token": {token}, "password": "a fresh and unusual passphrase 42"}}'
+    headers = {"Content-Type": "application/json"}
+    answer = world.client.post("/auth/public/accept-invite", content=body.encode(), headers=headers)
+    refused(answer, "token")
+
+
 def test_the_domain_refuses_what_the_schema_would_for_every_other_door(store: Store) -> None:
     """The pages and the CLI reach the same rules without the HTTP schemas."""
     from auction.errors import DomainError

@@ -24,7 +24,9 @@ class Strict(BaseModel):
 
 
 class AcceptInvite(Strict):
-    token: str = Field(description="the token of the invitation")
+    # Looked up by its SHA-256: a Key's limits keep what cannot be UTF-8 (an unpaired
+    # surrogate) and what no token is (NUL, 10 kB) from reaching the hash.
+    token: Key = Field(description="the token of the invitation")
     password: str = Field(
         min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, description=PASSWORD_RULES
     )
