@@ -149,8 +149,9 @@ def test_every_known_hostile_class_gets_a_2xx_or_a_4xx_that_changes_nothing(
     world: World, target: Target
 ) -> None:
     """Every class of the issue for the types the place takes (a number place gets 10**30,
-    1e17, "1e999999", Infinity; a string place NUL, 201 characters, "²", ""; every place
-    raw NaN and a wrong type); every failing class is listed, not only the first."""
+    1e17, "1e999999", Infinity; a string place NUL, 201 characters, "²", "", a lone
+    surrogate; every place raw NaN and a wrong type); every failing class is listed, not
+    only the first."""
     problems = []
     for value in pinned(target):
         try:

@@ -169,7 +169,8 @@ EVERYWHERE = ("raw NaN literal", "true")
 FOR_TYPE = {
     "number": ("huge int 10**30", "float 1e17", "string 1e999999", "raw Infinity literal"),
     "integer": ("huge int 10**30", "float 1e17", "negative zero"),
-    "string": ("NUL byte", "201 characters", "superscript digit", "empty string"),
+    # A lone surrogate: valid JSON, no UTF-8 text (it reached a hash once: an invite token).
+    "string": ("NUL byte", "201 characters", "superscript digit", "empty string", "lone surrogate"),
     "array": ("long array",),
     "object": ("deep nesting", "1 MB string"),
 }
