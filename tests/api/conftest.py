@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -43,15 +44,9 @@ def postgres_url() -> str | None:
     return os.environ.get("VBA_TEST_POSTGRES_URL") or None  # set but empty: not set
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty store URL: a SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'vba.db'}"
-        return
-    base = postgres_url()
-    if base is None:
-        pytest.skip("PostgreSQL store tests need VBA_TEST_POSTGRES_URL (.ci/run sets it)")
+@contextmanager
+def postgres_schema(base: str) -> Iterator[str]:
+    """A store URL in a fresh schema of the PostgreSQL database at ``base`` (dropped after)."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
@@ -63,6 +58,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store URL: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'vba.db'}"
+        return
+    base = postgres_url()
+    if base is None:
+        pytest.skip("PostgreSQL store tests need VBA_TEST_POSTGRES_URL (.ci/run sets it)")
+    with postgres_schema(base) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ field. In-process on SQLite, and on PostgreSQL when ``VBA_TEST_POSTGRES_URL`` is
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -26,7 +24,7 @@ from hypothesis import strategies as st
 from api.http.app import create_app
 from api.http.settings import Settings
 from auction.store import Store
-from tests.api.conftest import SECRET, Clock, postgres_url
+from tests.api.conftest import SECRET, Clock, postgres_schema, postgres_url
 from tests.reliability.hostile import (
     BASES,
     HOSTILE,
@@ -79,17 +77,8 @@ def store_url(
     base = postgres_url()
     if base is None:
         pytest.skip("PostgreSQL store tests need VBA_TEST_POSTGRES_URL (.ci/run sets it)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with postgres_schema(base) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

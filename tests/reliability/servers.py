@@ -15,7 +15,6 @@ import io
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from api.http.app import create_app
 from api.http.settings import Settings
 from auction.store import Store, migrate
 from auction.store.schema import metadata
+from tests.api.conftest import postgres_schema as conftest_schema
 
 SECRET = "reliability run: a secret long enough for HS256 signing"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -73,18 +73,8 @@ def demo_world(workdir: Path) -> DemoWorld:
 @contextmanager
 def postgres_schema(base: str | None = None) -> Iterator[str]:
     """A store URL in a fresh schema of the PostgreSQL database at ``base``."""
-    base = base or postgres_base()
-    schema = f"rel_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with conftest_schema(base or postgres_base()) as url:
+        yield url
 
 
 def copy_store(source_url: str, target_url: str) -> None:
