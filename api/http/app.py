@@ -22,6 +22,7 @@ from api.http.allow import AllowHeader
 from api.http.headers import ResponseHeaders
 from api.http.limits import BodyLimit
 from api.http.ratelimit import WriteLimiter
+from api.http.requestid import RequestIds
 from api.http.routes import (
     admin,
     ancillary,
@@ -65,8 +66,8 @@ def _token(headers: Headers) -> str | None:
 
 
 class VbaApi(FastAPI):
-    """FastAPI with our two layers outside Starlette's own stack: the answer's headers
-    (``add_middleware`` would put them inside Starlette's error layer, and its 500s would
+    """FastAPI with our layers outside Starlette's own stack: the request id, the answer's
+    headers (``add_middleware`` would put them inside Starlette's error layer, and its 500s would
     go out without them), then the body limit, before anything reads a body."""
 
     def build_middleware_stack(self) -> ASGIApp:
@@ -79,7 +80,7 @@ class VbaApi(FastAPI):
             return token is not None and read_token(token, settings.env, key, now) is not None
 
         inner = BodyLimit(super().build_middleware_stack(), self.router.routes, signed_in)
-        return ResponseHeaders(inner, settings.env)
+        return RequestIds(ResponseHeaders(inner, settings.env))
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.http import echo
+from api.http import echo, requestid
 from auction.errors import (
     BodyProblems,
     Conflict,
@@ -109,7 +108,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        reference = uuid.uuid4().hex[:12]
+        reference = requestid.current() or requestid.new_id()
         log.exception("unexpected error %s", reference, exc_info=exc)
         detail = f"internal error (reference {reference}); nothing was changed, please retry"
         return JSONResponse({"detail": detail}, status_code=500)
