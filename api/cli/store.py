@@ -96,6 +96,7 @@ def open_store() -> Store:
 
 
 def serve(args: argparse.Namespace, console: Console) -> int:
+    from api.http import logs
     from api.http.app import create_app
     from api.http.serving import serve as run_server
 
@@ -104,6 +105,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
     except SettingsError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return EXIT_BAD_INPUT
+    logs.configure(settings.log_format, settings.log_level)
     console.print(
         f"vba serve: {settings.env} environment, store {settings.database_url}; "
         f"web frontend http://{args.host}:{args.port}/ui/, "

@@ -17,10 +17,12 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp
 
 from api import services, web
-from api.http import errors, limits, openapi, paths
+from api.http import errors, limits, logs, openapi, paths
 from api.http.allow import AllowHeader
 from api.http.headers import ResponseHeaders
 from api.http.limits import BodyLimit
+from api.http.metrics import Metrics
+from api.http.observe import Observed
 from api.http.ratelimit import WriteLimiter
 from api.http.requestid import RequestIds
 from api.http.routes import (
@@ -30,15 +32,16 @@ from api.http.routes import (
     auth,
     bids,
     fleet,
+    health,
     settlement,
     virtual_assets,
 )
 from api.http.security import read_token
 from api.http.settings import Settings
+from api.services import events
 from auction.store import Store, migrate
 from auction.store.auctions import due_to_close, due_to_publish
 
-log = logging.getLogger("vba.api")
 # pydantic warns about the alias FastAPI gives every path parameter; it is harmless noise.
 warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
 
@@ -66,9 +69,10 @@ def _token(headers: Headers) -> str | None:
 
 
 class VbaApi(FastAPI):
-    """FastAPI with our layers outside Starlette's own stack: the request id, the answer's
-    headers (``add_middleware`` would put them inside Starlette's error layer, and its 500s would
-    go out without them), then the body limit, before anything reads a body."""
+    """FastAPI with our layers outside Starlette's own stack: the request id, the request's
+    log line and metrics, the answer's headers (``add_middleware`` would put them inside
+    Starlette's error layer, and its 500s would go out without them), then the body limit,
+    before anything reads a body."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
@@ -80,7 +84,10 @@ class VbaApi(FastAPI):
             return token is not None and read_token(token, settings.env, key, now) is not None
 
         inner = BodyLimit(super().build_middleware_stack(), self.router.routes, signed_in)
-        return RequestIds(ResponseHeaders(inner, settings.env))
+        observed = Observed(
+            ResponseHeaders(inner, settings.env), self.router.routes, self.state.metrics
+        )
+        return RequestIds(observed)
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
@@ -89,21 +96,64 @@ class VbaApi(FastAPI):
 
 
 def tick(store: Store, now: datetime) -> None:
-    """Close the gates that have passed; clear and publish what is due to publish itself."""
+    """Close the gates that have passed; clear and publish what is due to publish itself.
+
+    An auction that fails does not hold up the others: its failure is logged with its id
+    (and tried again next tick)."""
     with store.read() as conn:
         closing = due_to_close(conn, now)
-    services.auctions.close_due(store, closing, now)
+    for auction_id in closing:
+        _attempt("close", services.auctions.close_due, store, auction_id, now)
     with store.read() as conn:
         publishing = due_to_publish(conn, now)
-    services.auctions.publish_due(store, publishing, now)
+    for auction_id in publishing:
+        _attempt("publish", services.auctions.publish_due, store, auction_id, now)
 
 
-async def _scheduler(store: Store, clock: Callable[[], datetime], every_s: float) -> None:
-    while True:
+def _attempt(
+    step: str,
+    work: Callable[[Store, list[str], datetime], None],
+    store: Store,
+    auction_id: str,
+    now: datetime,
+) -> None:
+    try:
+        work(store, [auction_id], now)
+    except Exception:
+        events.emit(
+            "scheduler.failed",
+            f"scheduler could not {step} an auction",
+            level=logging.ERROR,
+            exc_info=True,
+            step=step,
+            auction_id=auction_id,
+            at=events.instant(now),
+        )
+
+
+def scheduled_tick(store: Store, now: datetime, metrics: Metrics) -> None:
+    """One tick of the scheduler, its events and failures counted in ``metrics``."""
+    with events.listening(metrics.on_event):
         try:
-            await asyncio.to_thread(tick, store, clock())
-        except Exception:  # the loop must outlive one bad auction; the log says which
-            log.exception("scheduler tick failed")
+            tick(store, now)
+        except Exception:  # the loop must outlive a store that does not answer
+            events.emit(
+                "scheduler.failed",
+                "scheduler tick failed",
+                level=logging.ERROR,
+                exc_info=True,
+                step="tick",
+                at=events.instant(now),
+            )
+            return
+    metrics.ticked()
+
+
+async def _scheduler(
+    store: Store, clock: Callable[[], datetime], every_s: float, metrics: Metrics
+) -> None:
+    while True:
+        await asyncio.to_thread(scheduled_tick, store, clock(), metrics)
         await asyncio.sleep(every_s)
 
 
@@ -121,10 +171,15 @@ def create_app(
     settings = (settings or Settings.from_env()).checked()
     store = Store(settings.database_url)
     migrate(store)
+    metrics = Metrics(store, clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_scheduler(store, clock, settings.tick_s)) if scheduler else None
+        task = (
+            asyncio.create_task(_scheduler(store, clock, settings.tick_s, metrics))
+            if scheduler
+            else None
+        )
         yield
         if task is not None:
             task.cancel()
@@ -144,11 +199,13 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.clock = clock
+    app.state.metrics = metrics
     app.state.write_limiter = WriteLimiter(settings.org_writes_per_s, settings.org_write_burst)
     errors.install(app)
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
         app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
     app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
+    app.include_router(health.router)
     web.install(app)
     openapi.document_errors(app)
     app.add_middleware(AllowHeader, fastapi_app=app)
@@ -156,5 +213,8 @@ def create_app(
 
 
 def app_from_env() -> Any:
-    """The factory ``uvicorn --factory api.http.app:app_from_env`` calls."""
-    return create_app()
+    """The factory ``uvicorn --factory api.http.app:app_from_env`` calls: a server, so it
+    sets up the process's logging (``VBA_LOG_FORMAT``, ``VBA_LOG_LEVEL``)."""
+    settings = Settings.from_env()
+    logs.configure(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.http import observe
 from api.http.ratelimit import WriteLimiter
 from api.http.security import read_token, still_valid
 from api.http.settings import Settings
@@ -70,6 +71,7 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
         user = still_valid(claims, user_by_id(conn, claims.user_id))
     if user is None:
         raise unauthorized
+    observe.signed_in(user.org_id)
     if request.method not in _SAFE_METHODS:
         _limit_writes(request.app.state.write_limiter, user.org_id, context.now)
     return Call(context.store, settings, context.now, user)

@@ -6,6 +6,9 @@ start one all pass ``SERVER_OPTIONS`` to uvicorn.
   connection); httptools has no limit and would read 100 MB of headers into memory. A head
   that arrives whole in one read is refused by ``api.http.limits`` (431).
 - No ``Server: uvicorn`` header (it tells an attacker what to try); ``Date`` stays.
+- No uvicorn access log (``api.http.observe`` logs every request, with its route template
+  and request id), and uvicorn leaves the process's logging alone: ``vba serve`` sets it
+  up (``api.http.logs``), tests and embedding programs keep theirs.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ SERVER_OPTIONS: dict[str, Any] = {
     "server_header": False,
     "date_header": True,
     "log_level": "warning",
+    "access_log": False,
+    "log_config": None,
 }
 
 

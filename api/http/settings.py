@@ -37,6 +37,19 @@ class SettingsError(RuntimeError):
     """The server must not start with these settings."""
 
 
+_CHOICES = {
+    "VBA_LOG_FORMAT": ("text", "json"),
+    "VBA_LOG_LEVEL": ("debug", "info", "warning", "error"),
+}
+
+
+def _choice(name: str, value: str) -> str:
+    """``value`` if it is one of the setting's choices (any case), else a clear error."""
+    if value.strip().lower() not in _CHOICES[name]:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(_CHOICES[name])}")
+    return value.strip().lower()
+
+
 def _flag(value: str) -> bool:
     if value.strip().lower() not in {"0", "1", "true", "false", "yes", "no"}:
         raise ValueError(f"{value!r} is not a yes/no flag (1, 0, true, false, yes, no)")
@@ -64,6 +77,13 @@ class Settings(BaseModel):
     # trader or the benchmarks, low enough that a runaway script cannot hog the server.
     org_writes_per_s: float = Field(default=500, gt=0)
     org_write_burst: int = Field(default=5000, ge=1)
+    # Logs on stderr (api.http.logs): one line per request and per step of an auction's
+    # life, as text for a person or as JSON lines for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # The bearer token Prometheus sends to GET /metrics; without one /metrics is off (a
+    # 404): bid volumes and error rates are nobody's business but the operator's.
+    metrics_token: str = Field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -81,6 +101,9 @@ class Settings(BaseModel):
                 trust_forwarded_for=_flag(env.get("VBA_TRUST_FORWARDED_FOR", "0")),
                 org_writes_per_s=float(env.get("VBA_ORG_WRITES_PER_S", "500")),
                 org_write_burst=int(env.get("VBA_ORG_WRITE_BURST", "5000")),
+                log_format=_choice("VBA_LOG_FORMAT", env.get("VBA_LOG_FORMAT", "text")),
+                log_level=_choice("VBA_LOG_LEVEL", env.get("VBA_LOG_LEVEL", "info")),
+                metrics_token=env.get("VBA_METRICS_TOKEN", ""),
             )
         except ValueError as exc:  # a number or a time that does not parse
             raise SettingsError(f"a VBA_* setting is not valid: {exc}") from None
@@ -95,6 +118,11 @@ class Settings(BaseModel):
 
     def checked(self) -> Settings:
         """Refuse production without a random secret; give the sandbox a random one."""
+        if self.metrics_token and len(self.metrics_token) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"VBA_METRICS_TOKEN must have at least {MIN_SECRET_LENGTH} characters; "
+                f"make one with {MAKE_SECRET}"
+            )
         if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
             raise SettingsError(f"VBA_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters")
         if not self.secret_key:

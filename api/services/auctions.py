@@ -9,6 +9,7 @@ auction is still in a state to take it.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection
 
+from api.services import events
 from auction.accounts import Role
 from auction.archive import check_config, table_csv, write_archive
 from auction.bidding import BidIn, check_bids_in
@@ -180,7 +182,9 @@ def step(
 ) -> AuctionRecord:
     """open, close, publish or cancel an auction."""
     if action == "publish":
-        return _publish(conn, auction_id, actor, now)
+        published = _publish(conn, auction_id, actor, now)
+        _published(auction_id, actor, now)  # in the caller's transaction, as below
+        return published
     record = get_auction(conn, auction_id, lock=True)
     target = next_status(action, record.status)
     if action == "open" and now >= record.gate_close:
@@ -190,7 +194,18 @@ def step(
         )
     set_status(conn, auction_id, target, now)
     audit.record(conn, actor, f"auction.{action}", f"auction/{auction_id}", now)
+    # In the caller's transaction: a commit that failed after this line would show as
+    # the request's 5xx line right after it.
+    event, message = _STEP_EVENTS.get(action, (f"auction.{action}", f"auction {action}"))
+    events.emit(event, message, auction_id=auction_id, by=actor, at=events.instant(now))
     return get_auction(conn, auction_id)
+
+
+_STEP_EVENTS = {
+    "open": ("auction.opened", "gate opened"),
+    "close": ("auction.gate_closed", "gate closed"),
+    "cancel": ("auction.cancelled", "auction cancelled"),
+}
 
 
 def close_due(store: Store, auction_ids: Sequence[str], now: datetime) -> None:
@@ -198,9 +213,19 @@ def close_due(store: Store, auction_ids: Sequence[str], now: datetime) -> None:
     for auction_id in auction_ids:
         with store.write() as conn:
             record = get_auction(conn, auction_id, lock=True)
-            if record.status is Status.OPEN and now >= record.gate_close:
+            closing = record.status is Status.OPEN and now >= record.gate_close
+            if closing:
                 set_status(conn, auction_id, Status.CLOSED, now)
                 audit.record(conn, audit.SYSTEM, "auction.close", f"auction/{auction_id}", now)
+        if closing:
+            events.emit(
+                "auction.gate_closed",
+                "gate closed",
+                auction_id=auction_id,
+                by=audit.SYSTEM,
+                at=events.instant(now),
+                gate_close=events.instant(record.gate_close),
+            )
 
 
 # --- bids ----------------------------------------------------------------------------
@@ -323,10 +348,12 @@ def clear_auction(store: Store, auction_id: str, actor: str, now: datetime) -> C
     with store.read() as conn:
         record, archive = load_archive(conn, auction_id)
     next_status("clear", record.status)
+    started = time.perf_counter()
     result = clear(archive)
     with tempfile.TemporaryDirectory(prefix="vba-clear-") as tmp:
         summary = write_results(result, tmp)
         report = verify(archive, tmp)
+    duration_s = time.perf_counter() - started
     tz = archive.config.time_zone
     clearing = ClearingRecord(
         auction_id=auction_id,
@@ -365,6 +392,17 @@ def clear_auction(store: Store, auction_id: str, actor: str, now: datetime) -> C
             result_sha256=clearing.result_sha256,
             checker_ok=report.ok,
         )
+    events.emit(
+        "auction.cleared",
+        "auction cleared",
+        auction_id=auction_id,
+        status=result.status,
+        gap=result.mip_gap,
+        checker_ok=report.ok,
+        duration_s=round(duration_s, 3),
+        by=actor,
+        at=events.instant(now),
+    )
     return clearing
 
 
@@ -396,6 +434,16 @@ def _publish(conn: Connection, auction_id: str, actor: str, now: datetime) -> Au
     return get_auction(conn, auction_id)
 
 
+def _published(auction_id: str, actor: str, now: datetime) -> None:
+    events.emit(
+        "auction.published",
+        "auction published",
+        auction_id=auction_id,
+        by=actor,
+        at=events.instant(now),
+    )
+
+
 def publish_due(store: Store, auction_ids: Sequence[str], now: datetime) -> None:
     """Clear (if need be) and publish the auctions set to do so by themselves."""
     for auction_id in auction_ids:
@@ -405,6 +453,7 @@ def publish_due(store: Store, auction_ids: Sequence[str], now: datetime) -> None
             clear_auction(store, auction_id, audit.SYSTEM, now)
         with store.write() as conn:
             _publish(conn, auction_id, audit.SYSTEM, now)
+        _published(auction_id, audit.SYSTEM, now)
 
 
 # --- export --------------------------------------------------------------------------

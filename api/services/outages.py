@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy.engine import Connection
 
+from api.services import events
 from api.services.auctions import checked_rows
 from api.services.frames import day_blocks, effective_backing, lost_of, mtu_minutes_of
 from auction.book import AVAILABILITY
@@ -134,7 +135,19 @@ def record_outage(
             ):
                 inputs = now_inputs  # the fleet or its blocks changed: solve again
                 continue
-            return _store(conn, outage, inputs, result, actor, now)
+            outcome = _store(conn, outage, inputs, result, actor, now)
+        # Counts only: the kW moved or lost would tell the volumes awarded.
+        events.emit(
+            "outage.rebacked",
+            "outage recorded and re-backed",
+            outage_id=outcome.outage_id,
+            asset_id=outage["asset_id"][0],
+            blocks_touched=outcome.blocks_touched,
+            schedule_conflicts=len(outcome.conflicts),
+            by=actor,
+            at=events.instant(now),
+        )
+        return outcome
     raise Conflict(
         f"the fleet changed {_ATTEMPTS} times while this outage was re-backed: send it again"
     )

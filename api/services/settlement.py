@@ -10,6 +10,7 @@ import polars as pl
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from api.services import events
 from api.services.frames import day_blocks, day_setpoints, lost_of, schedule_frame
 from auction.errors import Conflict
 from auction.lifecycle import Status
@@ -120,6 +121,18 @@ def _save(
             body = {"day": day.isoformat(), "version": version}
             fingerprint = _fingerprint(day, imbalance_price_cents)
             idempotency.save(conn, actor, key, fingerprint, 201, body, now)
+    events.emit(
+        "settlement.run",
+        "delivery day settled",
+        day=day.isoformat(),
+        version=version,
+        auctions=len(frames.auctions),
+        invoice_lines=settled.lines.height,
+        documents=len(documents),
+        ok=bool(settled.report["ok"]),
+        by=actor,
+        at=events.instant(now),
+    )
     return Settled(run, settled.lines, len(documents))
 
 

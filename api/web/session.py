@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from api.http import observe
 from api.http.deps import Call, Context, public
 from api.http.schemas.accounts import AccessToken
 from api.http.security import read_token, still_valid
@@ -82,6 +83,7 @@ def signed_in(request: Request, context: Context) -> PageCall | None:
         if user is None:
             return None
         org = get_org(conn, user.org_id)
+    observe.signed_in(user.org_id)
     return PageCall(context.store, settings, context.now, user, org)
 
 

@@ -173,6 +173,27 @@ def due_to_publish(conn: Connection, now: datetime) -> list[str]:
     return list(conn.execute(query).scalars())
 
 
+def oldest_due(conn: Connection, now: datetime) -> datetime | None:
+    """The earliest instant of the scheduler's work still undone at ``now``: a gate that
+    has passed on an open auction, or a publication due; None if nothing is overdue."""
+    gates = sa.select(sa.func.min(auctions.c.gate_close)).where(
+        auctions.c.status == Status.OPEN.value, auctions.c.gate_close <= now
+    )
+    publications = sa.select(sa.func.min(auctions.c.publish_at)).where(
+        auctions.c.auto_publish.is_(True),
+        auctions.c.status.in_([Status.CLOSED.value, Status.CLEARED.value]),
+        auctions.c.publish_at <= now,
+    )
+    due = [conn.execute(q).scalar() for q in (gates, publications)]
+    return min((d for d in due if d is not None), default=None)
+
+
+def count_by_status(conn: Connection) -> dict[Status, int]:
+    """How many auctions are in each status (statuses without any left out)."""
+    query = sa.select(auctions.c.status, sa.func.count()).group_by(auctions.c.status)
+    return {Status(status): int(n) for status, n in conn.execute(query)}
+
+
 def product_frame(conn: Connection, auction_id: str) -> pl.DataFrame:
     """The auction's products with the ``PRODUCTS`` schema, in product id order."""
     return product_frames(conn, [auction_id])[auction_id]

@@ -9,6 +9,7 @@ that came before (a ``schema_version`` table at 1, 2 or 3) are adopted first: re
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -36,6 +37,14 @@ def current_version(store: Store) -> str | None:
     """The store's revision (None: an empty store, or one not yet adopted)."""
     with store.read() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+@cache
+def head() -> str:
+    """The newest revision this code knows: a store at another one is not ready for it."""
+    revision = ScriptDirectory.from_config(config()).get_current_head()
+    assert revision is not None  # the project ships its revisions
+    return revision
 
 
 def _lock(store: Store, conn: Connection) -> None:

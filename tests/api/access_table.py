@@ -108,6 +108,11 @@ TABLE: list[Row] = [
     Row("GET", "/openapi.json", public(200)),
     Row("GET", "/docs", public(200)),
     Row("GET", "/redoc", public(200)),
+    # For the operator's machines (docs/operations.md): probes answer anyone; metrics are
+    # off (404) without VBA_METRICS_TOKEN, and no user token opens them.
+    Row("GET", "/healthz", public(200)),
+    Row("GET", "/readyz", public(200)),
+    Row("GET", "/metrics", public(404)),
     # Accounts: the two public doors, then who am I.
     Row(
         "POST",
