@@ -13,7 +13,7 @@ from rich.console import Console
 
 from api import services
 from api.cli.exits import EXIT_BAD_INPUT, EXIT_FINDINGS
-from api.http.settings import Settings, SettingsError
+from api.http.settings import LOCAL_URL, Settings, SettingsError
 from auction.model import TENNET_DE
 from auction.store import DEFAULT_URL, Store, migrate
 from auction.store.accounts import operator_org_ids
@@ -125,20 +125,47 @@ def create_org_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def invite_command(args: argparse.Namespace, console: Console) -> int:
+    """Invite; email it when VBA_SMTP_URL is set. Prints the link, and the token last (for
+    scripts, and for POST /auth/public/accept-invite)."""
+    try:
+        settings = Settings.from_env(server=False)
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_BAD_INPUT
     store = open_store()
-    now = datetime.now(UTC)
-    hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
-    valid_for = timedelta(hours=hours)
-    invite_id, token = services.accounts.invite(
-        store, "cli", args.email, args.org, args.role, now, valid_for
+    postage = services.accounts.Postage(
+        settings.public_url or LOCAL_URL,
+        settings.env,
+        settings.mail_server(),
+        settings.smtp_from,
+    )
+    invited = services.accounts.invite(
+        store,
+        "cli",
+        args.email,
+        args.org,
+        args.role,
+        datetime.now(UTC),
+        timedelta(hours=settings.invite_hours),
+        postage=postage,
+        inviter="The market operator",
     )
     console.print(
-        f"invited {args.email} as {args.role} (invite {invite_id}, revoke it with "
-        f"DELETE /admin/invites/{invite_id}); the token works once, for {hours} hours, "
-        "with POST /auth/public/accept-invite {token, password}:"
+        f"invited {args.email} to {invited.org.name} as {args.role} (invite "
+        f"{invited.invite_id}, revoke it with DELETE /admin/invites/{invited.invite_id}); "
+        f"it works once, for {settings.invite_hours} hours."
     )
-    console.print(token, markup=False)
-    return 0
+    delivery = invited.delivery
+    if delivery.status == "failed":
+        console.print(f"[bold red]the email was not sent:[/] {delivery.detail}", highlight=False)
+        console.print("the invite stands: send the link yourself, or invite again to replace it")
+    else:
+        console.print(delivery.detail, markup=False, highlight=False)
+    console.print("the invite link (open it to choose a password):")
+    console.print(invited.link, markup=False, highlight=False, soft_wrap=True)
+    console.print("the token (POST /auth/public/accept-invite {token, password}):")
+    console.print(invited.token, markup=False, highlight=False, soft_wrap=True)
+    return EXIT_FINDINGS if delivery.status == "failed" else 0
 
 
 def export_command(args: argparse.Namespace, console: Console) -> int:

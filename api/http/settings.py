@@ -8,9 +8,11 @@ import secrets
 from collections import Counter
 from datetime import time
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
+from api.services.mail import MailServer, check_sender, mail_server
 from auction.store import DEFAULT_URL
 from dispatch.ancillary.products import GateRules
 
@@ -20,6 +22,8 @@ MIN_SECRET_LENGTH = 32
 # score 0, a sentence about 140-170, ``secrets.token_urlsafe(48)`` about 330.
 MIN_SECRET_BITS = 128
 MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command
+# Where `vba admin invite` links point when VBA_PUBLIC_URL is not set: `vba serve`'s default.
+LOCAL_URL = "http://127.0.0.1:8000"
 
 
 def secret_bits(secret: str) -> float:
@@ -48,6 +52,21 @@ def _choice(name: str, value: str) -> str:
     if value.strip().lower() not in _CHOICES[name]:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(_CHOICES[name])}")
     return value.strip().lower()
+def public_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot start the links people are sent, or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        return f"VBA_PUBLIC_URL is not a valid URL ({exc})"
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return (
+            f"VBA_PUBLIC_URL must be an http:// or https:// address with a host, such as "
+            f"https://vba.example.com, not {url!r}"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return f"VBA_PUBLIC_URL must have no user, query or fragment: {url!r}"
+    return None
 
 
 def _flag(value: str) -> bool:
@@ -84,9 +103,17 @@ class Settings(BaseModel):
     # The bearer token Prometheus sends to GET /metrics; without one /metrics is off (a
     # 404): bid volumes and error rates are nobody's business but the operator's.
     metrics_token: str = Field(default="", repr=False)
+    # The address people reach this server at (behind a proxy: the proxy's); invite links
+    # start with it. Empty: the address a request came to (the CLI: LOCAL_URL).
+    public_url: str = ""
+    # Invitations are emailed through this server when set (api.services.mail's forms).
+    smtp_url: str = Field(default="", repr=False)  # may hold a password
+    smtp_from: str = ""
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, *, server: bool = True) -> Settings:
+        """The settings of the environment, checked; ``server=False`` for a command that
+        signs no tokens (``vba admin invite``): it needs no VBA_SECRET_KEY."""
         env = os.environ if environ is None else environ
         try:
             settings = cls(
@@ -104,10 +131,37 @@ class Settings(BaseModel):
                 log_format=_choice("VBA_LOG_FORMAT", env.get("VBA_LOG_FORMAT", "text")),
                 log_level=_choice("VBA_LOG_LEVEL", env.get("VBA_LOG_LEVEL", "info")),
                 metrics_token=env.get("VBA_METRICS_TOKEN", ""),
+                public_url=env.get("VBA_PUBLIC_URL", "").strip(),
+                smtp_url=env.get("VBA_SMTP_URL", "").strip(),
+                smtp_from=env.get("VBA_SMTP_FROM", "").strip(),
             )
         except ValueError as exc:  # a number or a time that does not parse
             raise SettingsError(f"a VBA_* setting is not valid: {exc}") from None
-        return settings.checked()
+        return settings.checked() if server else settings.checked_links()
+
+    def mail_server(self) -> MailServer | None:
+        """The mail server invitations go through, None without VBA_SMTP_URL."""
+        return mail_server(self.smtp_url) if self.smtp_url else None
+
+    def checked_links(self) -> Settings:
+        """Refuse a public URL or a mail server that cannot work: at start, and for
+        ``vba admin invite``, which needs no secret."""
+        problem = public_url_problem(self.public_url) if self.public_url else None
+        if problem:
+            raise SettingsError(problem)
+        if self.smtp_url:
+            try:
+                self.mail_server()
+                check_sender(self.smtp_from)
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
+            if self.env == "production" and not self.public_url:
+                # Else an email's link would start with whatever Host header came.
+                raise SettingsError(
+                    "VBA_SMTP_URL in production needs VBA_PUBLIC_URL (such as "
+                    "https://vba.example.com): the links in invitation emails start with it"
+                )
+        return self.model_copy(update={"public_url": self.public_url.rstrip("/")})
 
     def gate_rules(self) -> GateRules:
         return GateRules(
@@ -123,6 +177,11 @@ class Settings(BaseModel):
                 f"VBA_METRICS_TOKEN must have at least {MIN_SECRET_LENGTH} characters; "
                 f"make one with {MAKE_SECRET}"
             )
+        """Refuse production without a random secret; give the sandbox a random one. Refuse
+        links and a mail server that cannot work (``checked_links``)."""
+        return self.checked_links()._checked_secret()
+
+    def _checked_secret(self) -> Settings:
         if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
             raise SettingsError(f"VBA_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters")
         if not self.secret_key:

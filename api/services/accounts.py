@@ -4,8 +4,12 @@ sign-ins and the throttle they feed."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from api.services.mail import Delivery, Invitation, MailServer, invite_link, send_invite
+from auction.accounts import normal_email
 from auction.errors import Conflict, Throttled
 from auction.store import Store, audit
 from auction.store.accounts import (
@@ -17,7 +21,7 @@ from auction.store.accounts import (
     deactivate_user,
     end_tokens,
     get_org,
-    issue_invite,
+    new_invite,
     reactivate_user,
     revoke_invite,
     set_password,
@@ -26,6 +30,8 @@ from auction.store.accounts import (
 )
 from auction.store.throttle import Key, failures_of, forget, record_failure
 from auction.throttle import Scope, blocked_until, retry_after_s
+
+log = logging.getLogger("vba.api")
 
 
 def new_org(
@@ -39,6 +45,27 @@ def new_org(
     return org
 
 
+@dataclass(frozen=True, slots=True)
+class Postage:
+    """How an invitation reaches its person: links start with ``public_url``; with a
+    mail server it is emailed from ``sender``, else the operator passes the link on."""
+
+    public_url: str
+    environment: str
+    server: MailServer | None = None
+    sender: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    invite_id: str
+    token: str = field(repr=False)
+    link: str = field(repr=False)
+    expires_at: datetime
+    org: Organisation
+    delivery: Delivery
+
+
 def invite(
     store: Store,
     actor: str,
@@ -47,10 +74,29 @@ def invite(
     role: str,
     now: datetime,
     valid_for: timedelta,
-) -> tuple[str, str]:
-    """A one-time invitation for ``email`` to join ``org_id`` as ``role``: its id and token."""
+    *,
+    postage: Postage,
+    inviter: str,
+) -> Invited:
+    """A one-time invitation for ``email`` to join ``org_id`` as ``role`` (replacing the
+    open invites of that email), emailed when a mail server is set. The email goes out
+    after the commit, so a slow mail server holds no transaction, and a failed one leaves
+    the invite standing: ``delivery`` says why, and the link is in the answer."""
     with store.write() as conn:
-        invite_id, token = issue_invite(conn, email, org_id, role, now, valid_for)
+        issued = new_invite(conn, email, org_id, role, now, valid_for)
+        org = get_org(conn, org_id)
+        email = normal_email(email)
+        for replaced in issued.replaced:
+            audit.record(
+                conn,
+                actor,
+                "invite.revoke",
+                f"invite/{replaced.invite_id}",
+                now,
+                org_id=replaced.org_id,
+                email=email,
+                replaced_by=issued.invite_id,
+            )
         audit.record(
             conn,
             actor,
@@ -60,9 +106,15 @@ def invite(
             org_id=org_id,
             email=email,
             role=role,
-            invite_id=invite_id,
+            invite_id=issued.invite_id,
         )
-    return invite_id, token
+    link = invite_link(postage.public_url, issued.token)
+    expires_at = now + valid_for
+    letter = Invitation(email, org.name, role, postage.environment, inviter, link, expires_at)
+    delivery = send_invite(postage.server, postage.sender, letter)
+    if delivery.status == "failed":
+        log.warning("invite %s: the email was not sent: %s", issued.invite_id, delivery.detail)
+    return Invited(issued.invite_id, issued.token, link, expires_at, org, delivery)
 
 
 def invitee(store: Store, token: str, now: datetime) -> tuple[Invite, Organisation]:

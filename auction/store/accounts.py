@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -131,12 +131,42 @@ def issue_invite(
     conn: Connection, email: str, org_id: str, role: str, now: datetime, valid_for: timedelta
 ) -> tuple[str, str]:
     """Store an invite; returns its id (to list and revoke it) and its token."""
+    issued = new_invite(conn, email, org_id, role, now, valid_for)
+    return issued.invite_id, issued.token
+
+
+@dataclass(frozen=True, slots=True)
+class NewInvite:
+    invite_id: str
+    token: str = field(repr=False)
+    # The open invites of the same email that this one replaced, as they were.
+    replaced: tuple[Invite, ...]
+
+
+def new_invite(
+    conn: Connection, email: str, org_id: str, role: str, now: datetime, valid_for: timedelta
+) -> NewInvite:
+    """Store an invite and return its id and token (shown once; only its hash is kept).
+
+    Inviting an email again revokes its open invites, whatever their organisation: an
+    email has one account, so only one invite can ever be accepted, and the newest is the
+    one the operator means (a lost or unsent link is replaced by inviting again)."""
     check_invite(email, role)
     get_org(conn, org_id)
     email = normal_email(email)
     existing = user_by_email(conn, email)
     if existing is not None and existing.password_hash is not None:
         raise Conflict(f"{email} has an account already", email=email)
+    open_ones = sa.and_(
+        invites.c.email == email,
+        invites.c.accepted_at.is_(None),
+        invites.c.revoked_at.is_(None),
+        invites.c.expires_at > now,
+    )
+    replaced = tuple(_invite(row) for row in conn.execute(sa.select(invites).where(open_ones)))
+    if replaced:
+        ids = [r.invite_id for r in replaced]
+        conn.execute(invites.update().where(invites.c.invite_id.in_(ids)).values(revoked_at=now))
     token = secrets.token_urlsafe(32)
     invite_id = new_id()
     conn.execute(
@@ -150,7 +180,7 @@ def issue_invite(
             expires_at=now + valid_for,
         )
     )
-    return invite_id, token
+    return NewInvite(invite_id, token, replaced)
 
 
 def _invite(row: sa.Row[tuple[object, ...]]) -> Invite:

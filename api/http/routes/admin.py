@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api import services
 from api.http.deps import Operator
@@ -13,11 +13,13 @@ from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.accounts import (
     InviteCreate,
     InviteCreated,
+    InviteDelivery,
     InvitePublic,
     OrganisationCreate,
     OrganisationPublic,
     UserPublic,
 )
+from api.http.settings import Settings
 from auction.store.accounts import User, get_org, list_invites, list_orgs, org_users
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -43,20 +45,39 @@ def get_organisations(call: Operator, page: Paging = EVERYTHING) -> list[Organis
     ]
 
 
+def postage(settings: Settings, request: Request) -> services.accounts.Postage:
+    """Links start with VBA_PUBLIC_URL, else with the address this request came to."""
+    public_url = settings.public_url or str(request.base_url).rstrip("/")
+    return services.accounts.Postage(
+        public_url, settings.env, settings.mail_server(), settings.smtp_from
+    )
+
+
 @router.post("/invites", response_model=InviteCreated, status_code=201)
-def post_invite(body: InviteCreate, call: Operator) -> InviteCreated:
-    """Invite a user to an organisation; the token is shown once."""
-    valid_for = timedelta(hours=call.settings.invite_hours)
-    invite_id, token = services.accounts.invite(
-        call.store, call.user.user_id, body.email, body.org_id, body.role, call.now, valid_for
+def post_invite(body: InviteCreate, call: Operator, request: Request) -> InviteCreated:
+    """Invite a user to an organisation (replacing the open invites of that email): emailed
+    when the server has a mail server, and the link and token are shown once. A mail server
+    that fails does not undo the invite: ``delivery`` says why."""
+    invited = services.accounts.invite(
+        call.store,
+        call.user.user_id,
+        body.email,
+        body.org_id,
+        body.role,
+        call.now,
+        timedelta(hours=call.settings.invite_hours),
+        postage=postage(call.settings, request),
+        inviter=call.user.email,
     )
     return InviteCreated(
-        invite_id=invite_id,
+        invite_id=invited.invite_id,
         email=body.email,
         org_id=body.org_id,
         role=body.role,
-        token=token,
-        expires_at=call.now + valid_for,
+        token=invited.token,
+        invite_url=invited.link,
+        expires_at=invited.expires_at,
+        delivery=InviteDelivery(status=invited.delivery.status, detail=invited.delivery.detail),
     )
 
 

@@ -81,13 +81,27 @@ class InviteCreate(Strict):
     role: Literal["bidder", "operator"] = "bidder"
 
 
+class InviteDelivery(BaseModel):
+    status: Literal["sent", "failed", "off"] = Field(
+        description="sent: emailed; failed: the mail server did not take it (detail says "
+        "why; the invite stands: pass the link on, or invite again, which replaces it); "
+        "off: no VBA_SMTP_URL, pass the link on"
+    )
+    detail: str
+
+
 class InviteCreated(BaseModel):
     invite_id: str = Field(description="to list or revoke the invite under /admin/invites")
     email: str
     org_id: str
     role: str
     token: str = Field(description="give it to the user; it works once")
+    invite_url: str = Field(
+        description="the accept page with the token: the person opens it, chooses a "
+        "password and is signed in; shown once, like the token"
+    )
     expires_at: datetime
+    delivery: InviteDelivery = Field(description="whether the invitation was emailed")
 
 
 class InvitePublic(BaseModel):

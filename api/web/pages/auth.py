@@ -113,8 +113,11 @@ def _invite_page(
     refusal: Refusal = NO_REFUSAL,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """The accept page. A token the server has (an old ``?token=`` link, a refused form)
+    goes back only in a hidden field; the invite links of ``api.services.mail`` carry it
+    after ``#``, which only the page's script reads."""
     values = {"token": token, "refusal": refusal, "min_length": MIN_PASSWORD_LENGTH}
-    return render(
+    page = render(
         request,
         "accept_invite.html",
         context,
@@ -122,6 +125,10 @@ def _invite_page(
         status_code=status_code,
         title="Accept your invite",
     )
+    # No Referer from this page, not even to this server, and no copy in a cache.
+    page.headers["Referrer-Policy"] = "no-referrer"
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @router.get("/ui/accept-invite")

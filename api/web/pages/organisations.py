@@ -1,13 +1,12 @@
 """Organisations and invites (screen 14, operator): the organisations, a form to create
 one and a form to invite a user. They call the route functions of
-``POST /admin/organisations`` and ``POST /admin/invites``; the invite's token is shown
-once, on the page answering the form, with the invite link to this server.
+``POST /admin/organisations`` and ``POST /admin/invites``; the invite's link and token are
+shown once, on the page answering the form, which says whether it was emailed.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,7 +14,6 @@ from fastapi.responses import HTMLResponse, Response
 from api.http.routes import admin as api_admin
 from api.http.schemas.accounts import InviteCreate, InviteCreated, OrganisationCreate
 from api.web.forms import NO_REFUSAL, REFUSALS, FormFields, Refusal, refusal_of, see_other
-from api.web.pages.account import server_url
 from api.web.render import render
 from api.web.session import OperatorPage, PageCall
 from auction.accounts import Role
@@ -58,7 +56,6 @@ def _page(
         "invite_refusal": invite_refusal,
         "invited": invited,
         "invited_org": names.get(invited.org_id, "") if invited else "",
-        "invite_link": _invite_link(request, invited.token) if invited else "",
         "notice": NOTICES.get(notice, ""),
         "created_name": created_name,
         "invite_hours": call.settings.invite_hours,
@@ -74,10 +71,6 @@ def _page(
     if invited is not None:
         response.headers["Cache-Control"] = "no-store"  # the token is shown once
     return response
-
-
-def _invite_link(request: Request, token: str) -> str:
-    return f"{server_url(request)}/ui/accept-invite?token={quote(token, safe='')}"
 
 
 @router.get(PATH)
@@ -104,7 +97,7 @@ def invite_user(request: Request, call: OperatorPage, form: FormFields) -> Respo
     entered = {k: form.get(k, "") for k in INVITE_FIELDS}
     try:
         body = InviteCreate.model_validate({k: v for k, v in entered.items() if v})
-        invited = api_admin.post_invite(body, call)
+        invited = api_admin.post_invite(body, call, request)
     except REFUSALS as exc:
         status = 409 if isinstance(exc, Conflict) else 422
         refusal = refusal_of(exc)

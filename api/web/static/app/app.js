@@ -62,7 +62,23 @@
     if (focus) focus.focus();
   }
 
+  // An invite link carries its token after "#": browsers never send that part to a
+  // server, so it stays out of access logs and Referer headers. Move it into the form,
+  // hide the field the person would otherwise paste it into, and drop it from the address.
+  function takeInviteToken() {
+    const input = document.querySelector("[data-invite-form] input[name=token]:not([type=hidden])");
+    const match = /^#token=([^&]+)/.exec(window.location.hash);
+    if (!input || !match) return;
+    input.value = decodeURIComponent(match[1]);
+    input.type = "hidden";
+    input.closest(".field").hidden = true;
+    const filled = document.getElementById("token-filled");
+    if (filled) filled.hidden = false;
+    history.replaceState(null, "", window.location.pathname);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    takeInviteToken();
     wire(document);
     tickCountdowns();
     setInterval(tickCountdowns, 1000);
