@@ -1,4 +1,5 @@
-"""``vba demo``: one auction's whole life through the REST API, on a fresh store.
+"""``vba demo``: one auction's whole life through the REST API, on a fresh store (its
+arguments are in ``api.cli.demo_parser``, which stays light for ``vba --help``).
 
 An empty SQLite store in a temporary directory; the operator and ten bidding
 organisations are provisioned and log in; the operator uploads the fleet and creates the
@@ -30,8 +31,8 @@ from rich.console import Console
 
 from api import services
 from api.cli import demo_ancillary, demo_serve
-from api.cli.archive import print_highlights, print_summary
 from api.cli.exits import EXIT_FINDINGS
+from api.cli.tables import print_highlights, print_summary
 from api.http.app import create_app, tick
 from api.http.settings import Settings
 from auction.archive import read_archive
@@ -437,20 +438,6 @@ def demo_workdir(out: Path | None) -> Path:
         return Path(tempfile.mkdtemp(prefix="vba-demo-"))
     out.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = sub.add_parser(
-        "demo", help="run the sample auction through the REST API on a fresh store"
-    )
-    demo.add_argument("--out", type=Path, help="where to keep the store and export (default: temp)")
-    demo.add_argument(
-        "--serve",
-        action="store_true",
-        help="then keep the demo's store served (web frontend and API) until Ctrl+C",
-    )
-    demo.add_argument("--port", type=int, default=8000, help="the port of --serve")
-    demo.set_defaults(run=demo_command)
 
 
 def demo_command(args: argparse.Namespace, console: Console) -> int:
