@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from fastapi.testclient import TestClient
@@ -43,6 +42,7 @@ from auction.store import Store
 from auction.store.accounts import create_invite, create_org
 from auction.store.results import result_frame
 from auction.timegrid import day_bounds, mtu_span
+from auction.wallclock import window as local_window
 from clearing import clear, write_results
 
 PASSWORD = "demo password, not for production"  # noqa: S105 - a throwaway demo store
@@ -351,10 +351,9 @@ def _dispatch(
         "available_fraction": 0,
     }
     answer = client.post("/fleet/outages", headers=op, json=outage).json()
-    tz = ZoneInfo(sample.config.time_zone)
     console.print(
-        f"Outage of {busiest}, the battery under the most blocks, {start.astimezone(tz):%H:%M}-"
-        f"{end.astimezone(tz):%H:%M}: {answer['rebacking']}"
+        f"Outage of {busiest}, the battery under the most blocks, "
+        f"{local_window(start, end, sample.config.time_zone)}: {answer['rebacking']}"
     )
     for conflict in answer["schedule_conflicts"][:3]:
         console.print(f"  schedule point {conflict['time']} no longer fits: {conflict['rule']}")

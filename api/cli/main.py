@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from api.cli import ancillary, archive, demo_parser, replay, store
@@ -76,6 +75,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help=str(kwargs.get("help")))
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version  # ~20 ms: only here
+
         try:
             number = version("vba-engine")
         except PackageNotFoundError:  # a checkout that is not installed

@@ -3,14 +3,14 @@ products, what an operator looks at first, the busiest assets of a dispatch."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import polars as pl
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from auction.model import Archive
 from auction.units import CENTS_PER_EUR, KW_PER_MW, PAYMENT_UNITS_PER_EUR
+from auction.wallclock import window as local_window
 from clearing import ClearingResult
 from clearing.report import product_table, utilisation
 from clearing.result import gap_text
@@ -46,37 +46,86 @@ def print_setpoints(console: Console, day: Disaggregation, mtu_h: float) -> None
     console.print(day.summary)
 
 
-def print_summary(console: Console, archive: Archive, result: ClearingResult) -> None:
-    table = Table(title=f"Clearing of {result.auction_id}", title_justify="left")
-    for name, justify in [
-        ("product", "left"),
-        ("window (local)", "left"),
-        ("bids", "right"),
-        ("offered MW", "right"),
-        ("awarded MW", "right"),
-        ("revenue EUR", "right"),
-        ("lowest accepted EUR/MW", "right"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    tz = archive.config.time_zone
-    for row in product_table(archive, result).iter_rows(named=True):
-        start = row["start"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
-        end = row["end"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
+# The product table's columns (header, justify). The product id and its window always
+# show in full; on a narrow terminal the other columns go, least needed first, and the
+# table's caption names them, rather than cutting ids to an ambiguous ``DAY-WS1-…``.
+PRODUCT_COLUMNS = (
+    ("product", "left"),
+    ("window (local)", "left"),
+    ("bids", "right"),
+    ("offered MW", "right"),
+    ("awarded MW", "right"),
+    ("revenue EUR", "right"),
+    ("lowest accepted EUR/MW", "right"),
+)
+LEFT_OUT_FIRST = ("lowest accepted EUR/MW", "offered MW", "bids", "revenue EUR", "awarded MW")
+
+
+def product_cells(products: pl.DataFrame, time_zone: str) -> list[dict[str, str]]:
+    """The cells of ``clearing.report.product_table``'s rows, by column header."""
+    cells = []
+    for row in products.iter_rows(named=True):
         awarded = f"{row['awarded_kw'] / KW_PER_MW:,.1f}"
         if row["allocated_kw"]:
             awarded += f" (+{row['allocated_kw'] / KW_PER_MW:g} fixed)"
-        lowest = (
-            "-" if row["lowest_cents"] is None else f"{row['lowest_cents'] / CENTS_PER_EUR:,.2f}"
+        lowest = row["lowest_cents"]
+        cells.append(
+            {
+                "product": row["product_id"],
+                "window (local)": local_window(row["start"], row["end"], time_zone),
+                "bids": str(row["bids"]),
+                "offered MW": f"{row['offered_kw'] / KW_PER_MW:,.1f}",
+                "awarded MW": awarded,
+                "revenue EUR": f"{row['revenue_units'] / PAYMENT_UNITS_PER_EUR:,.2f}",
+                "lowest accepted EUR/MW": (
+                    "-" if lowest is None else f"{lowest / CENTS_PER_EUR:,.2f}"
+                ),
+            }
         )
-        table.add_row(
-            row["product_id"],
-            f"{start}-{end}",
-            str(row["bids"]),
-            f"{row['offered_kw'] / KW_PER_MW:,.1f}",
-            awarded,
-            f"{row['revenue_units'] / PAYMENT_UNITS_PER_EUR:,.2f}",
-            lowest,
+    return cells
+
+
+def product_table_view(console: Console, title: str, cells: list[dict[str, str]]) -> Table:
+    """The widest table of ``cells`` that fits ``console``: ids and windows never cut."""
+    # Measured without the console's limit (a measurement is clamped to it).
+    unlimited = console.options.update_width(10**6)
+    left_out: list[str] = []
+    for drop in (None, *LEFT_OUT_FIRST):
+        if drop is not None:
+            left_out.append(drop)
+        table = _product_table(title, cells, left_out, whole=True)
+        if Measurement.get(console, unlimited, table).minimum <= console.width:
+            return table
+    # Not even product and window fit: they fold (every character stays, on the next line).
+    return _product_table(title, cells, left_out, whole=False)
+
+
+def _product_table(
+    title: str, cells: list[dict[str, str]], left_out: list[str], whole: bool
+) -> Table:
+    caption = f"narrow terminal: left out {', '.join(left_out)}" if left_out else None
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    shown = [(name, justify) for name, justify in PRODUCT_COLUMNS if name not in left_out]
+    for name, justify in shown:
+        # An id or a window is never wrapped or cut with an ellipsis: its column is as wide
+        # as its longest cell (``whole``). Numbers have no space to wrap at either.
+        keep = whole and name in ("product", "window (local)")
+        widest = max((len(row[name]) for row in cells), default=0)
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=keep,
+            min_width=widest if keep else None,
+            overflow="fold",
         )
+    for row in cells:
+        table.add_row(*(row[name] for name, _ in shown))
+    return table
+
+
+def print_summary(console: Console, archive: Archive, result: ClearingResult) -> None:
+    cells = product_cells(product_table(archive, result), archive.config.time_zone)
+    table = product_table_view(console, f"Clearing of {result.auction_id}", cells)
     console.print(table)
     use = utilisation(archive, result)
     console.print(
@@ -122,7 +171,7 @@ def print_highlights(
             f"Fixed allocation: {row['quantity_mw']:g} MW of {row['product_id']} for "
             f"{name(row['org_id'], row['org_id'])}, served before the bids at price 0."
         )
-    tz = ZoneInfo(archive.config.time_zone)
+    tz = archive.config.time_zone
     for row in archive.availability.iter_rows(named=True):
         what = (
             "outage"
@@ -130,8 +179,8 @@ def print_highlights(
             else (f"derated to {row['available_fraction']:.0%}")
         )
         console.print(
-            f"Asset {row['asset_id']}: {what} {row['start'].astimezone(tz):%H:%M}-"
-            f"{row['end'].astimezone(tz):%H:%M}; the clearing worked around it."
+            f"Asset {row['asset_id']}: {what} {local_window(row['start'], row['end'], tz)}; "
+            "the clearing worked around it."
         )
     reasons = (
         awards.filter(pl.col("reason").is_not_null())
