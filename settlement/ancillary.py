@@ -46,6 +46,7 @@ from auction.book import UTC_TIME, schema
 from auction.errors import DomainError, Problem
 from auction.timegrid import DEFAULT_TIME_ZONE, mtu_index_expr, mtu_us, offset_us_expr
 from auction.units import fixed_point_str, mw_str
+from auction.wallclock import window_expr
 from dispatch.ancillary.bids import MAX_PRICE_CENTS
 from dispatch.ancillary.products import BLOCK_MARKET, FILE
 from settlement.exact import (
@@ -53,7 +54,6 @@ from settlement.exact import (
     cap,
     div_half_even,
     grouped,
-    hhmm,
     money_str,
     mwh,
     scaled,
@@ -221,9 +221,7 @@ def _worded(time_zone: str) -> dict[str, pl.Expr]:
     market = pl.col("market").replace_strict(PRODUCT_MARKETS, default=pl.col("market"))
     return {
         "product": pl.format("{} {}", market, "name"),
-        "window": hhmm(pl.col("window_start"), time_zone)
-        + "-"
-        + hhmm(pl.col("window_end"), time_zone),
+        "window": window_expr(pl.col("window_start"), pl.col("window_end"), time_zone),
         # Energy windows are whole quarter-hours: kW × minutes / 60 × 1000 Wh is exact.
         "quantity": pl.when(energy).then(mwh(kw * minutes * 50 // 3)).otherwise(mw_str(kw)),
         "unit": pl.when(energy).then(pl.lit("MWh")).otherwise(pl.lit("MW")),
@@ -337,10 +335,9 @@ def _credit_lines(
         *_KEYS,
         kind=pl.lit("ancillary_credit"),
         description=pl.format(
-            "Reserve not delivered {}-{} of {}, {}: {} of the {} kW accepted "
+            "Reserve not delivered {} of {}, {}: {} of the {} kW accepted "
             "({} kW of the {} kW {} block lost), {}/{} of the window",
-            hhmm(pl.col("start"), time_zone),
-            hhmm(pl.col("end"), time_zone),
+            window_expr(pl.col("start"), pl.col("end"), time_zone),
             words["product"],
             words["window"],
             grouped(pl.col("undelivered_kw")),

@@ -75,8 +75,3 @@ def grouped(n: pl.Expr) -> pl.Expr:
     """A non-negative integer with thousands separators ("1,000")."""
     reversed_digits = n.cast(pl.String).str.reverse().str.replace_all(r"(\d{3})", "${1},")
     return reversed_digits.str.reverse().str.strip_chars_start(",")
-
-
-def hhmm(instant: pl.Expr, time_zone: str) -> pl.Expr:
-    """The local wall-clock time of a UTC instant ("14:00")."""
-    return instant.dt.convert_time_zone(time_zone).dt.strftime("%H:%M")

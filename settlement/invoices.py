@@ -53,12 +53,12 @@ from auction.timegrid import (
     on_grid_expr,
 )
 from auction.units import mw_str
+from auction.wallclock import window_expr
 from settlement.exact import (
     MAX_DENOMINATOR,
     cap,
     div_half_even,
     grouped,
-    hhmm,
     money_str,
     mwh,
     scaled,
@@ -171,7 +171,7 @@ def _paid(awards: pl.DataFrame, vas: pl.DataFrame) -> pl.DataFrame:
 
 def _award_lines(paid: pl.DataFrame, vas: pl.DataFrame, time_zone: str) -> pl.DataFrame:
     """One line per positive award (its payment) and per fixed allocation (0)."""
-    window = hhmm(pl.col("start"), time_zone) + "-" + hhmm(pl.col("end"), time_zone)
+    window = window_expr(pl.col("start"), pl.col("end"), time_zone)
     price = money_str(pl.col("price_cents"), 2)
     bids = paid.select(
         *_KEYS,
@@ -276,9 +276,8 @@ def _credit_lines(
         *_KEYS,
         kind=pl.lit("unavailability_credit"),
         description=pl.format(
-            "Unavailability {}-{}: {} kW of {} kW of the {} block lost, {}/{} of the window",
-            hhmm(pl.col("start"), time_zone),
-            hhmm(pl.col("end"), time_zone),
+            "Unavailability {}: {} kW of {} kW of the {} block lost, {}/{} of the window",
+            window_expr(pl.col("start"), pl.col("end"), time_zone),
             grouped(pl.col("lost_kw")),
             grouped(pl.col("power_kw")),
             market,

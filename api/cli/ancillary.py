@@ -7,15 +7,17 @@ import argparse
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from api import services
 from api.cli.exits import EXIT_BAD_INPUT
 from api.cli.store import open_store
-from api.http.settings import Settings, SettingsError
 
-MARKETS = services.ancillary.MARKETS
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# api.services.ancillary.MARKETS, written out: the services import the store and polars,
+# and --help must not (tests/api/test_cli_imports.py checks that they agree).
+MARKETS = ("fcr", "afrr_capacity", "afrr_energy")
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +39,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def export_command(args: argparse.Namespace, console: Console) -> int:
+    from api import services
+    from api.http.settings import Settings, SettingsError
+
     try:
         gates = Settings.from_env().gate_rules()
     except SettingsError as exc:
@@ -55,6 +60,8 @@ def export_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def import_command(args: argparse.Namespace, console: Console) -> int:
+    from api import services
+
     try:
         document = json.loads(args.file.read_text())
     except (OSError, ValueError) as exc:

@@ -1,4 +1,5 @@
-"""``vba demo``: one auction's whole life through the REST API, on a fresh store.
+"""``vba demo``: one auction's whole life through the REST API, on a fresh store (its
+arguments are in ``api.cli.demo_parser``, which stays light for ``vba --help``).
 
 An empty SQLite store in a temporary directory; the operator and ten bidding
 organisations are provisioned and log in; the operator uploads the fleet and creates the
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from fastapi.testclient import TestClient
@@ -30,8 +30,8 @@ from rich.console import Console
 
 from api import services
 from api.cli import demo_ancillary, demo_serve
-from api.cli.archive import print_highlights, print_summary
 from api.cli.exits import EXIT_FINDINGS
+from api.cli.tables import print_highlights, print_summary
 from api.http.app import create_app, tick
 from api.http.settings import Settings
 from auction.archive import read_archive
@@ -42,6 +42,7 @@ from auction.store import Store
 from auction.store.accounts import create_invite, create_org
 from auction.store.results import result_frame
 from auction.timegrid import day_bounds, mtu_span
+from auction.wallclock import window as local_window
 from clearing import clear, write_results
 
 PASSWORD = "demo password, not for production"  # noqa: S105 - a throwaway demo store
@@ -350,10 +351,9 @@ def _dispatch(
         "available_fraction": 0,
     }
     answer = client.post("/fleet/outages", headers=op, json=outage).json()
-    tz = ZoneInfo(sample.config.time_zone)
     console.print(
-        f"Outage of {busiest}, the battery under the most blocks, {start.astimezone(tz):%H:%M}-"
-        f"{end.astimezone(tz):%H:%M}: {answer['rebacking']}"
+        f"Outage of {busiest}, the battery under the most blocks, "
+        f"{local_window(start, end, sample.config.time_zone)}: {answer['rebacking']}"
     )
     for conflict in answer["schedule_conflicts"][:3]:
         console.print(f"  schedule point {conflict['time']} no longer fits: {conflict['rule']}")
@@ -437,20 +437,6 @@ def demo_workdir(out: Path | None) -> Path:
         return Path(tempfile.mkdtemp(prefix="vba-demo-"))
     out.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = sub.add_parser(
-        "demo", help="run the sample auction through the REST API on a fresh store"
-    )
-    demo.add_argument("--out", type=Path, help="where to keep the store and export (default: temp)")
-    demo.add_argument(
-        "--serve",
-        action="store_true",
-        help="then keep the demo's store served (web frontend and API) until Ctrl+C",
-    )
-    demo.add_argument("--port", type=int, default=8000, help="the port of --serve")
-    demo.set_defaults(run=demo_command)
 
 
 def demo_command(args: argparse.Namespace, console: Console) -> int:

@@ -8,18 +8,18 @@ import os
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from api import services
 from api.cli.exits import EXIT_BAD_INPUT, EXIT_FINDINGS
-from api.http.settings import LOCAL_URL, Settings, SettingsError
-from auction.model import TENNET_DE
-from auction.store import DEFAULT_URL, Store, migrate
-from auction.store.accounts import operator_org_ids
-from auction.units import CENTS_PER_EUR
-from settlement.invoices import MAX_IMBALANCE_PRICE_EUR, kind_totals
-from settlement.money import money
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from auction.store import Store
+
+# auction.model.TENNET_DE, written out: that module imports polars, and --help must not
+# (tests/api/test_cli_imports.py checks that they agree).
+TENNET_DE = "10YDE-EON------1"
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,6 +75,8 @@ def _aware_instant(text: str) -> datetime:
 
 def _price_eur(text: str) -> Decimal:
     """A price in EUR: a finite number >= 0 with at most two decimals (whole cents)."""
+    from settlement.invoices import MAX_IMBALANCE_PRICE_EUR
+
     try:
         price = Decimal(text)
     except InvalidOperation:
@@ -90,6 +92,8 @@ def _price_eur(text: str) -> Decimal:
 
 def open_store() -> Store:
     """The store of VBA_DATABASE_URL, upgraded to the newest schema."""
+    from auction.store import DEFAULT_URL, Store, migrate
+
     store = Store(os.environ.get("VBA_DATABASE_URL", DEFAULT_URL))
     migrate(store)
     return store
@@ -99,6 +103,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
     from api.http import logs
     from api.http.app import create_app
     from api.http.serving import serve as run_server
+    from api.http.settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env()
@@ -116,6 +121,8 @@ def serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def create_org_command(args: argparse.Namespace, console: Console) -> int:
+    from api import services
+
     store = open_store()
     now = datetime.now(UTC)
     org = services.accounts.new_org(store, "cli", args.name, args.eic, args.tso_zone, now)
@@ -127,6 +134,9 @@ def create_org_command(args: argparse.Namespace, console: Console) -> int:
 def invite_command(args: argparse.Namespace, console: Console) -> int:
     """Invite; email it when VBA_SMTP_URL is set. Prints the link, and the token last (for
     scripts, and for POST /auth/public/accept-invite)."""
+    from api import services
+    from api.http.settings import LOCAL_URL, Settings, SettingsError
+
     try:
         settings = Settings.from_env(server=False)
     except SettingsError as exc:
@@ -169,6 +179,8 @@ def invite_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def export_command(args: argparse.Namespace, console: Console) -> int:
+    from api import services
+
     store = open_store()
     out: Path = args.dir
     clearing = services.auctions.export_auction(store, args.auction_id, out)
@@ -190,6 +202,12 @@ def export_command(args: argparse.Namespace, console: Console) -> int:
 
 def settle_command(args: argparse.Namespace, console: Console) -> int:
     """Settle a delivery day on the store; print the totals and the reconciliation."""
+    from api import services
+    from auction.store.accounts import operator_org_ids
+    from auction.units import CENTS_PER_EUR
+    from settlement.invoices import kind_totals
+    from settlement.money import money
+
     store = open_store()
     with store.read() as conn:
         operators = operator_org_ids(conn)

@@ -52,6 +52,8 @@ def _choice(name: str, value: str) -> str:
     if value.strip().lower() not in _CHOICES[name]:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(_CHOICES[name])}")
     return value.strip().lower()
+
+
 def public_url_problem(url: str) -> str | None:
     """Why ``url`` cannot start the links people are sent, or None."""
     try:

@@ -22,8 +22,10 @@ from markupsafe import Markup
 
 from api.http.deps import Call, Context
 from auction.accounts import Role
+from auction.wallclock import clock
 
-BERLIN = ZoneInfo("Europe/Berlin")
+BERLIN_NAME = "Europe/Berlin"
+BERLIN = ZoneInfo(BERLIN_NAME)
 THIN_SPACE = "\u2009"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -67,6 +69,24 @@ def hhmm(instant: datetime) -> str:
     return berlin(instant, "%H:%M")
 
 
+def end_hhmm(end: datetime, start: datetime) -> str:
+    """``24:00 CET``: a window's end on its start's Berlin day (``auction.wallclock``: the
+    next midnight reads 24:00, not 00:00)."""
+    first, last = _aware(start).astimezone(BERLIN), _aware(end).astimezone(BERLIN)
+    return f"{clock(last, first.date(), BERLIN_NAME, '%d %b ')} {last.tzname()}"
+
+
+def end_tag(end: datetime, start: datetime) -> Markup:
+    """``end_hhmm`` in a ``<time datetime>`` tag."""
+    iso = utc_iso(end)
+    return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(iso, end_hhmm(end, start))
+
+
+def window_tag(start: datetime, end: datetime) -> Markup:
+    """``20:00 CET`` to ``24:00 CET`` in ``<time>`` tags: a window within a Berlin day."""
+    return time_tag(start, "%H:%M") + Markup("&ndash;") + end_tag(end, start)
+
+
 def utc_iso(instant: datetime) -> str:
     """The instant for ``<time datetime>`` and machines: ISO 8601 in UTC with ``Z``."""
     return _aware(instant).astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -103,6 +123,9 @@ def _templates() -> Jinja2Templates:
     env.filters.update(
         berlin=berlin,
         hhmm=hhmm,
+        end_hhmm=end_hhmm,
+        end_tag=end_tag,
+        window_tag=window_tag,
         utc_iso=utc_iso,
         time_tag=time_tag,
         day_label=day_label,

@@ -42,14 +42,17 @@ DASH = "—"
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222}
-main{max-width:1100px;margin:0 auto;padding:1rem 1.5rem 3rem}
+main{max-width:1200px;margin:0 auto;padding:1rem 1.5rem 3rem}
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
 nav a{margin-right:.8rem}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top;
-white-space:pre-wrap;overflow-wrap:anywhere}
-th{background:#f6f6f6}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.table{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}
+th,td{padding:.2rem .5rem;border-bottom:1px solid #eee;text-align:left;vertical-align:bottom}
+td{vertical-align:top;white-space:pre-wrap}
+th{background:#f6f6f6;font-weight:600}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
+td.text{min-width:14ch;overflow-wrap:anywhere}td.name{min-width:24ch}
 .statuses span{display:inline-block;margin:.2rem .4rem .2rem 0;padding:.15rem .5rem;
 border-radius:.3rem;background:#f0f0f0}
 .statuses span.alert{background:#fde2e1;color:#a40000;font-weight:bold}
@@ -67,6 +70,7 @@ class _Column:
     key: str
     fmt: Callable[[Any], str]
     numeric: bool = True
+    name: bool = False  # a name people read (an organisation's): a wider text column
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -364,15 +368,21 @@ def _section(anchor: str, heading: str, *parts: str) -> str:
 def _table(frame: pl.DataFrame, columns: Sequence[_Column]) -> str:
     """An HTML table; every cell formatted, then escaped."""
 
+    # Numbers never wrap; headers wrap between words; a text cell (a name, an id, a path)
+    # wraps between words first, breaks a word only if it must, and is never narrower
+    # than 14 characters. The wrapper scrolls sideways only as a last resort.
     def cls(column: _Column) -> str:
-        return ' class="num"' if column.numeric else ""
+        if column.numeric:
+            return ' class="num"'
+        return ' class="text name"' if column.name else ' class="text"'
 
-    head = "".join(f"<th{cls(c)}>{_esc(c.header)}</th>" for c in columns)
+    head = "".join(f'<th scope="col"{cls(c)}>{_esc(c.header)}</th>' for c in columns)
     body = "".join(
         "<tr>" + "".join(f"<td{cls(c)}>{_esc(c.fmt(row[c.key]))}</td>" for c in columns) + "</tr>"
         for row in frame.iter_rows(named=True)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="table">{table}</div>'
 
 
 def _organisations_section(report: Report) -> str:
@@ -381,7 +391,7 @@ def _organisations_section(report: Report) -> str:
         return _section("organisations", "Organisations", f'<p class="empty">{NO_DATA}</p>')
     new = report.new
     columns = [
-        _Column("organisation", "org_id", _text, numeric=False),
+        _Column("organisation", "org_id", _text, numeric=False, name=True),
         _Column("recorded MW", "recorded_mw", _mw),
         _Column("recorded paid (EUR)", "recorded_paid_eur", _eur),
         _Column("recorded surplus (EUR)", "recorded_surplus_eur", _eur),

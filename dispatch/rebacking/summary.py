@@ -8,11 +8,12 @@ short, and one sentence for the operator in local wall-clock time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from auction.wallclock import clock as wall_clock
 from dispatch.rebacking.blocks import Laid
 from dispatch.slices import replace_stretches
 
@@ -119,16 +120,10 @@ def _when(windows: list[tuple[datetime, datetime]], time_zone: str) -> str:
     Local wall-clock times of the first window's day; its next midnight reads 24:00;
     anything later carries its date.
     """
-    tz = ZoneInfo(time_zone)
-    day = windows[0][0].astimezone(tz).date()
+    day = windows[0][0].astimezone(ZoneInfo(time_zone)).date()
 
     def clock(t: datetime) -> str:
-        local = t.astimezone(tz)
-        if local.date() == day:
-            return local.strftime("%H:%M")
-        if local.date() == day + timedelta(days=1) and local.time() == datetime.min.time():
-            return "24:00"
-        return local.strftime("%Y-%m-%d %H:%M")
+        return wall_clock(t, day, time_zone)
 
     if len(windows) > 2:
         first, last = clock(windows[0][0]), clock(windows[-1][1])

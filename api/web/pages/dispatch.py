@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -25,10 +25,11 @@ from api.http.errors import validation_detail
 from api.http.routes import virtual_assets as api_va
 from api.http.schemas.dispatch import BlockPublic, ScheduleIn, VirtualAssetPublic
 from api.web.forms import NO_REFUSAL, FormFields, Refusal, see_other
-from api.web.render import BERLIN, berlin, render
+from api.web.render import BERLIN, BERLIN_NAME, berlin, render
 from api.web.session import PageCall, TraderPage
 from auction.errors import DomainError
 from auction.timegrid import day_bounds
+from auction.wallclock import clock
 from dispatch.schedule import BlockTerms, Point
 
 router = APIRouter(include_in_schema=False)
@@ -71,12 +72,7 @@ def window_parts(
     same_zone = first.tzname() == last.tzname()
     head = first.strftime(day_format) + f"{first:%H:%M}"
     head += "" if same_zone else f" {first.tzname()}"
-    if last.date() == first.date():
-        tail = f"{last:%H:%M}"
-    elif last.date() == first.date() + timedelta(days=1) and last.time() == time(0):
-        tail = "24:00"
-    else:
-        tail = f"{last:%a %d %b} {last:%H:%M}"
+    tail = clock(last, first.date(), BERLIN_NAME, date_format="%a %d %b ")
     return head, f"{tail} {last.tzname()}"
 
 

@@ -18,7 +18,7 @@ from api.http.routes import virtual_assets as api_va
 from api.http.schemas.ancillary import AncillaryBidPublic, AncillaryBidsIn
 from api.web.forms import NO_REFUSAL, FormFields, Refusal, refusal_of, see_other
 from api.web.pages.dispatch import MARKETS, local_rule, window_parts
-from api.web.render import BERLIN, berlin, hhmm, render
+from api.web.render import BERLIN, berlin, end_hhmm, hhmm, render
 from api.web.session import PageCall, TraderPage
 from auction.errors import Conflict, DomainError
 from dispatch.ancillary.bids import gate_passed
@@ -75,7 +75,7 @@ class BidRow:
 def product_option(p: Product) -> str:
     """``POS_041 · 10:00 CET to 10:15 CET · gate 29 Nov 09:35 CET``."""
     gate = berlin(p.gate_closure, "%d %b %H:%M")
-    return f"{p.name} · {hhmm(p.start)} to {hhmm(p.end)} · gate {gate}"
+    return f"{p.name} · {hhmm(p.start)} to {end_hhmm(p.end, p.start)} · gate {gate}"
 
 
 def _groups(products: list[Product]) -> list[tuple[str, list[tuple[str, str]]]]:
