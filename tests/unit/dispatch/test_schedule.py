@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -191,3 +192,51 @@ def test_an_outage_lowers_the_power_limit_of_its_mtus_and_reports_old_points() -
     assert (conflict.row, conflict.value) == (2, 900)
     assert "400 kW" in conflict.rule
     assert conflicts(terms(), accepted.power_kw) == []
+
+
+def _edge(block: BlockTerms, text: str) -> int:
+    return (datetime.fromisoformat(text) - block.start) // block.mtu
+
+
+POWERS = st.lists(
+    st.one_of(st.sampled_from([-1000, 0, 1000]), st.integers(-1000, 1000)),
+    min_size=16,
+    max_size=16,
+)
+
+
+@given(POWERS, st.sampled_from([0.0, 1000.0, 2000.0]))
+def test_a_refusal_names_every_soc_excursion_whole(powers: list[int], initial: float) -> None:
+    """One item per maximal run of edges outside [0, energy] on one side, naming its first
+    and last edge and its worst SoC; together they cover every breached edge, each once."""
+    block = terms(eta_charge=0.95, eta_discharge=0.9, initial_soc_kwh=initial)
+    # An independent walk of the SoC, edge by edge: which side of [0, energy] each is on.
+    soc, sides = initial, {}
+    socs = {0: initial}
+    for edge, p in enumerate(powers, start=1):
+        soc += (0.95 * max(-p, 0) - max(p, 0) / 0.9) * 0.25
+        socs[edge] = soc
+        if soc < -1e-6 or soc > block.energy_kwh + 1e-6:
+            sides[edge] = soc < 0
+    points = [Point(at(k), p) for k, p in enumerate(powers)]
+    if not sides:
+        apply_schedule(block, empty_schedule(block), points, BEFORE)
+        return
+    with pytest.raises(DomainError) as caught:
+        apply_schedule(block, empty_schedule(block), points, BEFORE)
+    covered: list[int] = []
+    for problem in caught.value.problems:
+        found = re.search(r"from (\S+) to (\S+) \(", problem.rule)
+        assert found, problem.rule
+        first, last = _edge(block, found.group(1)), _edge(block, found.group(2))
+        run = list(range(first, last + 1))
+        below = sides[first]
+        assert all(sides.get(e) is below for e in run), problem.rule
+        # Maximal: the edges either side are not out on the same side.
+        assert sides.get(first - 1) is not below
+        assert sides.get(last + 1) is not below
+        worst = min(socs[e] for e in run) if below else max(socs[e] for e in run)
+        assert f"{'lowest' if below else 'highest'} {worst:,.1f} kWh" in problem.rule
+        assert (problem.row, problem.column) == (first, "power")  # the point that takes it out
+        covered += run
+    assert sorted(covered) == sorted(sides)  # every breached edge, each once
