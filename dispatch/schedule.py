@@ -328,12 +328,13 @@ def _check_soc(terms: BlockTerms, profile: Profile, row_of_mtu: dict[int, int], 
         k = x.first - 1
         bound = "below 0 kWh" if x.below else f"above the block's energy of {x.bound_kwh} kWh"
         edges = x.last - x.first + 1
+        # The MTU comes first: the pages place an item without a row at the first MTU
+        # start its rule names.
         rule = (
-            f"the virtual SoC would be {bound} at every MTU edge from "
-            f"{terms.mtu_start(x.first).isoformat()} to {terms.mtu_start(x.last).isoformat()} "
-            f"({edges} edge{'s' if edges > 1 else ''}), "
+            f"the MTU starting {terms.mtu_start(k).isoformat()} takes the virtual SoC "
+            f"{bound}: it is out at every MTU edge from {terms.mtu_start(x.first).isoformat()} "
+            f"to {terms.mtu_start(x.last).isoformat()} ({edges} edge{'s' if edges > 1 else ''}), "
             f"{'lowest' if x.below else 'highest'} {x.worst_kwh:,.1f} kWh at "
-            f"{terms.mtu_start(x.worst_edge).isoformat()}: the MTU starting "
-            f"{terms.mtu_start(k).isoformat()} takes it out"
+            f"{terms.mtu_start(x.worst_edge).isoformat()}"
         )
         flag(row_of_mtu.get(k), "power", int(profile.power_kw[k]), rule)

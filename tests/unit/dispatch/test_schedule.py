@@ -136,6 +136,25 @@ def test_the_point_that_takes_the_soc_past_empty_is_named_once() -> None:
     assert "below 0" in problem.rule
 
 
+def test_a_stored_mtu_that_takes_the_soc_out_is_named_first_in_the_rule() -> None:
+    """The request's point is not to blame row-wise: the item has no row, and its rule
+    names the stored MTU first (the pages place it by that time), then the run."""
+    block = terms()
+    stored = apply_schedule(
+        block, empty_schedule(block), [Point(at(k), 1000) for k in range(1, 5)], BEFORE
+    )
+    assert stored.soc_kwh[5] == 0.0  # empty, not below
+    with pytest.raises(DomainError) as caught:
+        apply_schedule(block, stored.power_kw, [Point(at(0), 100)], BEFORE)
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column, problem.value) == (None, "power", 1000)
+    assert problem.rule == (
+        f"the MTU starting {at(4).isoformat()} takes the virtual SoC below 0 kWh: it is out "
+        f"at every MTU edge from {at(5).isoformat()} to {at(16).isoformat()} (12 edges), "
+        f"lowest -25.0 kWh at {at(5).isoformat()}"
+    )
+
+
 def test_the_daily_cycle_limit() -> None:
     block = terms(daily_cycle_limit=0.5, initial_soc_kwh=2000.0)  # 1,000 kWh may leave
     ok = [Point(at(k), 1000) for k in range(4)]
