@@ -182,8 +182,9 @@ def apply_schedule(
     ------
     DomainError
         One problem per broken rule and point (``row`` = the point's place in the
-        request, from 1); SoC and cycle problems name the MTU where the SoC leaves its
-        window. Nothing is applied then.
+        request, from 1). Once every point passes, one problem per SoC excursion
+        (``soc_excursions``: at the point that set the MTU taking the SoC out, if one
+        did) and one for the cycle limit. Nothing is applied then.
     """
     problems: list[Problem] = []
 
