@@ -171,7 +171,7 @@ def publish_auction(vba: str, bidder_emails: list[str], console: Console) -> lis
                 f"/organisations/{org_id}/virtual-assets",
                 headers={"Authorization": f"Bearer {token}"},
             )
-            for va in checked(answer, 200)["virtual_assets"]:
+            for va in checked(answer, 200)["items"]:
                 b = next(b for b in va["blocks"] if b["market"] == "wholesale")
                 start = datetime.fromisoformat(b["start"])
                 end = datetime.fromisoformat(b["end"])

@@ -182,8 +182,9 @@ def apply_schedule(
     ------
     DomainError
         One problem per broken rule and point (``row`` = the point's place in the
-        request, from 1); SoC and cycle problems name the MTU where the SoC leaves its
-        window. Nothing is applied then.
+        request, from 1). Once every point passes, one problem per SoC excursion
+        (``soc_excursions``: at the point that set the MTU taking the SoC out, if one
+        did) and one for the cycle limit. Nothing is applied then.
     """
     problems: list[Problem] = []
 
@@ -282,20 +283,59 @@ def _check_time(
     return mtu_index(time, terms.start, terms.mtu_minutes)
 
 
+@dataclass(frozen=True, slots=True)
+class Excursion:
+    """A maximal run of consecutive MTU edges at which the SoC lies outside [0, energy] on
+    one side: below 0 (``below``) or above the energy (``bound_kwh``, the bound it broke).
+
+    Edges count from 0 (the block's start, the initial SoC) to ``n_mtu`` (its end); the
+    MTU ``first - 1`` is the one that takes the SoC out.
+    """
+
+    first: int
+    last: int
+    below: bool
+    bound_kwh: int
+    worst_kwh: float  # the lowest SoC of a run below 0, the highest of one above
+    worst_edge: int
+
+
+def soc_excursions(terms: BlockTerms, soc_kwh: np.ndarray) -> list[Excursion]:
+    """Every excursion of the SoC out of [0, energy] at edges 1..n_mtu, in time order."""
+    low = soc_kwh < -SOC_EPSILON_KWH
+    high = soc_kwh > terms.energy_kwh + SOC_EPSILON_KWH
+    side = np.where(low, -1, np.where(high, 1, 0))
+    side[0] = 0  # the initial SoC is the block's, not the schedule's
+    out: list[Excursion] = []
+    # A run ends where the side changes: below 0 straight to above the energy is two.
+    for run in np.split(np.arange(1, side.size), np.flatnonzero(np.diff(side[1:])) + 1):
+        edge = int(run[0])
+        if side[edge] == 0:
+            continue
+        below = bool(side[edge] < 0)
+        values = soc_kwh[run]
+        at = int(run[np.argmin(values)] if below else run[np.argmax(values)])
+        bound = 0 if below else terms.energy_kwh
+        out.append(Excursion(edge, int(run[-1]), below, bound, float(soc_kwh[at]), at))
+    return out
+
+
 def _check_soc(terms: BlockTerms, profile: Profile, row_of_mtu: dict[int, int], flag: Flag) -> None:
-    """Each MTU that takes the SoC out of [0, energy] is a violation (once per excursion:
-    the MTUs after it that leave it outside are its consequence, not new faults)."""
-    soc = profile.soc_kwh[1:]
-    low = soc < -SOC_EPSILON_KWH
-    high = soc > terms.energy_kwh + SOC_EPSILON_KWH
-    leaves = (low & ~np.concatenate([[False], low[:-1]])) | (
-        high & ~np.concatenate([[False], high[:-1]])
-    )
-    for k in np.flatnonzero(leaves).tolist():
-        when = terms.mtu_start(k).isoformat()
-        bound = "below 0" if low[k] else f"above the block's energy of {terms.energy_kwh} kWh"
+    """One violation per excursion of the SoC out of [0, energy]: it names the MTU that
+    takes the SoC out (the point of the request that set it, if one did), the first and
+    last edge outside, and the worst SoC there. The edges after the first are the
+    excursion's consequence, not new faults, so they are one item, not one each."""
+    for x in soc_excursions(terms, profile.soc_kwh):
+        k = x.first - 1
+        bound = "below 0 kWh" if x.below else f"above the block's energy of {x.bound_kwh} kWh"
+        edges = x.last - x.first + 1
+        # The MTU comes first: the pages place an item without a row at the first MTU
+        # start its rule names.
         rule = (
-            f"the virtual SoC would be {soc[k]:,.1f} kWh at the end of the MTU starting {when}, "
-            f"{bound}"
+            f"the MTU starting {terms.mtu_start(k).isoformat()} takes the virtual SoC "
+            f"{bound}: it is out at every MTU edge from {terms.mtu_start(x.first).isoformat()} "
+            f"to {terms.mtu_start(x.last).isoformat()} ({edges} edge{'s' if edges > 1 else ''}), "
+            f"{'lowest' if x.below else 'highest'} {x.worst_kwh:,.1f} kWh at "
+            f"{terms.mtu_start(x.worst_edge).isoformat()}"
         )
         flag(row_of_mtu.get(k), "power", int(profile.power_kw[k]), rule)

@@ -254,7 +254,7 @@ def _show_bidder(
     awards = client.get(
         f"/organisations/{account['org_id']}/auctions/{auction_id}/awards",
         headers=account["headers"],
-    ).json()["awards"]
+    ).json()["items"]
     won = [a for a in awards if a["awarded_mw"] > 0]
     lost = [a for a in awards if a["price_needed_eur_per_mw"] is not None]
     console.print(
@@ -289,7 +289,7 @@ def _dispatch(
     name = sample.bids["org_id"].mode().sort()[0]
     account, op = accounts[name], accounts["operator"]["headers"]
     base = f"/organisations/{account['org_id']}/virtual-assets"
-    vas = client.get(base, headers=account["headers"]).json()["virtual_assets"]
+    vas = client.get(base, headers=account["headers"]).json()["items"]
     dispatchable = [va for va in vas if va["power_kw"] > 0]
     console.print(
         f"{name} has {len(vas)} virtual assets (upcoming, created at publication); "
@@ -389,7 +389,7 @@ def _settle(
     name = sample.bids["org_id"].mode().sort()[0]
     account = accounts[name]
     base = f"/organisations/{account['org_id']}"
-    invoice = client.get(f"{base}/invoices", headers=account["headers"]).json()["invoices"][0]
+    invoice = client.get(f"{base}/invoices", headers=account["headers"]).json()["items"][0]
     console.print(
         f"{name}'s invoice: {len(invoice['lines'])} lines, awards {invoice['awards_eur']} EUR, "
         f"credits {invoice['credits_eur']} EUR, imbalance {invoice['imbalance_eur']} EUR; "
@@ -399,7 +399,7 @@ def _settle(
         trader = accounts[reserve_trader]
         listed = client.get(
             f"/organisations/{trader['org_id']}/invoices", headers=trader["headers"]
-        ).json()["invoices"]
+        ).json()["items"]
         reserve = [ln for inv in listed for ln in inv["lines"] if ln["kind"] == "ancillary_revenue"]
         console.print(
             f"{reserve_trader}'s invoice passes on the TSO's payment for its accepted reserve: "

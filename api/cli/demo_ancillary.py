@@ -51,7 +51,7 @@ def _offer(
     for name in sorted(n for n in accounts if n != "operator"):
         account = accounts[name]
         base = f"/organisations/{account['org_id']}/virtual-assets"
-        for va in client.get(base, headers=account["headers"]).json()["virtual_assets"]:
+        for va in client.get(base, headers=account["headers"]).json()["items"]:
             blocks = [b for b in va["blocks"] if b["market"] == market]
             mw = max((b["power_kw"] for b in blocks), default=0) // KW_PER_MW
             if mw < 1:
@@ -68,7 +68,7 @@ def _offer(
             answer = client.post(url, headers=account["headers"], json={"bids": bids})
             if answer.status_code != 200:
                 continue  # an outage left the block short: try another
-            gate = _local(answer.json()["bids"][0]["gate_closure"], sample)
+            gate = _local(answer.json()["items"][0]["gate_closure"], sample)
             console.print(
                 f"{name} offers the {MARKET_NAMES[market]} reserve of its virtual asset "
                 f"{va['product_id']} "
@@ -104,9 +104,9 @@ def sandbox_tso(
         account = accounts[name]
         base = f"/organisations/{account['org_id']}/virtual-assets"
         seen = []
-        for va in client.get(base, headers=account["headers"]).json()["virtual_assets"]:
+        for va in client.get(base, headers=account["headers"]).json()["items"]:
             url = f"{base}/{va['virtual_asset_id']}/ancillary-bids"
-            seen += client.get(url, headers=account["headers"]).json()["bids"]
+            seen += client.get(url, headers=account["headers"]).json()["items"]
         words = [
             f"{b['product_date_code'].split('_', 1)[1]} {b['status']}"
             + (

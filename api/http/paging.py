@@ -1,30 +1,35 @@
 """Pages of every list: ``limit`` and ``offset`` query parameters, one dependency for all.
 
-A list answers at most ``limit`` items (1 to ``MAX_PAGE``, default ``MAX_PAGE``) from
-``offset`` in its documented order. The answer keeps its shape; when more items remain it
-carries ``Link: <the same query with the next offset>; rel="next"``, so a truncated answer
-says so. The pages of the web frontend call the route functions directly and, without
-the dependency, get ``EVERYTHING``.
+A list answers ``{"items": [...], "next": ...}`` (``ListOf``): at most ``limit`` items
+(1 to ``MAX_PAGE``, default ``MAX_PAGE``) from ``offset`` in its documented order. When
+more items remain, ``next`` is the relative URL of the same query with the next offset,
+and the answer carries it in ``Link: <...>; rel="next"`` too, so a truncated answer says
+so; on the last page ``next`` is null and there is no ``Link``. The pages of the web
+frontend call the route functions directly and, without the dependency, get
+``EVERYTHING``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 
+from api.http.schemas.lists import ListOf
+
 MAX_PAGE = 1000
 # Far beyond any list and small enough for every store's OFFSET (a 64-bit integer).
 MAX_OFFSET = 1_000_000_000
 
+S = TypeVar("S")
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Which items of a list to answer, and where to say that more remain."""
+    """Which items of a list to answer, and where the next page is."""
 
     limit: int | None  # None: every item (a caller in this process, not a client)
     offset: int = 0
@@ -37,29 +42,37 @@ class Page:
         whether another page follows."""
         return None if self.limit is None else self.limit + 1
 
-    def take(self, items: Sequence[T]) -> list[T]:
-        """This page of the whole ordered list ``items``."""
-        return self.fetched(items[self.offset :])
+    def of(self, items: Sequence[S], public: Callable[[S], T]) -> ListOf[T]:
+        """The answer for this page of the whole ordered list ``items``, each item
+        made public by ``public``."""
+        return self.of_fetched(items[self.offset :], public)
 
-    def fetched(self, items: Sequence[T]) -> list[T]:
-        """This page of ``items`` read from ``offset`` (at most ``fetch`` of them)."""
+    def of_fetched(self, items: Sequence[S], public: Callable[[S], T]) -> ListOf[T]:
+        """The answer for this page of ``items`` read from ``offset`` (at most
+        ``fetch`` of them, as a store's LIMIT/OFFSET gives)."""
         if self.limit is None or len(items) <= self.limit:
-            return list(items)
-        self._link_next()
-        return list(items[: self.limit])
+            return ListOf(items=[public(i) for i in items], next=None)
+        return ListOf(items=[public(i) for i in items[: self.limit]], next=self._next())
 
-    def _link_next(self) -> None:
-        if self.request is None or self.response is None or self.limit is None:
-            return
+    def _next(self) -> str | None:
+        if self.request is None or self.limit is None:
+            return None
         url = self.request.url.include_query_params(
             limit=self.limit, offset=self.offset + self.limit
         )
         # A relative reference: right behind a proxy that rewrites the host.
         target = f"{url.path}?{url.query}"
-        self.response.headers["Link"] = f'<{target}>; rel="next"'
+        if self.response is not None:
+            self.response.headers["Link"] = f'<{target}>; rel="next"'
+        return target
 
 
 EVERYTHING = Page(limit=None)
+
+
+def whole(items: Sequence[T]) -> ListOf[T]:
+    """A list answered whole in one page (a replaced collection, a batch just stored)."""
+    return ListOf(items=list(items), next=None)
 
 
 async def page_of(
@@ -74,7 +87,8 @@ async def page_of(
         Query(
             ge=0,
             le=MAX_OFFSET,
-            description='items to skip; a `Link: <...>; rel="next"` header gives the next page',
+            description="items to skip; the answer's `next` (and its "
+            '`Link: <...>; rel="next"` header) gives the next page',
         ),
     ] = 0,
 ) -> Page:

@@ -255,5 +255,5 @@ def small_auction(
         url = f"/organisations/{bidder.org_id}/virtual-assets"
         answer = client.get(url, headers=bidder.headers)
         assert answer.status_code == 200, answer.text
-        out[bidder.org_id] = answer.json()["virtual_assets"]
+        out[bidder.org_id] = answer.json()["items"]
     return out

@@ -104,7 +104,7 @@ def world(store: Store, make_client: Callable[[], TestClient], clock: Clock) -> 
         json={"bids": [bid_body(r) for r in rows[:4]]},
     )
     assert answer.status_code == 201, answer.text
-    member_bids = [b["bid_id"] for b in answer.json()["bids"]]
+    member_bids = [b["bid_id"] for b in answer.json()["items"]]
     answer = client.post(
         url.format(org=other.org_id),
         headers=other.headers,

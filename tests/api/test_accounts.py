@@ -173,7 +173,7 @@ def test_a_deactivated_user_cannot_sign_in_and_its_tokens_end(
     alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
     users = client.get(f"/admin/organisations/{alpha.org_id}/users", headers=operator.headers)
     assert users.status_code == 200, users.text
-    [user] = users.json()
+    [user] = users.json()["items"]
     assert user["active"] is True
 
     answer = client.post(f"/admin/users/{user['user_id']}/deactivate", headers=operator.headers)
@@ -213,7 +213,9 @@ def test_a_revoked_invite_gets_the_answer_of_an_unknown_one(
     )
     assert made.status_code == 201, made.text
     invite_id, token = made.json()["invite_id"], made.json()["token"]
-    listed = client.get(f"/admin/invites?org_id={alpha.org_id}", headers=operator.headers).json()
+    listed = client.get(f"/admin/invites?org_id={alpha.org_id}", headers=operator.headers).json()[
+        "items"
+    ]
     mine = next(i for i in listed if i["invite_id"] == invite_id)
     assert mine["status"] == "pending"
     assert token not in str(listed)
@@ -225,7 +227,9 @@ def test_a_revoked_invite_gets_the_answer_of_an_unknown_one(
     unknown = client.post("/auth/public/accept-invite", json={"token": "no-such-token", **body})
     assert revoked.status_code == 422
     assert revoked.json() == unknown.json()
-    listed = client.get(f"/admin/invites?org_id={alpha.org_id}", headers=operator.headers).json()
+    listed = client.get(f"/admin/invites?org_id={alpha.org_id}", headers=operator.headers).json()[
+        "items"
+    ]
     assert next(i for i in listed if i["invite_id"] == invite_id)["status"] == "revoked"
     # An accepted invite cannot be revoked (deactivate the user instead).
     accepted = next(i for i in listed if i["status"] == "accepted")

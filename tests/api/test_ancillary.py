@@ -76,7 +76,7 @@ def test_a_trader_offers_replaces_and_withdraws_reserve(
     }
     answer = client.post(_url(alpha, va), headers=alpha.headers, json=body)
     assert answer.status_code == 200, answer.text
-    bids = {b["product_date_code"]: b for b in answer.json()["bids"]}
+    bids = {b["product_date_code"]: b for b in answer.json()["items"]}
     fcr = bids[f"{DAY}_NEGPOS_08_12"]
     assert (fcr["market"], fcr["direction"], fcr["status"], fcr["version"]) == (
         "fcr",
@@ -101,7 +101,7 @@ def test_a_trader_offers_replaces_and_withdraws_reserve(
     too_much = client.post(_url(alpha, va), headers=alpha.headers, json={"bids": [_fcr(kw=2000)]})
     assert too_much.status_code == 422, too_much.text
 
-    listed = client.get(_url(alpha, va), headers=alpha.headers).json()["bids"]
+    listed = client.get(_url(alpha, va), headers=alpha.headers).json()["items"]
     assert len(listed) == 3
 
     gone = client.delete(f"{_url(alpha, va)}/{DAY}_NEGPOS_08_12", headers=alpha.headers)
@@ -133,7 +133,7 @@ def test_every_broken_rule_is_named_and_nothing_is_stored(
     assert (2, "offeredCapacity") in fields
     assert (4, "capacityPrice") in fields
     assert (5, "productDateCode") in fields
-    assert client.get(_url(alpha, va), headers=alpha.headers).json()["bids"] == []
+    assert client.get(_url(alpha, va), headers=alpha.headers).json()["items"] == []
 
 
 def test_the_gate_holds_to_the_second(
@@ -149,7 +149,7 @@ def test_the_gate_holds_to_the_second(
     assert datetime.fromisoformat(late.json()["gate_closure"]) == FCR_GATE
     withdrawn = client.delete(f"{_url(alpha, va)}/{DAY}_NEGPOS_08_12", headers=alpha.headers)
     assert withdrawn.status_code == 409
-    [bid] = client.get(_url(alpha, va), headers=alpha.headers).json()["bids"]
+    [bid] = client.get(_url(alpha, va), headers=alpha.headers).json()["items"]
     assert (float(bid["capacity_price"]), bid["status"]) == (12.5, "submitted")
 
 
@@ -224,4 +224,4 @@ def test_hostile_input_gets_a_4xx_on_both_stores(
         answer = client.post(f"/ancillary/{day}/export?market=fcr", headers=operator.headers)
         assert answer.status_code == 422, answer.text
         assert answer.json()["detail"][0]["field"] == "delivery_day"
-    assert client.get(_url(alpha, va), headers=alpha.headers).json()["bids"] == []
+    assert client.get(_url(alpha, va), headers=alpha.headers).json()["items"] == []

@@ -33,7 +33,7 @@ def _offer(client: TestClient, account: Account, va: str, price: float) -> str:
     }
     answer = client.post(_url(account, va), headers=account.headers, json=body)
     assert answer.status_code == 200, answer.text
-    return next(b["bid_id"] for b in answer.json()["bids"] if b["product_date_code"] == FCR)
+    return next(b["bid_id"] for b in answer.json()["items"] if b["product_date_code"] == FCR)
 
 
 def _accept(client: TestClient, operator: Account, bid_id: str, price: str) -> None:
@@ -50,13 +50,13 @@ def _accept(client: TestClient, operator: Account, bid_id: str, price: str) -> N
 
 
 def _bids(client: TestClient, account: Account, va: str) -> dict[str, dict[str, Any]]:
-    listed = client.get(_url(account, va), headers=account.headers).json()["bids"]
+    listed = client.get(_url(account, va), headers=account.headers).json()["items"]
     return {b["product_date_code"]: b for b in listed}
 
 
 def _beta_va(client: TestClient, beta: Account) -> str:
     [va] = client.get(f"/organisations/{beta.org_id}/virtual-assets", headers=beta.headers).json()[
-        "virtual_assets"
+        "items"
     ]
     return str(va["virtual_asset_id"])
 
@@ -276,7 +276,7 @@ def test_the_days_settlement_passes_the_tsos_payment_on_to_the_owner(
     assert Decimal(run.json()["totals_eur"]["ancillary_revenue"]) == Decimal("-61")
     assert run.json()["reconciliation"]["ok"]
     [invoice] = client.get(f"/organisations/{alpha.org_id}/invoices", headers=alpha.headers).json()[
-        "invoices"
+        "items"
     ]
     [line] = [ln for ln in invoice["lines"] if ln["kind"] == "ancillary_revenue"]
     assert (line["bid_id"], Decimal(line["amount_eur"])) == (mine, Decimal("-61"))

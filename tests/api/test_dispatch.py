@@ -86,15 +86,15 @@ def test_each_organisation_sees_its_own_virtual_assets_with_their_blocks(
     )
     # Operators read any organisation's.
     seen = client.get(f"/organisations/{alpha.org_id}/virtual-assets", headers=operator.headers)
-    assert seen.json()["virtual_assets"] == mine
+    assert seen.json()["items"] == mine
 
     # The window decides the status.
     clock.now = START + timedelta(minutes=1)
     url = f"/organisations/{alpha.org_id}/virtual-assets"
     active = client.get(url, params={"status": "active"}, headers=alpha.headers).json()
-    assert [va["product_id"] for va in active["virtual_assets"]] == ["p1"]
+    assert [va["product_id"] for va in active["items"]] == ["p1"]
     upcoming = client.get(url, params={"status": "upcoming"}, headers=alpha.headers).json()
-    assert [va["product_id"] for va in upcoming["virtual_assets"]] == ["p2"]
+    assert [va["product_id"] for va in upcoming["items"]] == ["p2"]
     assert client.get(url, params={"status": "soon"}, headers=alpha.headers).status_code == 422
 
 
@@ -126,7 +126,7 @@ def test_a_schedule_is_accepted_whole_and_reports_its_soc_and_imbalance(
     stored = client.get(url + "/schedule", headers=alpha.headers).json()
     assert stored == again.json()
     assert stored["version"] == 2
-    versions = client.get(url + "/schedule/versions", headers=alpha.headers).json()
+    versions = client.get(url + "/schedule/versions", headers=alpha.headers).json()["items"]
     assert [(v["version"], v["points"]) for v in versions] == [(1, 2), (2, 1)]
     assert [p["power"] for p in versions[0]["schedule"][:2]] == [400, -200]
 
@@ -379,13 +379,13 @@ def test_a_new_fleet_may_not_drop_an_asset_that_carries_blocks(
     store: Store, make_client: Callable[[], TestClient], clock: Clock
 ) -> None:
     client, operator, _alpha, _beta, vas = _setup(store, make_client, clock)
-    fleet = client.get("/fleet/assets", headers=operator.headers).json()
+    fleet = client.get("/fleet/assets", headers=operator.headers).json()["items"]
     busy = _carriers(store, [va for mine in vas.values() for va in mine])[0]
     kept = [a for a in fleet if a["asset_id"] != busy]
     answer = client.put("/fleet/assets", headers=operator.headers, json={"assets": kept})
     assert answer.status_code == 409
     assert answer.json()["assets"] == [busy]
-    assert client.get("/fleet/assets", headers=operator.headers).json() == fleet
+    assert client.get("/fleet/assets", headers=operator.headers).json()["items"] == fleet
     # Once the day is delivered the asset may go.
     clock.now = START + timedelta(days=2)
     answer = client.put("/fleet/assets", headers=operator.headers, json={"assets": kept})

@@ -260,7 +260,7 @@ def test_acknowledged_bids_survive_a_sigkill_and_nothing_is_invented(servers: Se
     with httpx2.Client(base_url=second.url, headers=bidder, timeout=REQUEST_TIMEOUT_S) as client:
         answer = client.get(path)
     assert answer.status_code == 200, answer.text
-    stored = {bid["bid_id"]: bid for bid in answer.json()["bids"]}
+    stored = {bid["bid_id"]: bid for bid in answer.json()["items"]}
 
     assert bidding.acked <= stored.keys(), "every acknowledged bid survived the kill"
     assert stored.keys() <= bidding.sent.keys(), "every stored bid was sent"

@@ -35,7 +35,7 @@ def _cleared_with_a_formula(store: Store, client: TestClient, clock: Clock) -> s
         json={"bids": [bid_body(row, exclusive_group=CALC)]},
     )
     assert answer.status_code == 201, answer.text
-    bid_id = str(answer.json()["bids"][0]["bid_id"])
+    bid_id = str(answer.json()["items"][0]["bid_id"])
     clock.advance(days=2)
     answer = client.post("/auctions/sample/clear", headers=operator.headers)
     assert answer.status_code == 200, answer.text

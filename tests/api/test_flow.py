@@ -27,7 +27,7 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
     batch = {"bids": [bid_body(r) for r in rows[:20]]}
     answer = client.post(base.format(org=alpha.org_id), headers=alpha.headers, json=batch)
     assert answer.status_code == 201, answer.text
-    alpha_bids = answer.json()["bids"]
+    alpha_bids = answer.json()["items"]
     assert len(alpha_bids) == 20
     one = client.post(base.format(org=beta.org_id), headers=beta.headers, json=bid_body(rows[20]))
     assert one.status_code == 201, one.text
@@ -53,10 +53,10 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
         base.format(org=alpha.org_id) + f"/{gone['bid_id']}", headers=alpha.headers
     )
     assert withdrawn.status_code == 204
-    versions = client.get(url + "/versions", headers=alpha.headers).json()
+    versions = client.get(url + "/versions", headers=alpha.headers).json()["items"]
     assert [v["action"] for v in versions] == ["submit", "amend"]
 
-    own = client.get(base.format(org=alpha.org_id), headers=alpha.headers).json()["bids"]
+    own = client.get(base.format(org=alpha.org_id), headers=alpha.headers).json()["items"]
     assert len(own) == 19
     assert all(b["org_id"] == alpha.org_id for b in own)
     mine = client.get("/auctions/sample", headers=alpha.headers).json()
@@ -96,7 +96,7 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
 
     awards = client.get(
         f"/organisations/{alpha.org_id}/auctions/sample/awards", headers=alpha.headers
-    ).json()["awards"]
+    ).json()["items"]
     assert {a["bid_id"] for a in awards} == {b["bid_id"] for b in own}
     for award in awards:
         if award["reason"] == "outbid":
@@ -104,7 +104,7 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
     view = client.get("/auctions/sample", headers=beta.headers).json()["my_status"]
     beta_award = client.get(
         f"/organisations/{beta.org_id}/auctions/sample/awards", headers=beta.headers
-    ).json()["awards"]
+    ).json()["items"]
     assert [a["bid_id"] for a in beta_award] == [beta_bid["bid_id"]]
     assert view == ("WON" if beta_award[0]["awarded_mw"] > 0 else "LOST")
 
@@ -147,7 +147,7 @@ def test_idempotency_key_replays_the_first_answer(
     other = client.post(url, headers=headers, json={**body, "price_eur_per_mw": 1})
     assert other.status_code == 422
     assert "Idempotency-Key" in other.text
-    assert len(client.get(url, headers=alpha.headers).json()["bids"]) == 1
+    assert len(client.get(url, headers=alpha.headers).json()["items"]) == 1
 
 
 def test_a_bad_batch_names_every_problem_and_stores_nothing(
@@ -171,7 +171,7 @@ def test_a_bad_batch_names_every_problem_and_stores_nothing(
         (("body", "bids", 3, "product_id"), "product_id"),
         (("body", "bids", 4, "price_eur_per_mw"), "price_eur_per_mw"),
     }
-    assert client.get(url, headers=alpha.headers).json()["bids"] == []
+    assert client.get(url, headers=alpha.headers).json()["items"] == []
 
 
 def test_links_groups_and_the_opening_gate(
@@ -234,7 +234,7 @@ def test_a_balancing_group_outside_the_auction_s_zone_cannot_bid(
     [problem] = answer.json()["detail"]
     assert problem["field"] == "tso_zone"
     assert EICS[2] in problem["rule"]
-    assert client.get(url, headers=elsewhere.headers).json()["bids"] == []
+    assert client.get(url, headers=elsewhere.headers).json()["items"] == []
 
 
 def test_a_draft_auction_does_not_exist_for_bidders_until_it_opens(
@@ -248,7 +248,7 @@ def test_a_draft_auction_does_not_exist_for_bidders_until_it_opens(
     bids = f"/organisations/{alpha.org_id}/auctions/sample/bids"
 
     def seen_by_alpha() -> list[int]:
-        listed = client.get("/auctions", headers=alpha.headers).json()
+        listed = client.get("/auctions", headers=alpha.headers).json()["items"]
         return [
             len([a for a in listed if a["auction_id"] == "sample"]),
             client.get("/auctions/sample", headers=alpha.headers).status_code,

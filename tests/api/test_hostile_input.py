@@ -121,7 +121,7 @@ def test_a_bid_out_of_range_is_refused_naming_the_field(
     c, alpha = world.client, world.alpha
     answer = c.post(world.bids_url(alpha), headers=alpha.headers, json={**GOOD_BID, **change})
     refused(answer, field)
-    assert c.get(world.bids_url(alpha), headers=alpha.headers).json()["bids"] == []
+    assert c.get(world.bids_url(alpha), headers=alpha.headers).json()["items"] == []
 
 
 def test_a_number_of_five_thousand_digits_is_refused(world: World) -> None:
@@ -130,7 +130,7 @@ def test_a_number_of_five_thousand_digits_is_refused(world: World) -> None:
     body = json.dumps(GOOD_BID).replace('"quantity_mw": 1', '"quantity_mw": ' + "9" * 5000)
     answer = c.post(world.bids_url(alpha), **raw(body, alpha))
     assert 400 <= answer.status_code < 500, answer.text[:300]
-    assert c.get(world.bids_url(alpha), headers=alpha.headers).json()["bids"] == []
+    assert c.get(world.bids_url(alpha), headers=alpha.headers).json()["items"] == []
 
 
 LITERALS = [
@@ -155,7 +155,7 @@ def test_raw_nan_and_infinity_literals_are_refused_naming_the_field(
     if batch:
         literal = f'{{"bids": [{good}, {literal}]}}'
     refused(world.client.post(world.bids_url(alpha), **raw(literal, alpha)), field)
-    assert world.client.get(world.bids_url(alpha), headers=alpha.headers).json()["bids"] == []
+    assert world.client.get(world.bids_url(alpha), headers=alpha.headers).json()["items"] == []
 
 
 def test_if_match_takes_ascii_digits_only(world: World) -> None:
@@ -177,7 +177,7 @@ def test_an_idempotency_key_longer_than_its_column_is_refused(world: World, key:
     headers = {**alpha.headers, "Idempotency-Key": key}
     answer = world.client.post(world.bids_url(alpha), headers=headers, json=GOOD_BID)
     refused(answer, "Idempotency-Key")
-    assert world.client.get(world.bids_url(alpha), headers=alpha.headers).json()["bids"] == []
+    assert world.client.get(world.bids_url(alpha), headers=alpha.headers).json()["items"] == []
 
 
 def test_an_idempotency_key_is_checked_by_the_store_for_every_door(store: Store) -> None:
@@ -282,7 +282,7 @@ def test_a_bad_auction_is_refused_naming_the_field(
     c, operator = world.client, world.operator
     body = auction_body("new-one", **change)
     refused(c.post("/auctions", headers=operator.headers, json=body), field)
-    ids = [a["auction_id"] for a in c.get("/auctions", headers=operator.headers).json()]
+    ids = [a["auction_id"] for a in c.get("/auctions", headers=operator.headers).json()["items"]]
     assert ids == [AUCTION]
 
 
@@ -305,7 +305,7 @@ def test_a_bad_product_is_refused_naming_the_field(
     body = auction_body("new-one")
     body["products"][0].update(change)
     refused(c.post("/auctions", headers=operator.headers, json=body), field)
-    assert len(c.get("/auctions", headers=operator.headers).json()) == 1
+    assert len(c.get("/auctions", headers=operator.headers).json()["items"]) == 1
 
 
 def test_a_raw_nan_in_the_auction_config_is_refused(world: World) -> None:
@@ -560,8 +560,8 @@ def test_a_used_bid_id_gets_the_same_answer_whoever_used_it(world: World) -> Non
         assert own.status_code == 409, own.text
         _same(own, other)
     # Beta could not take alpha's id, nor did the refusals store anything.
-    assert c.get(world.bids_url(beta), headers=beta.headers).json()["bids"] == []
-    assert len(c.get(world.bids_url(alpha), headers=alpha.headers).json()["bids"]) == 1
+    assert c.get(world.bids_url(beta), headers=beta.headers).json()["items"] == []
+    assert len(c.get(world.bids_url(alpha), headers=alpha.headers).json()["items"]) == 1
 
 
 def test_another_organisation_s_bid_id_reads_like_a_missing_one(world: World) -> None:

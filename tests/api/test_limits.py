@@ -147,7 +147,7 @@ def stored_bids(client: TestClient, bidder: Account) -> list[Any]:
     url = f"/organisations/{bidder.org_id}/auctions/sample/bids"
     answer = client.get(url, headers=bidder.headers)
     assert answer.status_code == 200, answer.text
-    return list(answer.json()["bids"])
+    return list(answer.json()["items"])
 
 
 def huge_bid(product_id: str) -> bytes:

@@ -1,4 +1,5 @@
-"""Pages of every list: ``limit`` (1..1000) and ``offset``, a 422 beyond, ``Link`` next."""
+"""Pages of every list: ``limit`` (1..1000) and ``offset``, a 422 beyond, ``next`` in the
+body and in ``Link``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.http.paging import MAX_PAGE
 from auction.store import Store
 from tests.api.conftest import EICS, Account, bid_body, create_sample_auction, provision
+from tests.api.field_errors import field_errors
 
 # Every GET that answers a list of things that grow (the rest answer one thing, or a
 # report bounded by one auction or a span of at most 7 days).
@@ -42,26 +44,35 @@ def test_every_list_takes_limit_and_offset(make_client: Callable[[], TestClient]
 
 
 def next_link(answer: Any) -> str | None:
+    """The next page's URL: the body's ``next``, which the ``Link`` header must repeat."""
     link = answer.headers.get("Link")
+    body_next = answer.json()["next"]
     if link is None:
+        assert body_next is None
         return None
     found = re.fullmatch(r'<([^>]+)>; rel="next"', link)
     assert found, link
-    return found.group(1)
+    assert body_next == found.group(1)
+    return body_next  # type: ignore[no-any-return]
 
 
-def walk(client: TestClient, url: str, account: Account, key: str | None = None) -> list[Any]:
-    """Every item of a list, page after page, following ``Link`` next."""
-    items: list[Any] = []
+def items(answer: Any) -> list[Any]:
+    assert set(answer.json()) == {"items", "next"}, answer.text
+    return answer.json()["items"]  # type: ignore[no-any-return]
+
+
+def walk(client: TestClient, url: str, account: Account) -> list[Any]:
+    """Every item of a list, page after page, following ``next``."""
+    found: list[Any] = []
     next_url: str | None = url
     while next_url is not None:
         answer = client.get(next_url, headers=account.headers)
         assert answer.status_code == 200, answer.text
-        page = answer.json() if key is None else answer.json()[key]
-        assert page, "a Link next must not lead to an empty page"
-        items += page
+        page = items(answer)
+        assert page, "a next page must not be empty"
+        found += page
         next_url = next_link(answer)
-    return items
+    return found
 
 
 @pytest.mark.parametrize(
@@ -82,7 +93,7 @@ def test_a_page_beyond_the_rules_is_refused_naming_the_parameter(
     for path in ("/auctions", "/admin/organisations"):
         answer = client.get(f"{path}?{query}", headers=operator.headers)
         assert answer.status_code == 422, answer.text
-        [problem] = answer.json()["detail"]
+        [problem] = field_errors(answer.json())
         assert problem["field"] == field
         assert problem["loc"] == ["query", field]
 
@@ -96,17 +107,17 @@ def test_organisations_page_by_page(store: Store, make_client: Callable[[], Test
         assert created.status_code == 201, created.text
     whole = client.get("/admin/organisations", headers=operator.headers)
     assert next_link(whole) is None
-    assert len(whole.json()) == 7
+    assert len(items(whole)) == 7
     first = client.get("/admin/organisations?limit=3", headers=operator.headers)
-    assert first.json() == whole.json()[:3]
+    assert items(first) == items(whole)[:3]
     assert next_link(first) == "/admin/organisations?limit=3&offset=3"
-    assert walk(client, "/admin/organisations?limit=3", operator) == whole.json()
+    assert walk(client, "/admin/organisations?limit=3", operator) == items(whole)
     last = client.get("/admin/organisations?limit=3&offset=6", headers=operator.headers)
-    assert last.json() == whole.json()[6:]
+    assert items(last) == items(whole)[6:]
     assert next_link(last) is None
     beyond = client.get("/admin/organisations?offset=100", headers=operator.headers)
     assert beyond.status_code == 200
-    assert beyond.json() == []
+    assert beyond.json() == {"items": [], "next": None}
 
 
 def test_bids_page_by_page_from_the_store(
@@ -124,10 +135,12 @@ def test_bids_page_by_page_from_the_store(
     assert posted.status_code == 201, posted.text
     whole = client.get(url, headers=bidder.headers)
     assert next_link(whole) is None
-    assert len(whole.json()["bids"]) == 7
-    assert walk(client, f"{url}?limit=2", bidder, "bids") == whole.json()["bids"]
+    assert len(items(whole)) == 7
+    by_id = sorted(items(whole), key=lambda b: b["bid_id"])
+    assert sorted(items(posted), key=lambda b: b["bid_id"]) == by_id  # a batch answers all
+    assert walk(client, f"{url}?limit=2", bidder) == items(whole)
     middle = client.get(f"{url}?limit=2&offset=3", headers=bidder.headers)
-    assert middle.json()["bids"] == whole.json()["bids"][3:5]
+    assert items(middle) == items(whole)[3:5]
     assert next_link(middle) == f"{url}?limit=2&offset=5"
     exact = client.get(f"{url}?limit=7", headers=bidder.headers)
     assert next_link(exact) is None  # no more: no Link

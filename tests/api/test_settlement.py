@@ -77,7 +77,7 @@ def test_a_settled_day_invoices_credits_charges_and_nominates(
     invoices = {
         account.org_id: client.get(
             f"/organisations/{account.org_id}/invoices", headers=account.headers
-        ).json()["invoices"]
+        ).json()["items"]
         for account in (alpha, beta)
     }
     [mine] = invoices[alpha.org_id]
@@ -171,7 +171,7 @@ def test_an_outage_credits_the_owner_of_the_lost_block(
     for account in accounts:
         [invoice] = client.get(
             f"/organisations/{account.org_id}/invoices", headers=account.headers
-        ).json()["invoices"]
+        ).json()["items"]
         expected = price[account.org_id] * lost.get(account.org_id, 0) / 1000
         assert Decimal(invoice["credits_eur"]) == -expected
 
@@ -202,7 +202,7 @@ def test_vba_settle_settles_a_delivered_day_from_the_command_line(
     assert "1 nomination documents" in said
     assert "reconciled: nominated = scheduled" in said
     [invoice] = client.get(f"/organisations/{alpha.org_id}/invoices", headers=alpha.headers).json()[
-        "invoices"
+        "items"
     ]
     assert Decimal(invoice["awards_eur"]) == Decimal(200)
 

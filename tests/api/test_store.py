@@ -204,7 +204,7 @@ def test_the_gate_closes_and_the_auction_publishes_by_itself(
         f"/organisations/{alpha.org_id}/auctions/sample/awards", headers=alpha.headers
     )
     assert awards.status_code == 200
-    assert len(awards.json()["awards"]) == 1
+    assert len(awards.json()["items"]) == 1
 
 
 def test_concurrent_bidders_lose_nothing(

@@ -437,7 +437,7 @@ def build_world(store: Store, client: Client, clock: Any) -> World:
         "va": va["virtual_asset_id"],
         "block": va["blocks"][0]["block_id"],
         "first-mtu": va["start"],
-        "bid-to-amend": answer["bids"][1]["bid_id"],
+        "bid-to-amend": answer["items"][1]["bid_id"],
         "invitees": invitees.org_id,
     }
     return World(client, store, clock, archive, operator, member, names)

@@ -239,7 +239,7 @@ def bid_kills(server: Process, api: Api, trials: int, figures: Figures) -> None:
             thread.join(timeout=3 * TIMEOUT_S)
         api.base = server.start()
         answer = api.call("GET", path, api.bidder)
-        stored = {bid["bid_id"] for bid in answer.json()["bids"]}
+        stored = {bid["bid_id"] for bid in answer.json()["items"]}
         acked: set[str] = set()
         refused: set[str] = set()
         unanswered: set[str] = set()
@@ -388,7 +388,7 @@ def gate_race(api: Api, figures: Figures) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         figures.gate_sent = sum(pool.map(hammer, range(4)))
-    stored = api.call("GET", path, api.bidder).json()["bids"]
+    stored = api.call("GET", path, api.bidder).json()["items"]
     figures.gate_after = sum(datetime.fromisoformat(b["submitted_at"]) >= gate for b in stored)
 
 
@@ -406,7 +406,7 @@ def races(api: Api, figures: Figures, n: int = 16) -> None:
 
     with ThreadPoolExecutor(n) as pool:
         answers = list(pool.map(post, range(n)))
-    stored = api.call("GET", path, api.bidder).json()["bids"]
+    stored = api.call("GET", path, api.bidder).json()["items"]
     ids = {bid_id for _, bid_id in answers}
     statuses = sorted({status for status, _ in answers})
     figures.idempotent_stored = (

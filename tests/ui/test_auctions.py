@@ -22,7 +22,7 @@ from tests.ui.trading import trader_call
 def _seen(server: LiveServer, world: World) -> dict[str, AuctionPublic]:
     """The auctions as the API shows them to the trader, now."""
     call = trader_call(server, world)
-    return {a.auction_id: a for a in api_auctions.get_auctions(call)}
+    return {a.auction_id: a for a in api_auctions.get_auctions(call).items}
 
 
 def test_the_list_is_the_traders_home_with_a_countdown_and_own_status(

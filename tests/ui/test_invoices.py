@@ -37,7 +37,7 @@ def test_the_trader_sees_its_invoice_with_the_lines_and_totals_the_api_answers(
 ) -> None:
     trader = sign_in(page, world.dispatcher, "/ui/account")
     org_id = world.org_ids[DISPATCHER]
-    [invoice] = rest_json(trader, world.dispatcher, f"/organisations/{org_id}/invoices")["invoices"]
+    [invoice] = rest_json(trader, world.dispatcher, f"/organisations/{org_id}/invoices")["items"]
     assert invoice["day"] == world.delivery_day.isoformat()
     trader.get_by_role("link", name="Invoices").click()
     expect(trader.get_by_role("heading", name="Invoices", level=1)).to_be_visible()
@@ -107,7 +107,7 @@ def test_the_nomination_and_the_invoice_lines_download_as_attachments(
         trader.get_by_role("link", name="Download every invoice line (CSV)").click()
     assert lines_download.value.suggested_filename == f"invoices-{DISPATCHER}.csv"
     lines = list(csv.DictReader(io.StringIO(lines_download.value.path().read_text())))
-    [invoice] = rest_json(trader, world.dispatcher, f"/organisations/{org_id}/invoices")["invoices"]
+    [invoice] = rest_json(trader, world.dispatcher, f"/organisations/{org_id}/invoices")["items"]
     assert [Decimal(r["amount_eur"]) for r in lines] == [
         Decimal(line["amount_eur"]) for line in invoice["lines"]
     ]

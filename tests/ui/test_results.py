@@ -25,7 +25,7 @@ def test_the_results_of_the_sample_auction(trader: Page, server: LiveServer, wor
     page = trader
     call = trader_call(server, world)
     auction_id = world.sample_auction
-    awards = api_bids.get_awards(world.org_ids[DISPATCHER], auction_id, call).awards
+    awards = api_bids.get_awards(world.org_ids[DISPATCHER], auction_id, call).items
     results = api_auctions.get_results(auction_id, call)
     page.goto(f"/ui/auctions/{auction_id}/results")
     expect(

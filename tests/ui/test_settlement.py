@@ -113,7 +113,7 @@ def test_the_operator_runs_the_sample_day_again_after_a_confirmation(
     expect(facts).to_contain_text("✓ Reconciled")
 
     org_id = world.org_ids[DISPATCHER]
-    [invoice] = rest_json(operator, world.operator, f"/organisations/{org_id}/invoices")["invoices"]
+    [invoice] = rest_json(operator, world.operator, f"/organisations/{org_id}/invoices")["items"]
     assert invoice["version"] == version + 1
     per_org = operator.get_by_role("table", name=f"Invoices of version {version + 1}", exact=False)
     row = per_org.get_by_role("row").filter(

@@ -19,6 +19,7 @@ from api.http.schemas.accounts import (
     OrganisationPublic,
     UserPublic,
 )
+from api.http.schemas.lists import ListOf
 from api.http.settings import Settings
 from auction.store.accounts import User, get_org, list_invites, list_orgs, org_users
 
@@ -34,15 +35,15 @@ def post_organisation(body: OrganisationCreate, call: Operator) -> OrganisationP
     return OrganisationPublic(org_id=org.org_id, name=org.name, eic=org.eic, tso_zone=org.tso_zone)
 
 
-@router.get("/organisations", response_model=list[OrganisationPublic])
-def get_organisations(call: Operator, page: Paging = EVERYTHING) -> list[OrganisationPublic]:
+@router.get("/organisations", response_model=ListOf[OrganisationPublic])
+def get_organisations(call: Operator, page: Paging = EVERYTHING) -> ListOf[OrganisationPublic]:
     """Every organisation, by name (then id)."""
     with call.store.read() as conn:
-        orgs = page.take(list_orgs(conn))
-    return [
-        OrganisationPublic(org_id=o.org_id, name=o.name, eic=o.eic, tso_zone=o.tso_zone)
-        for o in orgs
-    ]
+        orgs = list_orgs(conn)
+    return page.of(
+        orgs,
+        lambda o: OrganisationPublic(org_id=o.org_id, name=o.name, eic=o.eic, tso_zone=o.tso_zone),
+    )
 
 
 def postage(settings: Settings, request: Request) -> services.accounts.Postage:
@@ -81,15 +82,16 @@ def post_invite(body: InviteCreate, call: Operator, request: Request) -> InviteC
     )
 
 
-@router.get("/invites", response_model=list[InvitePublic])
+@router.get("/invites", response_model=ListOf[InvitePublic])
 def get_invites(
     call: Operator, org_id: str | None = None, page: Paging = EVERYTHING
-) -> list[InvitePublic]:
+) -> ListOf[InvitePublic]:
     """Every invite (of one organisation with ``?org_id=``), newest first; never a token."""
     with call.store.read() as conn:
-        invites = page.take(list_invites(conn, org_id))
-    return [
-        InvitePublic(
+        invites = list_invites(conn, org_id)
+    return page.of(
+        invites,
+        lambda i: InvitePublic(
             invite_id=i.invite_id,
             email=i.email,
             org_id=i.org_id,
@@ -97,9 +99,8 @@ def get_invites(
             created_at=i.created_at,
             expires_at=i.expires_at,
             status=i.status(call.now),
-        )
-        for i in invites
-    ]
+        ),
+    )
 
 
 @router.delete("/invites/{invite_id}", status_code=204)
@@ -120,13 +121,13 @@ def _user_public(user: User) -> UserPublic:
     )
 
 
-@router.get("/organisations/{org_id}/users", response_model=list[UserPublic])
-def get_users(org_id: str, call: Operator, page: Paging = EVERYTHING) -> list[UserPublic]:
+@router.get("/organisations/{org_id}/users", response_model=ListOf[UserPublic])
+def get_users(org_id: str, call: Operator, page: Paging = EVERYTHING) -> ListOf[UserPublic]:
     """The users of an organisation (those who accepted their invite), by email."""
     with call.store.read() as conn:
         get_org(conn, org_id)
-        users = page.take(org_users(conn, org_id))
-    return [_user_public(u) for u in users]
+        users = org_users(conn, org_id)
+    return page.of(users, _user_public)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserPublic)

@@ -11,10 +11,9 @@ from fastapi import APIRouter, Query
 from api import services
 from api.http.deps import Member, Operator, Reader
 from api.http.limits import ANCILLARY_BATCH_BYTES, TSO_RESULTS_BYTES, body_limit
-from api.http.paging import EVERYTHING, Paging
+from api.http.paging import EVERYTHING, Paging, whole
 from api.http.schemas.ancillary import (
     AncillaryBidHistory,
-    AncillaryBidList,
     AncillaryBidPublic,
     AncillaryBidsIn,
     ImportSummary,
@@ -23,6 +22,7 @@ from api.http.schemas.ancillary import (
     TsoResults,
 )
 from api.http.schemas.fields import Day
+from api.http.schemas.lists import ListOf
 from auction.errors import Conflict
 from auction.store.ancillary import AncillaryBid
 from auction.units import CENTS_PER_EUR
@@ -73,14 +73,19 @@ def _fields(b: AncillaryBid, view: services.ancillary.BidView | None = None) -> 
     }
 
 
-@router.post("", response_model=AncillaryBidList, openapi_extra=body_limit(ANCILLARY_BATCH_BYTES))
+@router.post(
+    "",
+    response_model=ListOf[AncillaryBidPublic],
+    openapi_extra=body_limit(ANCILLARY_BATCH_BYTES),
+)
 def post_bids(
     org_id: str, virtual_asset_id: str, body: AncillaryBidsIn, call: Member
-) -> AncillaryBidList:
+) -> ListOf[AncillaryBidPublic]:
     """Offer reserve of this virtual asset: one bid per product, each replacing your bid
     for that product until its gate (FCR D-1 08:00, aFRR capacity D-1 09:00, aFRR energy
     25 minutes before the quarter-hour, Europe/Berlin). All bids are stored or none: a
-    422 lists every broken rule by bid and field; a closed gate is a 409 with its time."""
+    422 lists every broken rule by bid and field; a closed gate is a 409 with its time.
+    Answers the bids stored, in the order sent."""
     bids = [
         AncillaryBidIn(
             product_code=b.product_date_code,
@@ -99,22 +104,20 @@ def post_bids(
         call.now,
         call.settings.gate_rules(),
     )
-    return AncillaryBidList(bids=[AncillaryBidPublic.model_validate(_fields(b)) for b in saved])
+    return whole([AncillaryBidPublic.model_validate(_fields(b)) for b in saved])
 
 
-@router.get("", response_model=AncillaryBidList)
+@router.get("", response_model=ListOf[AncillaryBidPublic])
 def get_bids(
     org_id: str, virtual_asset_id: str, call: Reader, page: Paging = EVERYTHING
-) -> AncillaryBidList:
+) -> ListOf[AncillaryBidPublic]:
     """Your bids on this virtual asset as they are now, with their status: `submitted`,
     `sent` (to the TSO by the operator), `accepted`, `partially_accepted`, `rejected`
     (with the accepted kW and price once the TSO's results are in) or `withdrawn`."""
     found = services.ancillary.bids(
         call.store, org_id, virtual_asset_id, call.settings.gate_rules()
     )
-    return AncillaryBidList(
-        bids=[AncillaryBidPublic.model_validate(_fields(v.bid, v)) for v in page.take(found)]
-    )
+    return page.of(found, lambda v: AncillaryBidPublic.model_validate(_fields(v.bid, v)))
 
 
 @router.get("/{product_date_code}", response_model=AncillaryBidHistory)

@@ -14,7 +14,7 @@ from api import services
 from api.http import idempotency
 from api.http.deps import AnyUser, Operator
 from api.http.limits import AUCTION_BYTES, body_limit
-from api.http.paging import EVERYTHING, Paging
+from api.http.paging import EVERYTHING, Paging, whole
 from api.http.schemas.auctions import (
     AllocationPublic,
     AllocationsIn,
@@ -24,6 +24,7 @@ from api.http.schemas.auctions import (
 )
 from api.http.schemas.bids import AuctionResults, ProductResult, ResultBid
 from api.http.schemas.clearing import AuctionReport, ClearOutcome
+from api.http.schemas.lists import ListOf
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status, visible_to
@@ -123,13 +124,18 @@ def _get_visible(conn: Connection, auction_id: str, user: User) -> AuctionRecord
     return record
 
 
-@router.get("", response_model=list[AuctionPublic])
-def get_auctions(call: AnyUser, page: Paging = EVERYTHING) -> list[AuctionPublic]:
+@router.get("", response_model=ListOf[AuctionPublic])
+def get_auctions(call: AnyUser, page: Paging = EVERYTHING) -> ListOf[AuctionPublic]:
     """Auctions with their status, gate times and products; for a bidder also its own view.
     Latest delivery day first, then by id; a page of ``limit`` from ``offset``."""
     with call.store.read() as conn:
-        records = page.take([r for r in list_auctions(conn) if _visible(r, call.user)])
-        return _publics(conn, records, call.user, call.now)
+        listed = page.of([r for r in list_auctions(conn) if _visible(r, call.user)], _same)
+        # Made public in one go: products and counts in grouped queries.
+        return ListOf(items=_publics(conn, listed.items, call.user, call.now), next=listed.next)
+
+
+def _same(record: AuctionRecord) -> AuctionRecord:
+    return record
 
 
 @router.get("/{auction_id}", response_model=AuctionPublic)
@@ -218,12 +224,13 @@ def post_clear(auction_id: str, call: Operator) -> dict[str, Any]:
 
 @router.put(
     "/{auction_id}/allocations",
-    response_model=list[AllocationPublic],
+    response_model=ListOf[AllocationPublic],
     openapi_extra=body_limit(AUCTION_BYTES),
 )
-def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> list[dict[str, Any]]:
+def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> ListOf[dict[str, Any]]:
     """Give designated optimisers fixed capacity (the rows of allocations.csv), served before
-    bids at price 0; replaces the earlier allocations of the auction."""
+    bids at price 0; replaces the earlier allocations of the auction and answers the new
+    ones, whole."""
     frame = services.auctions.put_allocations(
         call.store,
         auction_id,
@@ -231,7 +238,7 @@ def put_allocations(auction_id: str, body: AllocationsIn, call: Operator) -> lis
         call.user.user_id,
         call.now,
     )
-    return frame.to_dicts()
+    return whole(frame.to_dicts())
 
 
 @router.get("/{auction_id}/report", response_model=AuctionReport)

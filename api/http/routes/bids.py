@@ -13,19 +13,18 @@ from api import services
 from api.http import idempotency
 from api.http.deps import Member, Reader
 from api.http.limits import BID_BATCH_BYTES, body_limit
-from api.http.paging import EVERYTHING, Paging
+from api.http.paging import EVERYTHING, Paging, whole
 from api.http.routes.auctions import IdempotencyKey
 from api.http.schemas.bids import (
-    AwardList,
     AwardPublic,
     BidAmend,
     BidBatch,
     BidCreate,
-    BidList,
     BidPublic,
     BidSubmission,
     BidVersion,
 )
+from api.http.schemas.lists import ListOf
 from auction.bidding import BidIn
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, visible_to
@@ -102,7 +101,7 @@ def _readable(conn: Connection, org_id: str, auction_id: str, user: User) -> Auc
 @router.post(
     "/bids",
     status_code=201,
-    response_model=BidPublic | BidList,
+    response_model=BidPublic | ListOf[BidPublic],
     responses={
         409: {
             "description": "the gate is closed (the answer names gate_close), or a bid_id "
@@ -120,6 +119,7 @@ def post_bids(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Submit one bid, or ``{"bids": [...]}`` for many: accepted all together or not at all.
+    One bid answers the bid; a batch answers the list of its bids, in its order.
 
     Every rule of the archive applies (422 names the bid, the field and the rule); after
     gate close the answer is 409 with the gate time.
@@ -134,12 +134,12 @@ def post_bids(
     items = submission.bids if isinstance(submission, BidBatch) else [submission]
     bids = [_bid_in(b, str(b.bid_id) if b.bid_id else new_id()) for b in items]
 
-    def work(conn: Connection) -> BidPublic | BidList:
+    def work(conn: Connection) -> BidPublic | ListOf[BidPublic]:
         stored = services.auctions.submit_bids(
             conn, auction_id, org_id, bids, batch=batch, user_id=call.user.user_id, now=call.now
         )
         public = [_public(row) for row in stored]
-        return BidList(bids=public) if batch else public[0]
+        return whole(public) if batch else public[0]
 
     request_key = ("POST", request.url.path, body)
     return idempotency.run(
@@ -147,13 +147,15 @@ def post_bids(
     )
 
 
-@router.get("/bids", response_model=BidList)
-def get_bids(org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING) -> BidList:
+@router.get("/bids", response_model=ListOf[BidPublic])
+def get_bids(
+    org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING
+) -> ListOf[BidPublic]:
     """The organisation's live bids in the auction, current versions, oldest first."""
     with call.store.read() as conn:
         _readable(conn, org_id, auction_id, call.user)
         rows = org_bids(conn, auction_id, org_id, limit=page.fetch, offset=page.offset)
-    return BidList(bids=[_public(r) for r in page.fetched(rows)])
+    return page.of_fetched(rows, _public)
 
 
 @router.get("/bids/{bid_id}", response_model=BidPublic)
@@ -167,26 +169,25 @@ def get_one_bid(
     return bid
 
 
-@router.get("/bids/{bid_id}/versions", response_model=list[BidVersion])
+@router.get("/bids/{bid_id}/versions", response_model=ListOf[BidVersion])
 def get_versions(
     org_id: str, auction_id: str, bid_id: str, call: Reader, page: Paging = EVERYTHING
-) -> list[dict[str, Any]]:
+) -> ListOf[dict[str, Any]]:
     """Every version of the bid, withdrawal included, with who sent it and when."""
     with call.store.read() as conn:
         _readable(conn, org_id, auction_id, call.user)
-        rows = page.take(bid_history(conn, auction_id, org_id, bid_id))
-    return [
-        {
-            "version": r["version"],
-            "action": r["action"],
-            "at": r["at"],
-            "user_id": r["user_id"],
-            **_public({**r, "submitted_at": r["at"]}).model_dump(
-                exclude={"version", "submitted_at"}
-            ),
-        }
-        for r in rows
-    ]
+        rows = bid_history(conn, auction_id, org_id, bid_id)
+    return page.of(rows, _version_row)
+
+
+def _version_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": r["version"],
+        "action": r["action"],
+        "at": r["at"],
+        "user_id": r["user_id"],
+        **_public({**r, "submitted_at": r["at"]}).model_dump(exclude={"version", "submitted_at"}),
+    }
 
 
 @router.put("/bids/{bid_id}", response_model=BidPublic)
@@ -226,8 +227,10 @@ def delete_bid(
     return Response(status_code=204)
 
 
-@router.get("/awards", response_model=AwardList)
-def get_awards(org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING) -> AwardList:
+@router.get("/awards", response_model=ListOf[AwardPublic])
+def get_awards(
+    org_id: str, auction_id: str, call: Reader, page: Paging = EVERYTHING
+) -> ListOf[AwardPublic]:
     """The organisation's awards, after publication only; a rejected or partial bid says
     the price it would have needed."""
     with call.store.read() as conn:
@@ -248,22 +251,20 @@ def get_awards(org_id: str, auction_id: str, call: Reader, page: Paging = EVERYT
             vas.select("bid_id", "virtual_asset_id"), on="bid_id", how="left", maintain_order="left"
         )
     )
-    return AwardList(
-        auction_id=auction_id,
-        awards=[
-            AwardPublic(
-                bid_id=r["bid_id"],
-                product_id=r["product_id"],
-                awarded_mw=r["awarded_kw"] / KW_PER_MW,
-                price_eur_per_mw=r["price_cents"] / CENTS_PER_EUR,
-                payment_eur=r["payment_units"] / PAYMENT_UNITS_PER_EUR,
-                status=r["status"],
-                reason=r["reason"],
-                price_needed_eur_per_mw=None
-                if r["needed_cents"] is None
-                else r["needed_cents"] / CENTS_PER_EUR,
-                virtual_asset_id=r["virtual_asset_id"],
-            )
-            for r in page.take(mine.to_dicts())
-        ],
+    return page.of(mine.to_dicts(), _award)
+
+
+def _award(r: dict[str, Any]) -> AwardPublic:
+    return AwardPublic(
+        bid_id=r["bid_id"],
+        product_id=r["product_id"],
+        awarded_mw=r["awarded_kw"] / KW_PER_MW,
+        price_eur_per_mw=r["price_cents"] / CENTS_PER_EUR,
+        payment_eur=r["payment_units"] / PAYMENT_UNITS_PER_EUR,
+        status=r["status"],
+        reason=r["reason"],
+        price_needed_eur_per_mw=None
+        if r["needed_cents"] is None
+        else r["needed_cents"] / CENTS_PER_EUR,
+        virtual_asset_id=r["virtual_asset_id"],
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from api import services
 from api.http.deps import Operator
 from api.http.limits import FLEET_BYTES, body_limit
-from api.http.paging import EVERYTHING, Paging
+from api.http.paging import EVERYTHING, Paging, whole
 from api.http.schemas.auctions import (
     AssetPublic,
     BlockUnavailable,
@@ -23,6 +23,7 @@ from api.http.schemas.auctions import (
 )
 from api.http.schemas.dispatch import Setpoint, SetpointList, Shortfall
 from api.http.schemas.fields import Instant
+from api.http.schemas.lists import ListOf
 from auction.errors import BodyProblems, Problem
 from auction.store.fleet import fleet_frame
 
@@ -30,20 +31,21 @@ router = APIRouter(prefix="/fleet", tags=["fleet"])
 MAX_SETPOINT_SPAN = timedelta(days=7)
 
 
-@router.get("/assets", response_model=list[AssetPublic])
-def get_assets(call: Operator, page: Paging = EVERYTHING) -> list[AssetPublic]:
+@router.get("/assets", response_model=ListOf[AssetPublic])
+def get_assets(call: Operator, page: Paging = EVERYTHING) -> ListOf[AssetPublic]:
     """The physical batteries, by asset id."""
     with call.store.read() as conn:
         fleet = fleet_frame(conn)
-    return [AssetPublic(**row) for row in page.take(fleet.to_dicts())]
+    return page.of(fleet.to_dicts(), lambda row: AssetPublic(**row))
 
 
-@router.put("/assets", response_model=list[AssetPublic], openapi_extra=body_limit(FLEET_BYTES))
-def put_assets(body: FleetIn, call: Operator) -> list[AssetPublic]:
-    """Replace the whole fleet (the rows of fleet.csv); the checks of the archive apply."""
+@router.put("/assets", response_model=ListOf[AssetPublic], openapi_extra=body_limit(FLEET_BYTES))
+def put_assets(body: FleetIn, call: Operator) -> ListOf[AssetPublic]:
+    """Replace the whole fleet (the rows of fleet.csv); the checks of the archive apply.
+    Answers the new fleet, whole."""
     rows = [a.model_dump() for a in body.assets]
     fleet = services.auctions.put_fleet(call.store, rows, call.user.user_id, call.now)
-    return [AssetPublic(**row) for row in fleet.to_dicts()]
+    return whole([AssetPublic(**row) for row in fleet.to_dicts()])
 
 
 @router.post("/outages", response_model=OutageCreated, status_code=201)

@@ -17,11 +17,11 @@ from api.http.downloads import attachment
 from api.http.paging import EVERYTHING, Paging
 from api.http.routes.auctions import IdempotencyKey
 from api.http.schemas.fields import Day
+from api.http.schemas.lists import ListOf
 from api.http.schemas.settlement import (
     DayRun,
     Invoice,
     InvoiceLine,
-    InvoiceList,
     NominationInterval,
     Nominations,
     RunIn,
@@ -117,7 +117,7 @@ def _day_run(run: Run, lines: pl.DataFrame, documents: int) -> DayRun:
     )
 
 
-@router.get("/organisations/{org_id}/invoices", response_model=InvoiceList)
+@router.get("/organisations/{org_id}/invoices", response_model=ListOf[Invoice])
 def get_invoices(
     org_id: str,
     call: Reader,
@@ -131,7 +131,11 @@ def get_invoices(
     if format == "csv":
         csv = Response(lines_csv(lines), media_type="text/csv")
         return attachment(csv, f"invoices-{org_id}.csv")
-    return InvoiceList(invoices=page.take(invoice_list(lines)))
+    return page.of(invoice_list(lines), _same)
+
+
+def _same(invoice: Invoice) -> Invoice:
+    return invoice
 
 
 @router.get("/organisations/{org_id}/nominations/{delivery_day}", response_model=Nominations)

@@ -16,9 +16,9 @@ from api.http.schemas.dispatch import (
     SchedulePoint,
     ScheduleVersionPublic,
     ScheduleView,
-    VirtualAssetList,
     VirtualAssetPublic,
 )
+from api.http.schemas.lists import ListOf
 from auction.store.dispatch import schedule_history
 from dispatch.schedule import Point
 
@@ -29,7 +29,7 @@ def _public(va: dict[str, object]) -> VirtualAssetPublic:
     return VirtualAssetPublic.model_validate(va)
 
 
-@router.get("", response_model=VirtualAssetList)
+@router.get("", response_model=ListOf[VirtualAssetPublic])
 def list_virtual_assets(
     org_id: str,
     call: Reader,
@@ -38,11 +38,11 @@ def list_virtual_assets(
         Query(description="upcoming: not yet started; active: delivering now; past: over"),
     ] = None,
     page: Paging = EVERYTHING,
-) -> VirtualAssetList:
+) -> ListOf[VirtualAssetPublic]:
     """Virtual assets your organisation may dispatch, created when their auction is
     published (D-2, about 17:00), earliest first."""
     vas = services.dispatch.virtual_assets(call.store, org_id, call.now, status=status)
-    return VirtualAssetList(virtual_assets=[_public(va) for va in page.take(vas)])
+    return page.of(vas, _public)
 
 
 @router.get("/{virtual_asset_id}", response_model=VirtualAssetPublic)
@@ -134,17 +134,18 @@ def get_schedule(org_id: str, virtual_asset_id: str, block_id: str, call: Reader
 
 @router.get(
     "/{virtual_asset_id}/blocks/{block_id}/schedule/versions",
-    response_model=list[ScheduleVersionPublic],
+    response_model=ListOf[ScheduleVersionPublic],
 )
 def get_schedule_versions(
     org_id: str, virtual_asset_id: str, block_id: str, call: Reader, page: Paging = EVERYTHING
-) -> list[ScheduleVersionPublic]:
+) -> ListOf[ScheduleVersionPublic]:
     """Every accepted version of the schedule, oldest first, with who sent it and when."""
     current = services.dispatch.read_schedule(call.store, org_id, virtual_asset_id, block_id)
     with call.store.read() as conn:
         history = schedule_history(conn, block_id)
-    return [
-        ScheduleVersionPublic(
+    return page.of(
+        history,
+        lambda v: ScheduleVersionPublic(
             version=v.version,
             accepted_at=v.at,
             user_id=v.user_id,
@@ -153,6 +154,5 @@ def get_schedule_versions(
                 SchedulePoint(time=current.terms.mtu_start(k), power=p)
                 for k, p in enumerate(v.power_kw)
             ],
-        )
-        for v in page.take(history)
-    ]
+        ),
+    )

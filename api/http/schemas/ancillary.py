@@ -99,10 +99,6 @@ class AncillaryBidPublic(BaseModel):
     )
 
 
-class AncillaryBidList(BaseModel):
-    bids: list[AncillaryBidPublic]
-
-
 class AncillaryBidVersionPublic(BaseModel):
     version: int
     offered_capacity: int

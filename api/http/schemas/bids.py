@@ -94,10 +94,6 @@ class BidPublic(BidTerms):
     version: int = Field(description="send it as If-Match to amend or withdraw safely")
 
 
-class BidList(BaseModel):
-    bids: list[BidPublic]
-
-
 class BidVersion(BidTerms):
     """One version of a bid: what it said, who sent it and when; a withdrawal too."""
 
@@ -120,11 +116,6 @@ class AwardPublic(BaseModel):
         "(a bid at or above it would have been competitive); null where price was not the reason"
     )
     virtual_asset_id: str | None
-
-
-class AwardList(BaseModel):
-    auction_id: str
-    awards: list[AwardPublic]
 
 
 class ResultBid(BaseModel):

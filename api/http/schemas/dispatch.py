@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.http.schemas.accounts import Strict
-from api.http.schemas.fields import Moment, PowerKw
+from api.http.schemas.fields import KW_TOLERANCE, Moment, PowerKw
 
 MAX_POINTS = 200  # a DST day has 100 quarter-hours
 
@@ -17,7 +17,9 @@ MAX_POINTS = 200  # a DST day has 100 quarter-hours
 class SchedulePoint(Strict):
     power: PowerKw = Field(
         description="kW for the MTU starting at `time`: positive discharges (export), "
-        "negative charges (import); whole kW",
+        "negative charges (import); whole kW: a number within "
+        f"{KW_TOLERANCE:.6f} kW of an integer (as floating point gives, 300.00000000000006) is "
+        "taken as that integer, anything farther (300.4) is refused",
         examples=[380],
     )
     time: Moment = Field(
@@ -81,10 +83,6 @@ class VirtualAssetPublic(BaseModel):
     power_kw: int = Field(description="the wholesale block's power (0 for reserve-only)")
     energy_kwh: int = Field(description="the wholesale block's energy")
     blocks: list[BlockPublic]
-
-
-class VirtualAssetList(BaseModel):
-    virtual_assets: list[VirtualAssetPublic]
 
 
 class SocPoint(BaseModel):

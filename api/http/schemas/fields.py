@@ -12,12 +12,13 @@ and no text takes a control character or an unpaired surrogate.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, ValidationInfo
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from auction.eic import eic_problem
@@ -198,8 +199,32 @@ Cycles = Annotated[
 Fraction = Annotated[Decimal, _range(0, 1), _between(0, 1)]
 AssetMw = Annotated[Decimal, _range(0, MAX_ASSET_MW), _between(0, MAX_ASSET_MW)]
 AssetMwh = Annotated[Decimal, _range(0, MAX_ASSET_MWH), _between(0, MAX_ASSET_MWH)]
-PowerKw = Annotated[int, _range(-MAX_KW, MAX_KW, finite=False), _between(-MAX_KW, MAX_KW)]
-"""Whole kW, either way (a schedule's power)."""
+# A client that computes kW in floating point (0.1 * 3 * 1000 = 300.00000000000006) means
+# a whole kW; a millionth of a kW is far below any meter, far above float error at 1e8 kW.
+KW_TOLERANCE = 1e-6
+WHOLE_KW_RULE = f"must be whole kW (an integer, or within {KW_TOLERANCE:.6f} kW of one)"
+
+
+def _whole_kw(value: Any, info: ValidationInfo) -> Any:
+    """A float within ``KW_TOLERANCE`` of an integer becomes that integer; a float
+    farther from one is refused in the domain's words. Anything else goes on to the
+    integer's own validation."""
+    if isinstance(value, float) and math.isfinite(value):
+        nearest = round(value)
+        if abs(value - nearest) > KW_TOLERANCE:
+            raise _refuse(info, f"{WHOLE_KW_RULE}; got {value!r}")
+        return nearest
+    return value
+
+
+PowerKw = Annotated[
+    int,
+    BeforeValidator(_whole_kw),
+    _range(-MAX_KW, MAX_KW, finite=False),
+    _between(-MAX_KW, MAX_KW),
+]
+"""Whole kW, either way (a schedule's power); a float within ``KW_TOLERANCE`` of a whole
+kW is taken as that kW."""
 
 ConfigHours = Annotated[float, _range(0, MAX_CONFIG_HOURS), _between(0, MAX_CONFIG_HOURS)]
 ConfigFraction = Annotated[float, _range(0, 1), _between(0, 1)]

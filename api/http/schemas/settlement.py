@@ -70,10 +70,6 @@ class Invoice(BaseModel):
     lines: list[InvoiceLine]
 
 
-class InvoiceList(BaseModel):
-    invoices: list[Invoice]
-
-
 class NominationInterval(BaseModel):
     start: datetime
     end: datetime

@@ -63,7 +63,7 @@ def results_page(auction_id: str, request: Request, call: TraderPage) -> HTMLRes
     if auction.status != Status.PUBLISHED:
         values["published"] = False
         return render(request, "auctions/results.html", call, values, title=title)
-    awards = api_bids.get_awards(call.org.org_id, auction_id, call).awards
+    awards = api_bids.get_awards(call.org.org_id, auction_id, call).items
     results = api_auctions.get_results(auction_id, call)
     won = [a for a in awards if a.awarded_mw > 0]
     values.update(

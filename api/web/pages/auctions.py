@@ -93,7 +93,7 @@ def gate_state(auction: AuctionPublic, now: datetime) -> str:
 @router.get("/ui/auctions")
 def auctions_page(request: Request, call: TraderPage) -> HTMLResponse:
     auctions = sorted(
-        api_auctions.get_auctions(call),
+        api_auctions.get_auctions(call).items,
         key=lambda a: (a.delivery_day, a.auction_id),
         reverse=True,
     )
@@ -165,10 +165,10 @@ def _auction_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     org_id = call.org.org_id
-    live = api_bids.get_bids(org_id, auction.auction_id, call).bids
+    live = api_bids.get_bids(org_id, auction.auction_id, call).items
     bids = []
     for bid in live:
-        versions = api_bids.get_versions(org_id, auction.auction_id, bid.bid_id, call)
+        versions = api_bids.get_versions(org_id, auction.auction_id, bid.bid_id, call).items
         view = BidView(bid, versions, _amend_form(bid))
         if refused is not None and refused.form == f"amend:{bid.bid_id}":
             view.form = {**view.form, **refused.typed}

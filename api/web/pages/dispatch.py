@@ -130,7 +130,7 @@ def dispatch_list(
     call: TraderPage,
     status: Annotated[Status, Query(description="upcoming, active or past")] = "upcoming",
 ) -> HTMLResponse:
-    listed = api_va.list_virtual_assets(call.org.org_id, call, None).virtual_assets
+    listed = api_va.list_virtual_assets(call.org.org_id, call, None).items
     counts = {s: sum(1 for va in listed if va.status == s) for s, _ in TABS}
     shown = [va for va in listed if va.status == status]
     values = {
@@ -440,7 +440,7 @@ def _rebased(
 ) -> dict[str, str]:
     """The form on top of the schedule as it is now: the user's changes to the version the
     page showed, the current version elsewhere (so that a resubmit loses nobody's work)."""
-    versions = api_va.get_schedule_versions(call.org.org_id, va_id, block_id, call)
+    versions = api_va.get_schedule_versions(call.org.org_id, va_id, block_id, call).items
     shown = {str(v.version): [p.power for p in v.schedule] for v in versions}
     shown["0"] = [0] * len(grid.slots)
     base = shown.get(form.get("base_version", ""))

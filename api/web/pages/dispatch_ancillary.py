@@ -98,7 +98,7 @@ def _page(
     org_id = call.org.org_id
     va = api_va.get_virtual_asset(org_id, va_id, call)
     gates = call.settings.gate_rules()
-    bids = api_anc.get_bids(org_id, va_id, call).bids
+    bids = api_anc.get_bids(org_id, va_id, call).items
     products = services.ancillary.open_products(call.store, org_id, va_id, call.now, gates)
     rows = [
         BidRow(

@@ -115,7 +115,7 @@ def _page(
     show_past: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
-    assets: list[AssetPublic] = api_fleet.get_assets(call)
+    assets: list[AssetPublic] = api_fleet.get_assets(call).items
     with call.store.read() as conn:
         outages = outage_records(conn, ending_after=None if show_past else call.now)
         orgs = {o.org_id: o.name for o in list_orgs(conn)}

@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse, Response
 from api.http.deps import Call
 from api.http.downloads import attachment, file_stem
 from api.http.routes import settlement as api_settlement
-from api.http.schemas.settlement import Invoice, InvoiceList, Nominations
+from api.http.schemas.lists import ListOf
+from api.http.schemas.settlement import Invoice, Nominations
 from api.web.render import number, render
 from api.web.session import OperatorPage, TraderPage
 from auction.errors import NotFound
@@ -107,10 +108,10 @@ def invoice_view(invoice: Invoice) -> InvoiceView:
     )
 
 
-def _invoices(call: Call, org_id: str) -> InvoiceList:
+def _invoices(call: Call, org_id: str) -> list[Invoice]:
     answer = api_settlement.get_invoices(org_id, call, format="json")
-    assert isinstance(answer, InvoiceList)
-    return answer
+    assert isinstance(answer, ListOf)
+    return answer.items
 
 
 def _nomination(call: Call, org_id: str, day: date) -> Nominations | None:
@@ -125,7 +126,7 @@ def _nomination(call: Call, org_id: str, day: date) -> Nominations | None:
 def days_of(call: Call, org_id: str) -> list[DayView]:
     """The organisation's settled days, the newest first, with invoices and nomination."""
     by_day: dict[date, list[Invoice]] = {}
-    for invoice in _invoices(call, org_id).invoices:
+    for invoice in _invoices(call, org_id):
         by_day.setdefault(invoice.day, []).append(invoice)
     return [
         DayView(

@@ -79,7 +79,7 @@ def _list_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     values = {
-        "auctions": api_auctions.get_auctions(call),
+        "auctions": api_auctions.get_auctions(call).items,
         "refusal": refusal,
         "auto_publish": auto_publish,
         "form_key": str(uuid.uuid4()),

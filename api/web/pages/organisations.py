@@ -42,7 +42,7 @@ def _page(
     created: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    orgs = api_admin.get_organisations(call)
+    orgs = api_admin.get_organisations(call).items
     names = {o.org_id: o.name for o in orgs}
     created_name = names.get(created or "")
     invite_values = {"role": Role.BIDDER.value, "org_id": created if created_name else ""}

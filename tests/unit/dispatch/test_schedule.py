@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -135,6 +136,25 @@ def test_the_point_that_takes_the_soc_past_empty_is_named_once() -> None:
     assert "below 0" in problem.rule
 
 
+def test_a_stored_mtu_that_takes_the_soc_out_is_named_first_in_the_rule() -> None:
+    """The request's point is not to blame row-wise: the item has no row, and its rule
+    names the stored MTU first (the pages place it by that time), then the run."""
+    block = terms()
+    stored = apply_schedule(
+        block, empty_schedule(block), [Point(at(k), 1000) for k in range(1, 5)], BEFORE
+    )
+    assert stored.soc_kwh[5] == 0.0  # empty, not below
+    with pytest.raises(DomainError) as caught:
+        apply_schedule(block, stored.power_kw, [Point(at(0), 100)], BEFORE)
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column, problem.value) == (None, "power", 1000)
+    assert problem.rule == (
+        f"the MTU starting {at(4).isoformat()} takes the virtual SoC below 0 kWh: it is out "
+        f"at every MTU edge from {at(5).isoformat()} to {at(16).isoformat()} (12 edges), "
+        f"lowest -25.0 kWh at {at(5).isoformat()}"
+    )
+
+
 def test_the_daily_cycle_limit() -> None:
     block = terms(daily_cycle_limit=0.5, initial_soc_kwh=2000.0)  # 1,000 kWh may leave
     ok = [Point(at(k), 1000) for k in range(4)]
@@ -191,3 +211,51 @@ def test_an_outage_lowers_the_power_limit_of_its_mtus_and_reports_old_points() -
     assert (conflict.row, conflict.value) == (2, 900)
     assert "400 kW" in conflict.rule
     assert conflicts(terms(), accepted.power_kw) == []
+
+
+def _edge(block: BlockTerms, text: str) -> int:
+    return (datetime.fromisoformat(text) - block.start) // block.mtu
+
+
+POWERS = st.lists(
+    st.one_of(st.sampled_from([-1000, 0, 1000]), st.integers(-1000, 1000)),
+    min_size=16,
+    max_size=16,
+)
+
+
+@given(POWERS, st.sampled_from([0.0, 1000.0, 2000.0]))
+def test_a_refusal_names_every_soc_excursion_whole(powers: list[int], initial: float) -> None:
+    """One item per maximal run of edges outside [0, energy] on one side, naming its first
+    and last edge and its worst SoC; together they cover every breached edge, each once."""
+    block = terms(eta_charge=0.95, eta_discharge=0.9, initial_soc_kwh=initial)
+    # An independent walk of the SoC, edge by edge: which side of [0, energy] each is on.
+    soc, sides = initial, {}
+    socs = {0: initial}
+    for edge, p in enumerate(powers, start=1):
+        soc += (0.95 * max(-p, 0) - max(p, 0) / 0.9) * 0.25
+        socs[edge] = soc
+        if soc < -1e-6 or soc > block.energy_kwh + 1e-6:
+            sides[edge] = soc < 0
+    points = [Point(at(k), p) for k, p in enumerate(powers)]
+    if not sides:
+        apply_schedule(block, empty_schedule(block), points, BEFORE)
+        return
+    with pytest.raises(DomainError) as caught:
+        apply_schedule(block, empty_schedule(block), points, BEFORE)
+    covered: list[int] = []
+    for problem in caught.value.problems:
+        found = re.search(r"from (\S+) to (\S+) \(", problem.rule)
+        assert found, problem.rule
+        first, last = _edge(block, found.group(1)), _edge(block, found.group(2))
+        run = list(range(first, last + 1))
+        below = sides[first]
+        assert all(sides.get(e) is below for e in run), problem.rule
+        # Maximal: the edges either side are not out on the same side.
+        assert sides.get(first - 1) is not below
+        assert sides.get(last + 1) is not below
+        worst = min(socs[e] for e in run) if below else max(socs[e] for e in run)
+        assert f"{'lowest' if below else 'highest'} {worst:,.1f} kWh" in problem.rule
+        assert (problem.row, problem.column) == (first, "power")  # the point that takes it out
+        covered += run
+    assert sorted(covered) == sorted(sides)  # every breached edge, each once
