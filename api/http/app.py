@@ -30,13 +30,17 @@ from api.http.routes import (
     auth,
     bids,
     fleet,
+    sandbox,
     settlement,
     virtual_assets,
 )
 from api.http.security import read_token
 from api.http.settings import Settings
 from auction.store import Store, migrate
-from auction.store.auctions import due_to_close, due_to_publish
+from auction.store.sandbox_clock import StoreClock
+
+# What the scheduler does each round; importable from here as before.
+tick = services.scheduler.tick
 
 log = logging.getLogger("vba.api")
 # pydantic warns about the alias FastAPI gives every path parameter; it is harmless noise.
@@ -88,20 +92,10 @@ class VbaApi(FastAPI):
         return super().openapi()
 
 
-def tick(store: Store, now: datetime) -> None:
-    """Close the gates that have passed; clear and publish what is due to publish itself."""
-    with store.read() as conn:
-        closing = due_to_close(conn, now)
-    services.auctions.close_due(store, closing, now)
-    with store.read() as conn:
-        publishing = due_to_publish(conn, now)
-    services.auctions.publish_due(store, publishing, now)
-
-
-async def _scheduler(store: Store, clock: Callable[[], datetime], every_s: float) -> None:
+async def _scheduler(store: Store, clock: StoreClock, every_s: float) -> None:
     while True:
         try:
-            await asyncio.to_thread(tick, store, clock())
+            await asyncio.to_thread(services.scheduler.run_due, store, clock)
         except Exception:  # the loop must outlive one bad auction; the log says which
             log.exception("scheduler tick failed")
         await asyncio.sleep(every_s)
@@ -117,14 +111,23 @@ def create_app(
     clock: Callable[[], datetime] = _utc_now,
     scheduler: bool = True,
 ) -> FastAPI:
-    """The API over the store of ``settings`` (migrated on creation)."""
+    """The API over the store of ``settings`` (migrated on creation).
+
+    ``clock`` is the base of the server's time: in the sandbox the store's offset is added
+    to it (``POST /sandbox/clock`` moves it), in production it is the time.
+    """
     settings = (settings or Settings.from_env()).checked()
     store = Store(settings.database_url)
     migrate(store)
+    server_clock = StoreClock(store, clock, sandbox=settings.env == "sandbox")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_scheduler(store, clock, settings.tick_s)) if scheduler else None
+        task = (
+            asyncio.create_task(_scheduler(store, server_clock, settings.tick_s))
+            if scheduler
+            else None
+        )
         yield
         if task is not None:
             task.cancel()
@@ -143,12 +146,14 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = store
-    app.state.clock = clock
+    app.state.clock = server_clock
     app.state.write_limiter = WriteLimiter(settings.org_writes_per_s, settings.org_write_burst)
     errors.install(app)
     for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
         app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
     app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
+    if settings.env == "sandbox":  # production has no such route: an unknown path's 404
+        app.include_router(sandbox.router, dependencies=[paths.CHECKED_PATH])
     web.install(app)
     openapi.document_errors(app)
     app.add_middleware(AllowHeader, fastapi_app=app)
