@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from api.cli import ancillary, archive, demo, replay, store
+from api.cli import ancillary, archive, demo, replay, sandbox, store
 from api.cli.exits import EXIT_BAD_INPUT, EXIT_INTERNAL
 from auction.errors import ArchiveError, Conflict, DomainError, NotFound
 
@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_parser(sub)
     store.add_parsers(sub)
     ancillary.add_parsers(sub)
+    sandbox.add_parsers(sub)
     return parser
 
 

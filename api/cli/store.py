@@ -17,6 +17,7 @@ from api.http.settings import Settings, SettingsError
 from auction.model import TENNET_DE
 from auction.store import DEFAULT_URL, Store, migrate
 from auction.store.accounts import operator_org_ids
+from auction.store.sandbox_clock import StoreClock
 from auction.units import CENTS_PER_EUR
 from settlement.invoices import MAX_IMBALANCE_PRICE_EUR, kind_totals
 from settlement.money import money
@@ -95,6 +96,17 @@ def open_store() -> Store:
     return store
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def store_clock(store: Store) -> StoreClock:
+    """The time the server over ``store`` keeps: in the sandbox (``VBA_ENV``, its default)
+    the real clock plus the store's offset, so that what a command writes (an invite's
+    expiry, a settlement's day check) agrees with the server's moved clock."""
+    return StoreClock(store, _utc_now, sandbox=os.environ.get("VBA_ENV", "sandbox") == "sandbox")
+
+
 def serve(args: argparse.Namespace, console: Console) -> int:
     from api.http.app import create_app
     from api.http.serving import serve as run_server
@@ -115,7 +127,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
 
 def create_org_command(args: argparse.Namespace, console: Console) -> int:
     store = open_store()
-    now = datetime.now(UTC)
+    now = store_clock(store)()
     org = services.accounts.new_org(store, "cli", args.name, args.eic, args.tso_zone, now)
     console.print(f"organisation {org.name!r} created (EIC {org.eic}, zone {org.tso_zone})")
     console.print(org.org_id, markup=False)
@@ -124,7 +136,7 @@ def create_org_command(args: argparse.Namespace, console: Console) -> int:
 
 def invite_command(args: argparse.Namespace, console: Console) -> int:
     store = open_store()
-    now = datetime.now(UTC)
+    now = store_clock(store)()
     hours = int(os.environ.get("VBA_INVITE_HOURS", "72"))
     valid_for = timedelta(hours=hours)
     invite_id, token = services.accounts.invite(
@@ -172,7 +184,7 @@ def settle_command(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_BAD_INPUT
     price = int(args.imbalance_price * CENTS_PER_EUR)  # whole cents (the parser checks)
-    now = args.now or datetime.now(UTC)
+    now = args.now or store_clock(store)()
     settled = services.settlement.settle_day(store, args.day, price, org_id, "cli", now)
     run = settled.run
     totals = {kind: money(units) for kind, units in kind_totals(settled.lines).items()}
