@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli.exits import EXIT_BAD_INPUT
-from api.cli.store import open_store
+from api.cli.store import open_store, store_clock
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,8 +47,9 @@ def export_command(args: argparse.Namespace, console: Console) -> int:
     except SettingsError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return EXIT_BAD_INPUT
-    now = datetime.now(UTC)
-    bids = services.ancillary.export_day(open_store(), args.day, args.market, "cli", now, gates)
+    store = open_store()
+    now = store_clock(store)()
+    bids = services.ancillary.export_day(store, args.day, args.market, "cli", now, gates)
     document = {"delivery_day": args.day.isoformat(), "market": args.market, "bids": bids}
     args.out.write_text(json.dumps(document, indent=1) + "\n")
     mw = sum(b["offeredQuantity"]["quantity"] for b in bids)
@@ -71,8 +72,9 @@ def import_command(args: argparse.Namespace, console: Console) -> int:
     if bids is None:
         console.print(f"[bold red]error:[/] {args.file} holds no list of bids")
         return EXIT_BAD_INPUT
-    now = datetime.now(UTC)
-    counts = services.ancillary.import_results(open_store(), args.day, bids, "cli", now)
+    store = open_store()
+    now = store_clock(store)()
+    counts = services.ancillary.import_results(store, args.day, bids, "cli", now)
     listed = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no bids"
     console.print(f"results of {args.day} imported: {listed}")
     return 0

@@ -3,9 +3,10 @@ arguments are in ``api.cli.demo_parser``, which stays light for ``vba --help``).
 
 An empty SQLite store in a temporary directory; the operator and ten bidding
 organisations are provisioned and log in; the operator uploads the fleet and creates the
-sample auction; every sample bid is sent over HTTP at its own submission time (the demo's
-clock walks through the bidding window, so time priority is the sample's); one bid is
-amended and one withdrawn; a late bid is refused at the gate; the operator reads the
+sample auction; every sample bid is sent over HTTP at its own submission time (the
+operator moves the sandbox's clock through the bidding window with ``POST /sandbox/clock``,
+so time priority is the sample's); one bid is amended and one withdrawn; the clock moves
+past the gate, which closes, and a late bid is refused; the operator reads the
 pre-clearing report, clears, publishes; a bidder reads its awards and everybody the
 anonymous results. After publication the bidder dispatches two of its virtual assets (one
 schedule is refused for its state of charge), the operator reads the fleet's setpoints, and
@@ -32,7 +33,7 @@ from api import services
 from api.cli import demo_ancillary, demo_serve
 from api.cli.exits import EXIT_FINDINGS
 from api.cli.tables import print_highlights, print_summary
-from api.http.app import create_app, tick
+from api.http.app import create_app
 from api.http.settings import Settings
 from auction.archive import read_archive
 from auction.eic import check_character
@@ -50,6 +51,9 @@ _IDS = uuid.UUID("0b6c1d52-61a4-4a8e-9d55-6f1e3b8a7c20")
 
 
 class DemoClock:
+    """A frozen base clock: the demo's time moves only through ``POST /sandbox/clock``,
+    so that every run stamps the same instants (benchmarks mutate ``now`` themselves)."""
+
     def __init__(self, now: datetime) -> None:
         self.now = now
 
@@ -137,15 +141,15 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
         assert created.status_code == 201, created.text
         client.post(f"/auctions/{cfg.auction_id}/open", headers=op)
 
-        accepted = _submit_sample_bids(client, sample, accounts, clock)
+        accepted = _submit_sample_bids(client, sample, accounts)
         console.print(
             f"Gate open {cfg.gate_open:%d %b %H:%M} to {cfg.gate_close:%d %b %H:%M}: "
             f"{accepted} sealed bids submitted over HTTP, each at its own time."
         )
-        _amend_and_withdraw(console, client, sample, accounts, clock)
+        _amend_and_withdraw(console, client, sample, accounts)
 
-        clock.now = cfg.gate_close.astimezone(UTC)
-        tick(store, clock.now)  # what the server's scheduler does every second
+        # The move closes the gate at its time, as the server's scheduler would.
+        _move_clock(client, op, cfg.gate_close)
         late = sample.bids.row(0, named=True)
         refused = client.post(
             f"/organisations/{accounts[late['org_id']]['org_id']}/auctions/{cfg.auction_id}/bids",
@@ -169,11 +173,14 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
         if traders:
             demo_ancillary.sandbox_tso(console, client, sample, accounts, traders)
         _dispatch(console, client, store, sample, accounts)
-        _settle(console, client, sample, accounts, clock, traders)
+        _settle(console, client, sample, accounts, traders)
 
     out = workdir / "export"
     services.auctions.export_auction(store, cfg.auction_id, out)
     services.dispatch.export_dispatch(store, cfg.auction_id, out)
+    # The store is handed over with the sandbox's time back at the base clock: whoever
+    # serves it next (--serve, the browser tests) sets the time it wants.
+    services.sandbox.set_up_clock(store, app.state.clock, clock(), "demo")
     store.dispose()
     return DemoOutcome(
         archive=read_archive(out),
@@ -196,12 +203,17 @@ def _body(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _submit_sample_bids(
-    client: TestClient, sample: Archive, accounts: dict[str, Any], clock: DemoClock
-) -> int:
+def _move_clock(client: TestClient, op: dict[str, str], to: datetime) -> None:
+    """The operator moves the sandbox's time forward to ``to``."""
+    answer = client.post("/sandbox/clock", headers=op, json={"to": to.isoformat()})
+    assert answer.status_code == 200, answer.text
+
+
+def _submit_sample_bids(client: TestClient, sample: Archive, accounts: dict[str, Any]) -> int:
     accepted = 0
+    op = accounts["operator"]["headers"]
     for row in sample.bids.sort("submitted_at", "bid_id").iter_rows(named=True):
-        clock.now = row["submitted_at"]
+        _move_clock(client, op, row["submitted_at"])
         account = accounts[row["org_id"]]
         answer = client.post(
             f"/organisations/{account['org_id']}/auctions/{sample.config.auction_id}/bids",
@@ -218,11 +230,11 @@ def _amend_and_withdraw(
     client: TestClient,
     sample: Archive,
     accounts: dict[str, Any],
-    clock: DemoClock,
 ) -> None:
     """One bidder raises a price, another withdraws a bid, shortly before the gate."""
     assert sample.config.gate_close is not None
-    clock.now = sample.config.gate_close.astimezone(UTC) - timedelta(minutes=10)
+    op = accounts["operator"]["headers"]
+    _move_clock(client, op, sample.config.gate_close - timedelta(minutes=10))
     simple = sample.bids.filter(pl.col("linked_to").is_null() & pl.col("exclusive_group").is_null())
     linked = set(sample.bids["linked_to"].drop_nulls())
     raise_row = simple.row(0, named=True)
@@ -364,15 +376,14 @@ def _settle(
     client: TestClient,
     sample: Archive,
     accounts: dict[str, Any],
-    clock: DemoClock,
     reserve_traders: list[str],
 ) -> None:
     """D+1: the operator settles the day; a bidder reads its invoice and its nomination, the
     trader of reserve the TSO's payment passed on."""
     day = sample.config.delivery_day
     _, day_end = day_bounds(day, sample.config.time_zone)
-    clock.now = day_end + timedelta(hours=8)
     op = accounts["operator"]["headers"]
+    _move_clock(client, op, day_end + timedelta(hours=8))
     body = {"imbalance_price_eur_per_mwh": 150}
     run = client.post(f"/settlement/{day}/run", headers=op, json=body)
     assert run.status_code == 201, run.text

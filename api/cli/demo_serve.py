@@ -1,14 +1,14 @@
 """``vba demo --serve``: keep the demo's store running, for a person to look around.
 
-The server runs on a demo clock that starts on D-1 of the sample day at 12:00 (Berlin)
-and then moves at the speed of the wall clock: the sample auction is published, its
-virtual assets are upcoming and can be dispatched, and a second auction, for the next
-day, is open for bids until 15:00 of the demo clock.
+The server runs on the sandbox's clock, set to D-1 of the sample day at 12:00 (Berlin)
+when it starts and then moving at the speed of the wall clock: the sample auction is
+published, its virtual assets are upcoming and can be dispatched, and a second auction,
+for the next day, is open for bids until 15:00 of the sandbox's time. The operator moves
+the time forward with ``POST /sandbox/clock`` (or ``vba sandbox advance``).
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from api.web.render import berlin
 from auction.archive import read_archive
 from auction.sample import sample_dir
 from auction.store import Store
+from auction.store.sandbox_clock import StoreClock
 
 NEXT_AUCTION = "next-day"
 
@@ -29,17 +30,6 @@ def demo_now() -> datetime:
     config = read_archive(sample_dir()).config
     assert config.publish_at is not None
     return (config.publish_at + timedelta(hours=19)).astimezone(UTC)
-
-
-class DemoClock:
-    """The demo's time: ``start`` when the server starts, then as the wall clock moves."""
-
-    def __init__(self, start: datetime) -> None:
-        self.start = start
-        self.started = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self.started)
 
 
 def open_next_auction(store: Store, now: datetime) -> date:
@@ -83,10 +73,13 @@ def serve(console: Console, workdir: Path, names: list[str], password: str, port
     now = demo_now()
     store = Store(url)
     try:
+        # The sandbox's offset from the wall clock, in the store: the server starts there.
+        wall = StoreClock(store, lambda: datetime.now(UTC), sandbox=True)
+        services.sandbox.set_up_clock(store, wall, now, "demo")
         next_day = open_next_auction(store, now)
     finally:
         store.dispose()
-    app = create_app(Settings(database_url=url), clock=DemoClock(now))
+    app = create_app(Settings(database_url=url))
     # The busiest bidder: the demo dispatched two of its virtual assets.
     busiest = str(read_archive(sample_dir()).bids["org_id"].mode().sort()[0])
     others = sorted(name for name in names if name not in ("operator", busiest))
@@ -98,10 +91,11 @@ def serve(console: Console, workdir: Path, names: list[str], password: str, port
         f"{busiest}@demo.example (it has dispatched), or one of "
         f"{', '.join(t + '@demo.example' for t in others[:3])}, …;\n"
         f"every demo user's password is: {password}\n"
-        f"The server's clock starts at {berlin(now)} and runs on: the sample "
+        f"The sandbox's clock starts at {berlin(now)} and runs on: the sample "
         f"auction is published and its virtual assets can be dispatched (Dispatch → "
         f"Upcoming); auction {NEXT_AUCTION!r} for {next_day} is open for bids until 15:00 "
-        f"Berlin. Ctrl+C stops the server.",
+        f"Berlin. The operator moves the time forward with POST /sandbox/clock, or: "
+        f"VBA_DATABASE_URL={url} vba sandbox advance 2h. Ctrl+C stops the server.",
         markup=False,
     )
     run_server(app, "127.0.0.1", port)

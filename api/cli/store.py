@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from auction.store import Store
+    from auction.store.sandbox_clock import StoreClock
 
 # auction.model.TENNET_DE, written out: that module imports polars, and --help must not
 # (tests/api/test_cli_imports.py checks that they agree).
@@ -99,6 +100,19 @@ def open_store() -> Store:
     return store
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def store_clock(store: Store) -> StoreClock:
+    """The time the server over ``store`` keeps: in the sandbox (``VBA_ENV``, its default)
+    the real clock plus the store's offset, so that what a command writes (an invite's
+    expiry, a settlement's day check) agrees with the server's moved clock."""
+    from auction.store.sandbox_clock import StoreClock
+
+    return StoreClock(store, _utc_now, sandbox=os.environ.get("VBA_ENV", "sandbox") == "sandbox")
+
+
 def serve(args: argparse.Namespace, console: Console) -> int:
     from api.http import logs
     from api.http.app import create_app
@@ -124,7 +138,7 @@ def create_org_command(args: argparse.Namespace, console: Console) -> int:
     from api import services
 
     store = open_store()
-    now = datetime.now(UTC)
+    now = store_clock(store)()
     org = services.accounts.new_org(store, "cli", args.name, args.eic, args.tso_zone, now)
     console.print(f"organisation {org.name!r} created (EIC {org.eic}, zone {org.tso_zone})")
     console.print(org.org_id, markup=False)
@@ -155,7 +169,7 @@ def invite_command(args: argparse.Namespace, console: Console) -> int:
         args.email,
         args.org,
         args.role,
-        datetime.now(UTC),
+        store_clock(store)(),
         timedelta(hours=settings.invite_hours),
         postage=postage,
         inviter="The market operator",
@@ -219,7 +233,7 @@ def settle_command(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_BAD_INPUT
     price = int(args.imbalance_price * CENTS_PER_EUR)  # whole cents (the parser checks)
-    now = args.now or datetime.now(UTC)
+    now = args.now or store_clock(store)()
     settled = services.settlement.settle_day(store, args.day, price, org_id, "cli", now)
     run = settled.run
     totals = {kind: money(units) for kind, units in kind_totals(settled.lines).items()}

@@ -33,6 +33,7 @@ from api.http.routes import (
     bids,
     fleet,
     health,
+    sandbox,
     settlement,
     virtual_assets,
 )
@@ -40,7 +41,10 @@ from api.http.security import read_token
 from api.http.settings import Settings
 from api.services import events
 from auction.store import Store, migrate
-from auction.store.auctions import due_to_close, due_to_publish
+from auction.store.sandbox_clock import StoreClock
+
+# What the scheduler does each round; importable from here as before.
+tick = services.scheduler.tick
 
 # pydantic warns about the alias FastAPI gives every path parameter; it is harmless noise.
 warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
@@ -95,45 +99,11 @@ class VbaApi(FastAPI):
         return super().openapi()
 
 
-def tick(store: Store, now: datetime) -> None:
-    """Close the gates that have passed; clear and publish what is due to publish itself.
-
-    An auction that fails does not hold up the others: its failure is logged with its id
-    (and tried again next tick)."""
-    with store.read() as conn:
-        closing = due_to_close(conn, now)
-    for auction_id in closing:
-        _attempt("close", services.auctions.close_due, store, auction_id, now)
-    with store.read() as conn:
-        publishing = due_to_publish(conn, now)
-    for auction_id in publishing:
-        _attempt("publish", services.auctions.publish_due, store, auction_id, now)
-
-
-def _attempt(
-    step: str,
-    work: Callable[[Store, list[str], datetime], None],
-    store: Store,
-    auction_id: str,
-    now: datetime,
-) -> None:
-    try:
-        work(store, [auction_id], now)
-    except Exception:
-        events.emit(
-            "scheduler.failed",
-            f"scheduler could not {step} an auction",
-            level=logging.ERROR,
-            exc_info=True,
-            step=step,
-            auction_id=auction_id,
-            at=events.instant(now),
-        )
-
-
-def scheduled_tick(store: Store, now: datetime, metrics: Metrics) -> None:
-    """One tick of the scheduler, its events and failures counted in ``metrics``."""
-    with events.listening(metrics.on_event):
+def scheduled_tick(store: Store, clock: StoreClock, metrics: Metrics) -> None:
+    """One tick of the scheduler at the clock's time, never beside a sandbox move's own
+    catch-up; its events and failures counted in ``metrics``."""
+    with events.listening(metrics.on_event), clock.turn:
+        now = clock()
         try:
             tick(store, now)
         except Exception:  # the loop must outlive a store that does not answer
@@ -149,11 +119,9 @@ def scheduled_tick(store: Store, now: datetime, metrics: Metrics) -> None:
     metrics.ticked()
 
 
-async def _scheduler(
-    store: Store, clock: Callable[[], datetime], every_s: float, metrics: Metrics
-) -> None:
+async def _scheduler(store: Store, clock: StoreClock, every_s: float, metrics: Metrics) -> None:
     while True:
-        await asyncio.to_thread(scheduled_tick, store, clock(), metrics)
+        await asyncio.to_thread(scheduled_tick, store, clock, metrics)
         await asyncio.sleep(every_s)
 
 
@@ -167,16 +135,21 @@ def create_app(
     clock: Callable[[], datetime] = _utc_now,
     scheduler: bool = True,
 ) -> FastAPI:
-    """The API over the store of ``settings`` (migrated on creation)."""
+    """The API over the store of ``settings`` (migrated on creation).
+
+    ``clock`` is the base of the server's time: in the sandbox the store's offset is added
+    to it (``POST /sandbox/clock`` moves it), in production it is the time.
+    """
     settings = (settings or Settings.from_env()).checked()
     store = Store(settings.database_url)
     migrate(store)
-    metrics = Metrics(store, clock)
+    server_clock = StoreClock(store, clock, sandbox=settings.env == "sandbox")
+    metrics = Metrics(store, server_clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = (
-            asyncio.create_task(_scheduler(store, clock, settings.tick_s, metrics))
+            asyncio.create_task(_scheduler(store, server_clock, settings.tick_s, metrics))
             if scheduler
             else None
         )
@@ -198,7 +171,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = store
-    app.state.clock = clock
+    app.state.clock = server_clock
     app.state.metrics = metrics
     app.state.write_limiter = WriteLimiter(settings.org_writes_per_s, settings.org_write_burst)
     errors.install(app)
@@ -206,6 +179,8 @@ def create_app(
         app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
     app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
     app.include_router(health.router)
+    if settings.env == "sandbox":  # production has no such route: an unknown path's 404
+        app.include_router(sandbox.router, dependencies=[paths.CHECKED_PATH])
     web.install(app)
     openapi.document_errors(app)
     app.add_middleware(AllowHeader, fastapi_app=app)

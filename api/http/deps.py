@@ -8,7 +8,6 @@ clock and the user as separate nodes that machinery cost more CPU than storing a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -24,6 +23,7 @@ from auction.accounts import Role
 from auction.errors import Forbidden, NotFound, Throttled
 from auction.store import Store
 from auction.store.accounts import User, user_by_id
+from auction.store.sandbox_clock import StoreClock
 
 _bearer = HTTPBearer(auto_error=False, description="the access_token of /auth/public/authenticate")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -45,11 +45,12 @@ class Call(Context):
     user: User
 
 
-def context_of(request: Request) -> Context:
-    """The store, the settings and the time of ``request``."""
+def context_of(request: Request, *, store_failed: bool = False) -> Context:
+    """The store, the settings and the time of ``request`` (``store_failed``: for the page
+    of a fault, which may be the store's, the time without reading the sandbox's offset)."""
     state = request.app.state
-    clock: Callable[[], datetime] = state.clock
-    return Context(state.store, state.settings, clock())
+    clock: StoreClock = state.clock
+    return Context(state.store, state.settings, clock.without_store() if store_failed else clock())
 
 
 def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Call:

@@ -10,6 +10,26 @@ take a ``Connection`` are private to their module (a leading underscore) or live
 ``auction.store``.
 """
 
-from api.services import accounts, ancillary, auctions, dispatch, frames, outages, settlement
+from api.services import (
+    accounts,
+    ancillary,
+    auctions,
+    dispatch,
+    frames,
+    outages,
+    sandbox,
+    scheduler,
+    settlement,
+)
 
-__all__ = ["accounts", "ancillary", "auctions", "dispatch", "frames", "outages", "settlement"]
+__all__ = [
+    "accounts",
+    "ancillary",
+    "auctions",
+    "dispatch",
+    "frames",
+    "outages",
+    "sandbox",
+    "scheduler",
+    "settlement",
+]

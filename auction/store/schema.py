@@ -432,6 +432,17 @@ nomination_documents = sa.Table(
     sa.Column("xml_text", sa.Text, nullable=False),
 )
 
+# Revision 0006: the sandbox's clock. One row: how far the sandbox's time runs ahead of the
+# clock the server is given (microseconds, so that a move "to" an instant lands on it).
+
+sandbox_clock = sa.Table(
+    "sandbox_clock",
+    metadata,
+    sa.Column("clock_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("offset_us", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("clock_id = 1", name="ck_sandbox_clock_one_row"),
+)
+
 audit_events = sa.Table(
     "audit_events",
     metadata,

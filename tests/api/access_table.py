@@ -93,6 +93,13 @@ def _json(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def _now(world: World) -> str:
+    """The sandbox's time, as the operator reads it."""
+    answer = world.client.get("/sandbox/clock", headers=world.headers("operator"))
+    now: str = answer.json()["now"]
+    return now
+
+
 def auction_body(archive: Archive, auction_id: str) -> dict[str, Any]:
     config = {**archive.config.model_dump(mode="json"), "auction_id": auction_id}
     products = [{k: _json(v) for k, v in p.items()} for p in archive.products.to_dicts()]
@@ -327,6 +334,10 @@ TABLE: list[Row] = [
         body=lambda _w, _caller: {},
         query="?market=fcr",
     ),
+    # The sandbox's clock: anyone signed in reads it; the operator moves it to the present
+    # (allowed, and nothing changes), so the rows after it run at the same time.
+    Row("GET", "/sandbox/clock", authenticated(200)),
+    Row("POST", "/sandbox/clock", operator_only(200), body=lambda w, _caller: {"to": _now(w)}),
     # Last: it ends every token of the caller.
     Row("POST", "/auth/logout-all", authenticated(204)),
 ]

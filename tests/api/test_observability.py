@@ -152,10 +152,10 @@ def test_a_flow_logs_a_json_line_per_request_and_per_step_and_no_secret(
         # The gate passes; until the scheduler's tick the gate is overdue by 90 s.
         clock.now = local(NORMAL_DAY - timedelta(days=2), 15) + timedelta(seconds=90)
         assert scrape(client)[("vba_scheduler_overdue_seconds", ())] == 90.0
-        scheduled_tick(store, clock.now, app.state.metrics)
+        scheduled_tick(store, app.state.clock, app.state.metrics)
         assert scrape(client)[("vba_scheduler_overdue_seconds", ())] == 0.0
         clock.now = local(NORMAL_DAY - timedelta(days=2), 17)
-        scheduled_tick(store, clock.now, app.state.metrics)
+        scheduled_tick(store, app.state.clock, app.state.metrics)
         after = scrape(client)
 
         outage = {
@@ -272,7 +272,7 @@ def test_an_auction_the_scheduler_cannot_publish_holds_up_no_other(
             opened = client.post(f"/auctions/{auction_id}/open", headers=operator.headers)
             assert opened.status_code == 200, opened.text
         clock.now = local(NORMAL_DAY - timedelta(days=2), 17)
-        scheduled_tick(store, clock.now, app.state.metrics)
+        scheduled_tick(store, app.state.clock, app.state.metrics)
         statuses = {
             a: client.get(f"/auctions/{a}", headers=operator.headers).json()["status"]
             for a in ("stuck", "fine")

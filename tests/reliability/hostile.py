@@ -480,6 +480,14 @@ def _va_path(w: World, **params: str) -> dict[str, str]:
     return {"org_id": w.member.org_id, "virtual_asset_id": w.names["va"], **params}
 
 
+def _clock(w: World) -> Request:
+    """To the sandbox's present: valid, and the world's time stays where it is."""
+    if w.client is None:  # the shape world: any instant
+        return Request(w.operator, body={"to": w.names["now"]})
+    now = w.client.get("/sandbox/clock", headers=w.operator.headers).json()["now"]
+    return Request(w.operator, body={"to": now})
+
+
 def _step(w: World) -> Request:
     return Request(
         w.operator, {"auction_id": w.draft()}, headers={"Idempotency-Key": w.fresh("key")}
@@ -614,6 +622,7 @@ BASES: dict[tuple[str, str], Callable[[World], Request]] = {
     ("post", "/ancillary/{delivery_day}/sandbox-tso"): lambda w: Request(
         w.operator, {"delivery_day": str(DAY)}, {}, query={"market": "fcr"}
     ),
+    ("post", "/sandbox/clock"): _clock,
 }
 
 

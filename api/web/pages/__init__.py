@@ -54,8 +54,9 @@ def _status_and_message(exc: Exception) -> tuple[int, str]:
 def error_page(request: Request, exc: Exception) -> HTMLResponse:
     """The page of an error, in the frame of the signed-in user if there is one."""
     status, message = _status_and_message(exc)
-    context = context_of(request)
-    # A fault may come from the store itself: its page does not read the session.
+    # A fault may come from the store itself: its page reads neither the session nor the
+    # sandbox's clock.
+    context = context_of(request, store_failed=status == 500)
     frame = (signed_in(request, context) if status != 500 else None) or context
     values = {"status": status, "message": message}
     return render(request, "error.html", frame, values, status_code=status, title=f"Error {status}")

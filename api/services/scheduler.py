@@ -1,0 +1,48 @@
+"""What the server does by itself as time passes: close the gates that have passed, clear and
+publish the auctions due to publish themselves."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from api.services import auctions, events
+from auction.store import Store
+from auction.store.auctions import due_to_close, due_to_publish
+
+
+def tick(store: Store, now: datetime) -> None:
+    """Close the gates that have passed; clear and publish what is due to publish itself.
+
+    An auction that fails does not hold up the others: its failure is logged with its id
+    (and tried again next tick)."""
+    with store.read() as conn:
+        closing = due_to_close(conn, now)
+    for auction_id in closing:
+        _attempt("close", auctions.close_due, store, auction_id, now)
+    with store.read() as conn:
+        publishing = due_to_publish(conn, now)
+    for auction_id in publishing:
+        _attempt("publish", auctions.publish_due, store, auction_id, now)
+
+
+def _attempt(
+    step: str,
+    work: Callable[[Store, list[str], datetime], None],
+    store: Store,
+    auction_id: str,
+    now: datetime,
+) -> None:
+    try:
+        work(store, [auction_id], now)
+    except Exception:
+        events.emit(
+            "scheduler.failed",
+            f"scheduler could not {step} an auction",
+            level=logging.ERROR,
+            exc_info=True,
+            step=step,
+            auction_id=auction_id,
+            at=events.instant(now),
+        )
