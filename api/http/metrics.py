@@ -67,8 +67,8 @@ class StoreFacts(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up, auctions, overdue = self._families()
-        now = self.clock()
         try:
+            now = self.clock()  # the sandbox's clock reads the store too
             with self.store.read() as conn:
                 counts = count_by_status(conn)
                 due = oldest_due(conn, now)

@@ -103,7 +103,7 @@ def test_a_move_over_the_gate_closes_it_and_publishes_at_their_own_times(
     assert late.status_code == 409, late.text
     assert client.get("/auctions/auto", headers=alpha.headers).json()["status"] == "published"
     won = client.get(f"/organisations/{alpha.org_id}/virtual-assets", headers=alpha.headers)
-    assert [va["product_id"] for va in won.json()["virtual_assets"]] == ["p1"]
+    assert [va["product_id"] for va in won.json()["items"]] == ["p1"]
 
     # As waiting would have: the gate closed at its time, the clearing and publication at
     # theirs, after the operator's move; the move names its actor, from and to.
@@ -158,7 +158,7 @@ def test_the_dispatch_gate_and_settlement_follow_the_sandbox_time(
     settled = client.post(f"/settlement/{day}/run", headers=operator.headers, json=run)
     assert settled.status_code == 201, settled.text
     invoices = client.get(f"/organisations/{alpha.org_id}/invoices", headers=alpha.headers)
-    assert [i["day"] for i in invoices.json()["invoices"]] == [day]
+    assert [i["day"] for i in invoices.json()["items"]] == [day]
 
 
 @contextmanager

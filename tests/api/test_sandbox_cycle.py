@@ -114,13 +114,13 @@ def test_bid_win_dispatch_and_read_the_invoice_from_d_minus_2_to_d_plus_1(
     assert move(to=_z(local(D_MINUS_2, 18))) == local(D_MINUS_2, 18)
     trader.call("POST", bids, 409, json={"bids": [bid]})
     assert trader.call("GET", "/auctions/d", 200)["status"] == "published"
-    awards = trader.call("GET", f"/organisations/{alpha_org}/auctions/d/awards", 200)["awards"]
+    awards = trader.call("GET", f"/organisations/{alpha_org}/auctions/d/awards", 200)["items"]
     assert [a["awarded_mw"] for a in awards] == [1]
 
     # D, 08:00: the trader dispatches its virtual asset's wholesale block.
     assert move(advance_s=38 * 3600) == local(NORMAL_DAY, 8)
     vas = trader.call("GET", f"/organisations/{alpha_org}/virtual-assets", 200)
-    [va] = vas["virtual_assets"]
+    [va] = vas["items"]
     block = next(b for b in va["blocks"] if b["market"] == "wholesale")
     va_url = f"/organisations/{alpha_org}/virtual-assets/{va['virtual_asset_id']}"
     url = f"{va_url}/blocks/{block['block_id']}"
@@ -134,7 +134,7 @@ def test_bid_win_dispatch_and_read_the_invoice_from_d_minus_2_to_d_plus_1(
     day = NORMAL_DAY.isoformat()
     run = op.call("POST", f"/settlement/{day}/run", 201, json={"imbalance_price_eur_per_mwh": 100})
     assert run["reconciliation"]["ok"], run["reconciliation"]
-    [invoice] = trader.call("GET", f"/organisations/{alpha_org}/invoices", 200)["invoices"]
+    [invoice] = trader.call("GET", f"/organisations/{alpha_org}/invoices", 200)["items"]
     assert (invoice["day"], Decimal(str(invoice["awards_eur"]))) == (day, Decimal(100))
     seen = trader.call("GET", "/sandbox/clock", 200)
     assert seen["offset_s"] == (d_plus_1 - clock.now) // timedelta(seconds=1)
