@@ -116,6 +116,11 @@ def test_bid_win_dispatch_and_read_the_invoice_from_d_minus_2_to_d_plus_1(
     assert trader.call("GET", "/auctions/d", 200)["status"] == "published"
     awards = trader.call("GET", f"/organisations/{alpha_org}/auctions/d/awards", 200)["items"]
     assert [a["awarded_mw"] for a in awards] == [1]
+    # The README's "From the guide to this API", steps 3 and 4, with the fields it names.
+    me = trader.call("GET", "/auth/me", 200)
+    assert (me["org_id"], me["role"], me["environment"]) == (alpha_org, "bidder", "sandbox")
+    upcoming = f"/organisations/{me['org_id']}/virtual-assets?status=upcoming"
+    assert [len(trader.call("GET", upcoming, 200)["items"])] == [1]
 
     # D, 08:00: the trader dispatches its virtual asset's wholesale block.
     assert move(advance_s=38 * 3600) == local(NORMAL_DAY, 8)
@@ -125,8 +130,17 @@ def test_bid_win_dispatch_and_read_the_invoice_from_d_minus_2_to_d_plus_1(
     va_url = f"/organisations/{alpha_org}/virtual-assets/{va['virtual_asset_id']}"
     url = f"{va_url}/blocks/{block['block_id']}"
     mtu = timedelta(minutes=15)
-    points = [{"power": 250 if k % 2 == 0 else -250, "time": _z(START + k * mtu)} for k in range(4)]
-    assert trader.call("POST", url, 200, json={"schedule": points})["version"] == 1
+    # Step 5 as a client computes it: 0.1 * 3 * 1000 is 300.00000000000006, taken as 300 kW.
+    kw = 0.1 * 3 * 1000
+    points = [{"power": kw if k % 2 == 0 else -kw, "time": _z(START + k * mtu)} for k in range(4)]
+    accepted = trader.call("POST", url, 200, json={"schedule": points})
+    assert accepted["version"] == 1
+    assert [p["power"] for p in accepted["schedule"][:4]] == [300, -300, 300, -300]
+    # Steps 6 and 7: the stored schedule with its SoC path, and the blocks' unavailability.
+    shown = trader.call("GET", f"{url}/schedule", 200)
+    assert shown["version"] == 1 and len(shown["soc"]) == len(shown["schedule"]) + 1
+    assert shown["soc"][0]["time"].endswith("Z")
+    assert all(b["unavailability"] == [] for b in trader.call("GET", va_url, 200)["blocks"])
 
     # D+1, 09:00: the operator settles D; the trader reads the invoice.
     d_plus_1 = local(NORMAL_DAY, 9) + timedelta(days=1)
