@@ -33,7 +33,7 @@ from api.http.schemas.accounts import (
     OrganisationPublic,
     UserPublic,
 )
-from api.http.schemas.ancillary import AncillaryBidPublic
+from api.http.schemas.ancillary import AncillaryBidPublic, ImportSummary, TsoBids
 from api.http.schemas.auctions import AllocationPublic, AssetPublic, AuctionPublic, OutageCreated
 from api.http.schemas.bids import AuctionResults, AwardPublic, BidPublic, BidVersion
 from api.http.schemas.clearing import AuctionReport, ClearOutcome
@@ -368,6 +368,16 @@ class VbaClient:
     def ancillary_bids(self, va_id: str, *, org_id: str | None = None) -> list[AncillaryBidPublic]:
         return self._list(AncillaryBidPublic, f"{self._va_path(org_id)}/{va_id}/ancillary-bids")
 
+    def submit_ancillary_bids(
+        self, va_id: str, bids: Sequence[Body], *, org_id: str | None = None
+    ) -> list[AncillaryBidPublic]:
+        """Offer the reserve of a virtual asset to the TSO, one bid per product (each
+        ``{productDateCode, offeredCapacity (kW), capacityPrice, energyPrice}``), each
+        replacing your bid for that product: stored all or none."""
+        items = [b.model_dump(exclude_none=True) if isinstance(b, BaseModel) else b for b in bids]
+        path = f"{self._va_path(org_id)}/{va_id}/ancillary-bids"
+        return self._many(AncillaryBidPublic, "POST", path, body={"bids": items})
+
     # --- settlement ----------------------------------------------------------------
 
     def invoices(self, *, org_id: str | None = None) -> list[Invoice]:
@@ -376,6 +386,14 @@ class VbaClient:
     def nominations(self, day: date, *, org_id: str | None = None) -> Nominations:
         path = f"/organisations/{self._org(org_id)}/nominations/{day.isoformat()}"
         return self._one(Nominations, "GET", path)
+
+    def nomination_document(
+        self, day: date, format: Literal["xml", "csv"] = "xml", *, org_id: str | None = None
+    ) -> str:
+        """Your nomination for a settled day as a file: the ESS-style schedule document
+        (``xml``) or its CSV."""
+        path = f"/organisations/{self._org(org_id)}/nominations/{day.isoformat()}"
+        return self._send("GET", path, params={"format": format}).text
 
     # --- the sandbox's clock -----------------------------------------------------------
 
@@ -488,6 +506,28 @@ class VbaClient:
 
     def settlement(self, day: date) -> DayRun:
         return self._one(DayRun, "GET", f"/settlement/{day.isoformat()}")
+
+    def export_ancillary(
+        self, day: date, market: Literal["fcr", "afrr_capacity", "afrr_energy"]
+    ) -> TsoBids:
+        """The pool's bids of the day in one market, in the TSO's bid format (they
+        become ``sent``)."""
+        path = f"/ancillary/{day.isoformat()}/export"
+        return self._one(TsoBids, "POST", path, params={"market": market})
+
+    def sandbox_tso(
+        self,
+        day: date,
+        market: Literal["fcr", "afrr_capacity"],
+        *,
+        demand_mw: Mapping[str, int] | None = None,
+        seed: int | None = None,
+    ) -> ImportSummary:
+        """Sandbox only: play the TSO's capacity auction of the day (seeded competitors,
+        ``demand_mw`` per product, else the server's) and import its results."""
+        body = _given(demand_mw=demand_mw, seed=seed)
+        path = f"/ancillary/{day.isoformat()}/sandbox-tso"
+        return self._one(ImportSummary, "POST", path, body=body, params={"market": market})
 
 
 def _given(**fields: Any) -> dict[str, Any]:

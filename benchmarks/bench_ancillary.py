@@ -52,7 +52,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from api import services  # noqa: E402
-from api.cli.demo import DemoClock, _json, _provision  # noqa: E402
+from api.cli.demo import DemoClock, _provision  # noqa: E402
 from api.http.app import create_app  # noqa: E402
 from api.http.settings import Settings  # noqa: E402
 from auction.model import TENNET_DE, AuctionConfig  # noqa: E402
@@ -132,15 +132,10 @@ def build(n_vas: int, n_assets: int, n_orgs: int, seed: int) -> tuple[Any, Path,
     }
     with TestClient(app) as client:
         accounts = _provision(store, client, ["operator", *orgs], clock.now)
-        op = accounts["operator"]["headers"]
-        answer = client.put("/fleet/assets", headers=op, json={"assets": fleet})
-        assert answer.status_code == 200, answer.text
-        body = {
-            "auction": config.model_dump(mode="json"),
-            "products": [{k: _json(v) for k, v in product.items()}],
-        }
-        assert client.post("/auctions", headers=op, json=body).status_code == 201
-        assert client.post(f"/auctions/{config.auction_id}/open", headers=op).status_code == 200
+        operator = accounts["operator"]
+        operator.put_fleet(fleet)
+        operator.create_auction(config.model_dump(mode="json"), [product])
+        operator.open_auction(config.auction_id)
         for n, org in enumerate(orgs):
             bids = [
                 {
@@ -150,17 +145,11 @@ def build(n_vas: int, n_assets: int, n_orgs: int, seed: int) -> tuple[Any, Path,
                 }
                 for _ in range(n_vas // n_orgs + (n < n_vas % n_orgs))
             ]
-            account = accounts[org]
-            answer = client.post(
-                f"/organisations/{account['org_id']}/auctions/{config.auction_id}/bids",
-                headers=account["headers"],
-                json={"bids": bids},
-            )
-            assert answer.status_code == 201, answer.text
+            accounts[org].submit_bids(config.auction_id, bids)
         clock.now = config.gate_close.astimezone(UTC) + timedelta(minutes=1)
-        for step in ("close", "clear", "publish"):
-            answer = client.post(f"/auctions/{config.auction_id}/{step}", headers=op)
-            assert answer.status_code == 200, answer.text
+        operator.close_auction(config.auction_id)
+        operator.clear_auction(config.auction_id)
+        operator.publish_auction(config.auction_id)
     return store, path, clock
 
 

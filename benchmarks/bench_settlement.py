@@ -46,7 +46,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from api import services  # noqa: E402
-from api.cli.demo import DemoClock, _json, _provision  # noqa: E402
+from api.cli.demo import DemoClock, _provision  # noqa: E402
 from api.http.app import create_app  # noqa: E402
 from api.http.settings import Settings  # noqa: E402
 from auction.store.dispatch import get_block, save_schedule  # noqa: E402
@@ -73,15 +73,12 @@ def build(n_bids: int, n_assets: int, n_orgs: int, seed: int) -> tuple[Any, Any,
     orgs = sorted(set(archive.bids["org_id"]))
     with TestClient(app) as client:
         accounts = _provision(store, client, ["operator", *orgs], clock.now)
-        op = accounts["operator"]["headers"]
-        client.put("/fleet/assets", headers=op, json={"assets": archive.fleet.to_dicts()})
-        products = [{k: _json(v) for k, v in p.items()} for p in archive.products.to_dicts()]
-        body = {"auction": cfg.model_dump(mode="json"), "products": products}
-        assert client.post("/auctions", headers=op, json=body).status_code == 201
-        client.post(f"/auctions/{cfg.auction_id}/open", headers=op)
+        operator = accounts["operator"]
+        operator.put_fleet(archive.fleet.to_dicts())
+        operator.create_auction(cfg.model_dump(mode="json"), archive.products.to_dicts())
+        operator.open_auction(cfg.auction_id)
         keys = ("product_id", "quantity_mw", "min_quantity_mw", "price_eur_per_mw")
         for org in orgs:
-            account = accounts[org]
             rows = archive.bids.filter(
                 (pl.col("org_id") == org)
                 & pl.col("linked_to").is_null()
@@ -89,17 +86,12 @@ def build(n_bids: int, n_assets: int, n_orgs: int, seed: int) -> tuple[Any, Any,
             ).to_dicts()
             for i in range(0, len(rows), BATCH):
                 bids = [{k: r[k] for k in keys} for r in rows[i : i + BATCH]]
-                answer = client.post(
-                    f"/organisations/{account['org_id']}/auctions/{cfg.auction_id}/bids",
-                    headers=account["headers"],
-                    json={"bids": bids},
-                )
-                assert answer.status_code == 201, answer.text
+                accounts[org].submit_bids(cfg.auction_id, bids)
         clock.now = cfg.gate_close.astimezone(UTC)
-        for step in ("close", "clear", "publish"):
-            answer = client.post(f"/auctions/{cfg.auction_id}/{step}", headers=op)
-            assert answer.status_code == 200, answer.text
-        operator_org = accounts["operator"]["org_id"]
+        operator.close_auction(cfg.auction_id)
+        operator.clear_auction(cfg.auction_id)
+        operator.publish_auction(cfg.auction_id)
+        operator_org = operator.me().org_id
     _dispatch_every_block(store, cfg.auction_id, clock.now, seed)
     _, day_end = day_bounds(cfg.delivery_day, cfg.time_zone)
     clock.now = day_end + timedelta(hours=8)

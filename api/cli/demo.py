@@ -1,16 +1,20 @@
 """``vba demo``: one auction's whole life through the REST API, on a fresh store (its
 arguments are in ``api.cli.demo_parser``, which stays light for ``vba --help``).
 
-An empty SQLite store in a temporary directory; the operator and ten bidding
-organisations are provisioned and log in; the operator uploads the fleet and creates the
-sample auction; every sample bid is sent over HTTP at its own submission time (the
-operator moves the sandbox's clock through the bidding window with ``POST /sandbox/clock``,
-so time priority is the sample's); one bid is amended and one withdrawn; the clock moves
-past the gate, which closes, and a late bid is refused; the operator reads the
-pre-clearing report, clears, publishes; a bidder reads its awards and everybody the
-anonymous results. After publication the bidder dispatches two of its virtual assets (one
-schedule is refused for its state of charge), the operator reads the fleet's setpoints, and
-an outage of the busiest battery is re-backed. The app runs in-process (no port is opened).
+Every HTTP step goes through the typed client (``api.client.VbaClient``), one per demo
+user, all over one in-process TestClient: it reads as a tutorial of the client.
+
+An empty SQLite store in a temporary directory; the operator is provisioned (as ``vba
+admin`` does) and creates ten bidding organisations and invites their users, who log in;
+the operator uploads the fleet and creates the sample auction; every sample bid is sent
+over HTTP at its own submission time (the operator moves the sandbox's clock through the
+bidding window with ``POST /sandbox/clock``, so time priority is the sample's); one bid is
+amended and one withdrawn; the clock moves past the gate, which closes, and a late bid is
+refused; the operator reads the pre-clearing report, clears, publishes; a bidder reads its
+awards and everybody the anonymous results. After publication the bidder dispatches two of
+its virtual assets (one schedule is refused for its state of charge), the operator reads
+the fleet's setpoints, and an outage of the busiest battery is re-backed. The app runs
+in-process (no port is opened).
 """
 
 from __future__ import annotations
@@ -33,14 +37,15 @@ from api import services
 from api.cli import demo_ancillary, demo_serve
 from api.cli.exits import EXIT_FINDINGS
 from api.cli.tables import print_highlights, print_summary
+from api.client import VbaClient, VbaError
 from api.http.app import create_app
-from api.http.settings import Settings
+from api.http.schemas.bids import BidPublic
+from api.http.settings import LOCAL_URL, Settings
 from auction.archive import read_archive
 from auction.eic import check_character
-from auction.model import Archive
+from auction.model import TENNET_DE, Archive
 from auction.sample import sample_dir
 from auction.store import Store
-from auction.store.accounts import create_invite, create_org
 from auction.store.results import result_frame
 from auction.timegrid import day_bounds, mtu_span
 from auction.wallclock import window as local_window
@@ -48,6 +53,7 @@ from clearing import clear, write_results
 
 PASSWORD = "demo password, not for production"  # noqa: S105 - a throwaway demo store
 _IDS = uuid.UUID("0b6c1d52-61a4-4a8e-9d55-6f1e3b8a7c20")
+ZONE = TENNET_DE  # every demo organisation's TSO zone
 
 
 class DemoClock:
@@ -67,33 +73,49 @@ def _eic(n: int) -> str:
     return body + check_character(body)
 
 
+def _email(name: str) -> str:
+    return f"{name}@demo.example"
+
+
 def _bid_id(sample_id: str) -> str:
     return str(uuid.uuid5(_IDS, sample_id))
 
 
-def _json(value: object) -> object:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _provision(store: Store, client: TestClient, names: list[str], now: datetime) -> dict[str, Any]:
-    """Organisations (the first is the operator), one user each, logged in over HTTP."""
-    accounts: dict[str, Any] = {}
-    for n, name in enumerate(names):
-        role = "operator" if n == 0 else "bidder"
-        email = f"{name}@demo.example"
-        with store.write() as conn:
-            org = create_org(conn, name, _eic(n), "10YDE-EON------1", now)
-            token = create_invite(conn, email, org.org_id, role, now, timedelta(hours=1))
-        answer = client.post(
-            "/auth/public/accept-invite", json={"token": token, "password": PASSWORD}
-        )
-        assert answer.status_code == 201, answer.text
-        login = client.post(
-            "/auth/public/authenticate", json={"username": email, "password": PASSWORD}
-        )
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        accounts[name] = {"org_id": org.org_id, "headers": headers}
+def _provision(
+    store: Store, http: TestClient, names: list[str], now: datetime
+) -> dict[str, VbaClient]:
+    """One signed-in ``VbaClient`` per organisation's user, by name; the first is the
+    operator. The operator's organisation and invite come from the store, as ``vba admin``
+    makes them; the operator then creates the other organisations and invites their users
+    over REST. Every user accepts the invite and signs in."""
+    operator_name, *bidders = names
+    org = services.accounts.new_org(store, "demo", operator_name, _eic(0), ZONE, now)
+    invited = services.accounts.invite(
+        store,
+        "demo",
+        _email(operator_name),
+        org.org_id,
+        "operator",
+        now,
+        timedelta(hours=1),
+        postage=services.accounts.Postage(LOCAL_URL, "sandbox"),
+        inviter="The market operator",
+    )
+    operator = _sign_up(http, operator_name, invited.token)
+    accounts = {operator_name: operator}
+    for n, name in enumerate(bidders, start=1):
+        bidder_org = operator.create_organisation(name, _eic(n), ZONE)
+        invite = operator.invite(_email(name), bidder_org.org_id, role="bidder")
+        accounts[name] = _sign_up(http, name, invite.token)
     return accounts
+
+
+def _sign_up(http: TestClient, name: str, invite_token: str) -> VbaClient:
+    """The invited user chooses a password and signs in; the client keeps the token."""
+    vba = VbaClient(client=http)
+    vba.accept_invite(invite_token, PASSWORD)
+    vba.authenticate(_email(name), PASSWORD)
+    return vba
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,7 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
     cfg = sample.config
     assert cfg.gate_open is not None
     assert cfg.gate_close is not None
+    auction_id = cfg.auction_id
     clock = DemoClock(cfg.gate_open.astimezone(UTC))
     url = f"sqlite:///{workdir / 'vba.db'}"
     # A hash with argon2 takes ~50 ms: the demo hashes the one shared password once.
@@ -118,66 +141,62 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
     app = create_app(settings, clock=clock, scheduler=False)
     store: Store = app.state.store
     orgs = sorted(set(sample.bids["org_id"]) | set(sample.allocations["org_id"]))
-    with TestClient(app) as client:
-        accounts = _provision(store, client, ["operator", *orgs], clock.now)
-        op = accounts["operator"]["headers"]
+    # Every account's VbaClient sends through this one in-process TestClient.
+    with TestClient(app) as http:
+        accounts = _provision(store, http, ["operator", *orgs], clock.now)
+        operator = accounts["operator"]
         console.print(
             f"Store {url}: operator and {len(orgs)} organisations provisioned; each user "
             "accepted an invite and logged in over HTTP."
         )
-        client.put("/fleet/assets", headers=op, json={"assets": sample.fleet.to_dicts()})
-        for row in sample.availability.to_dicts():
-            client.post("/fleet/outages", headers=op, json={k: _json(v) for k, v in row.items()})
+        operator.put_fleet(sample.fleet.to_dicts())
+        for outage in sample.availability.to_dicts():
+            operator.record_outage(outage)
+        # The sample names organisations; the server knows them by id.
         allocations = [
-            {**row, "org_id": accounts[row["org_id"]]["org_id"]}
+            {**row, "org_id": accounts[row["org_id"]].me().org_id}
             for row in sample.allocations.to_dicts()
         ]
-        body = {
-            "auction": cfg.model_dump(mode="json"),
-            "products": [{k: _json(v) for k, v in p.items()} for p in sample.products.to_dicts()],
-            "allocations": allocations,
-        }
-        created = client.post("/auctions", headers=op, json=body)
-        assert created.status_code == 201, created.text
-        client.post(f"/auctions/{cfg.auction_id}/open", headers=op)
+        operator.create_auction(
+            cfg.model_dump(mode="json"), sample.products.to_dicts(), allocations
+        )
+        operator.open_auction(auction_id)
 
-        accepted = _submit_sample_bids(client, sample, accounts)
+        accepted = _submit_sample_bids(sample, accounts)
         console.print(
             f"Gate open {cfg.gate_open:%d %b %H:%M} to {cfg.gate_close:%d %b %H:%M}: "
             f"{accepted} sealed bids submitted over HTTP, each at its own time."
         )
-        _amend_and_withdraw(console, client, sample, accounts)
+        _amend_and_withdraw(console, sample, accounts)
 
         # The move closes the gate at its time, as the server's scheduler would.
-        _move_clock(client, op, cfg.gate_close)
+        operator.advance_clock(to=cfg.gate_close)
         late = sample.bids.row(0, named=True)
-        refused = client.post(
-            f"/organisations/{accounts[late['org_id']]['org_id']}/auctions/{cfg.auction_id}/bids",
-            headers=accounts[late["org_id"]]["headers"],
-            json=_body(late),
-        )
+        try:
+            _submit(accounts[late["org_id"]], auction_id, late)
+        except VbaError as refused:
+            console.print(
+                f"The gate closed by itself; a late bid got {refused.status}: {refused.detail}."
+            )
+        report = operator.report(auction_id)
         console.print(
-            f"The gate closed by itself; a late bid got {refused.status_code}: "
-            f"{refused.json()['detail']}."
+            f"Pre-clearing report: {report.book.bids} bids, "
+            f"{len(report.warnings)} plausibility warning(s)"
+            + "".join(f"\n  - {w.message}" for w in report.warnings[:3])
         )
-        report = client.get(f"/auctions/{cfg.auction_id}/report", headers=op).json()
-        console.print(
-            f"Pre-clearing report: {report['book']['bids']} bids, "
-            f"{len(report['warnings'])} plausibility warning(s)"
-            + "".join(f"\n  - {w['message']}" for w in report["warnings"][:3])
-        )
-        cleared = client.post(f"/auctions/{cfg.auction_id}/clear", headers=op).json()
-        client.post(f"/auctions/{cfg.auction_id}/publish", headers=op)
-        _show_bidder(console, client, sample, accounts)
-        traders = demo_ancillary.offer_reserve(console, client, sample, accounts)
+        cleared = operator.clear_auction(auction_id)
+        operator.publish_auction(auction_id)
+        _show_bidder(console, sample, accounts)
+        traders = demo_ancillary.offer_reserve(console, sample, accounts)
         if traders:
-            demo_ancillary.sandbox_tso(console, client, sample, accounts, traders)
-        _dispatch(console, client, store, sample, accounts)
-        _settle(console, client, sample, accounts, traders)
+            demo_ancillary.sandbox_tso(console, sample, accounts, traders)
+        _dispatch(console, store, sample, accounts)
+        _settle(console, sample, accounts, traders)
+        names = {vba.me().org_id: name for name, vba in accounts.items()}
 
     out = workdir / "export"
-    services.auctions.export_auction(store, cfg.auction_id, out)
-    services.dispatch.export_dispatch(store, cfg.auction_id, out)
+    services.auctions.export_auction(store, auction_id, out)
+    services.dispatch.export_dispatch(store, auction_id, out)
     # The store is handed over with the sandbox's time back at the base clock: whoever
     # serves it next (--serve, the browser tests) sets the time it wants.
     services.sandbox.set_up_clock(store, app.state.clock, clock(), "demo")
@@ -185,244 +204,208 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
     return DemoOutcome(
         archive=read_archive(out),
         exported=out,
-        checker_ok=bool(cleared["checker_ok"]),
-        checker_report=str(cleared["checker_report"]),
-        names={account["org_id"]: name for name, account in accounts.items()},
+        checker_ok=cleared.checker_ok,
+        checker_report=cleared.checker_report,
+        names=names,
     )
 
 
-def _body(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "bid_id": _bid_id(row["bid_id"]),
-        "product_id": row["product_id"],
-        "quantity_mw": row["quantity_mw"],
-        "min_quantity_mw": row["min_quantity_mw"],
-        "price_eur_per_mw": row["price_eur_per_mw"],
-        "exclusive_group": row["exclusive_group"],
-        "linked_to": None if row["linked_to"] is None else _bid_id(row["linked_to"]),
-    }
+def _submit(vba: VbaClient, auction_id: str, row: dict[str, Any]) -> BidPublic:
+    """One sample bid, under a bid id of its own derived from the sample's."""
+    return vba.submit_bid(
+        auction_id,
+        row["product_id"],
+        row["quantity_mw"],
+        row["price_eur_per_mw"],
+        min_quantity_mw=row["min_quantity_mw"],
+        exclusive_group=row["exclusive_group"],
+        linked_to=None if row["linked_to"] is None else _bid_id(row["linked_to"]),
+        bid_id=_bid_id(row["bid_id"]),
+    )
 
 
-def _move_clock(client: TestClient, op: dict[str, str], to: datetime) -> None:
-    """The operator moves the sandbox's time forward to ``to``."""
-    answer = client.post("/sandbox/clock", headers=op, json={"to": to.isoformat()})
-    assert answer.status_code == 200, answer.text
-
-
-def _submit_sample_bids(client: TestClient, sample: Archive, accounts: dict[str, Any]) -> int:
+def _submit_sample_bids(sample: Archive, accounts: dict[str, VbaClient]) -> int:
+    """Every sample bid at its own submission time: the operator moves the sandbox's clock
+    there, then the bidder sends it (time priority among equal prices is the sample's)."""
+    operator = accounts["operator"]
     accepted = 0
-    op = accounts["operator"]["headers"]
     for row in sample.bids.sort("submitted_at", "bid_id").iter_rows(named=True):
-        _move_clock(client, op, row["submitted_at"])
-        account = accounts[row["org_id"]]
-        answer = client.post(
-            f"/organisations/{account['org_id']}/auctions/{sample.config.auction_id}/bids",
-            headers=account["headers"],
-            json=_body(row),
-        )
-        assert answer.status_code == 201, answer.text
+        operator.advance_clock(to=row["submitted_at"])
+        _submit(accounts[row["org_id"]], sample.config.auction_id, row)
         accepted += 1
     return accepted
 
 
-def _amend_and_withdraw(
-    console: Console,
-    client: TestClient,
-    sample: Archive,
-    accounts: dict[str, Any],
-) -> None:
-    """One bidder raises a price, another withdraws a bid, shortly before the gate."""
-    assert sample.config.gate_close is not None
-    op = accounts["operator"]["headers"]
-    _move_clock(client, op, sample.config.gate_close - timedelta(minutes=10))
+def _amend_and_withdraw(console: Console, sample: Archive, accounts: dict[str, VbaClient]) -> None:
+    """One bidder raises a price, another withdraws a bid, shortly before the gate; each
+    sends the version it read (If-Match), so a change made meanwhile would be refused."""
+    cfg = sample.config
+    assert cfg.gate_close is not None
+    accounts["operator"].advance_clock(to=cfg.gate_close - timedelta(minutes=10))
     simple = sample.bids.filter(pl.col("linked_to").is_null() & pl.col("exclusive_group").is_null())
     linked = set(sample.bids["linked_to"].drop_nulls())
     raise_row = simple.row(0, named=True)
     drop_row = simple.filter(~pl.col("bid_id").is_in(list(linked))).row(-1, named=True)
-    for row, method in ((raise_row, "PUT"), (drop_row, "DELETE")):
-        account = accounts[row["org_id"]]
-        url = (
-            f"/organisations/{account['org_id']}/auctions/{sample.config.auction_id}"
-            f"/bids/{_bid_id(row['bid_id'])}"
-        )
-        body = {k: v for k, v in _body(row).items() if k != "bid_id"}
-        body["price_eur_per_mw"] = round(row["price_eur_per_mw"] * 1.1, 2)
-        answer = client.request(
-            method, url, headers=account["headers"], json=body if method == "PUT" else None
-        )
-        assert answer.status_code in (200, 204), answer.text
+
+    raiser = accounts[raise_row["org_id"]]
+    bid = raiser.bid(cfg.auction_id, _bid_id(raise_row["bid_id"]))
+    raiser.amend_bid(
+        cfg.auction_id,
+        bid.bid_id,
+        bid.product_id,
+        bid.quantity_mw,
+        round(bid.price_eur_per_mw * 1.1, 2),
+        min_quantity_mw=bid.min_quantity_mw,
+        version=bid.version,
+    )
+    dropper = accounts[drop_row["org_id"]]
+    bid = dropper.bid(cfg.auction_id, _bid_id(drop_row["bid_id"]))
+    dropper.withdraw_bid(cfg.auction_id, bid.bid_id, version=bid.version)
     console.print(
         f"{raise_row['org_id']} raised a bid by 10 % (version 2, time priority anew); "
         f"{drop_row['org_id']} withdrew one."
     )
 
 
-def _show_bidder(
-    console: Console, client: TestClient, sample: Archive, accounts: dict[str, Any]
-) -> None:
-    name = sample.bids["org_id"].mode().sort()[0]
-    account = accounts[name]
-    auction_id = sample.config.auction_id
-    awards = client.get(
-        f"/organisations/{account['org_id']}/auctions/{auction_id}/awards",
-        headers=account["headers"],
-    ).json()["items"]
-    won = [a for a in awards if a["awarded_mw"] > 0]
-    lost = [a for a in awards if a["price_needed_eur_per_mw"] is not None]
+def _busiest_bidder(sample: Archive) -> str:
+    """The organisation with the most sample bids (the first by name among equals)."""
+    return str(sample.bids["org_id"].mode().sort()[0])
+
+
+def _show_bidder(console: Console, sample: Archive, accounts: dict[str, VbaClient]) -> None:
+    name = _busiest_bidder(sample)
+    bidder = accounts[name]
+    awards = bidder.awards(sample.config.auction_id)
+    won = [a for a in awards if a.awarded_mw > 0]
+    lost = [a for a in awards if a.price_needed_eur_per_mw is not None]
     console.print(
         f"{name} sees only its own {len(awards)} bids: {len(won)} won "
-        f"({sum(a['payment_eur'] for a in won):,.2f} EUR to pay)"
+        f"({sum(a.payment_eur for a in won):,.2f} EUR to pay)"
         + (
-            f"; e.g. {lost[0]['product_id']} would have needed "
-            f"{lost[0]['price_needed_eur_per_mw']:,.2f} EUR/MW "
-            f"(bid {lost[0]['price_eur_per_mw']:,.2f})."
+            f"; e.g. {lost[0].product_id} would have needed "
+            f"{lost[0].price_needed_eur_per_mw:,.2f} EUR/MW "
+            f"(bid {lost[0].price_eur_per_mw:,.2f})."
             if lost
             else "."
         )
     )
-    results = client.get(f"/auctions/{auction_id}/results", headers=account["headers"]).json()
-    busiest = max(results["products"], key=lambda p: len(p["bids"]))
+    results = bidder.results(sample.config.auction_id)
+    busiest = max(results.products, key=lambda p: len(p.bids))
     console.print(
-        f"Anonymous results of {busiest['product_id']}: {len(busiest['bids'])} bids, accepted "
-        f"{busiest['lowest_accepted_eur_per_mw']}-{busiest['highest_accepted_eur_per_mw']} "
-        f"EUR/MW (average {busiest['average_accepted_eur_per_mw']})."
+        f"Anonymous results of {busiest.product_id}: {len(busiest.bids)} bids, accepted "
+        f"{busiest.lowest_accepted_eur_per_mw}-{busiest.highest_accepted_eur_per_mw} "
+        f"EUR/MW (average {busiest.average_accepted_eur_per_mw})."
     )
 
 
 def _dispatch(
-    console: Console,
-    client: TestClient,
-    store: Store,
-    sample: Archive,
-    accounts: dict[str, Any],
+    console: Console, store: Store, sample: Archive, accounts: dict[str, VbaClient]
 ) -> None:
     """The bidder dispatches; a schedule that would empty its battery is refused; an outage
     of the battery carrying the most blocks is re-backed by the rest of the fleet."""
-    name = sample.bids["org_id"].mode().sort()[0]
-    account, op = accounts[name], accounts["operator"]["headers"]
-    base = f"/organisations/{account['org_id']}/virtual-assets"
-    vas = client.get(base, headers=account["headers"]).json()["items"]
-    dispatchable = [va for va in vas if va["power_kw"] > 0]
+    name = _busiest_bidder(sample)
+    bidder, operator = accounts[name], accounts["operator"]
+    vas = bidder.virtual_assets()
+    dispatchable = [va for va in vas if va.power_kw > 0]
     console.print(
         f"{name} has {len(vas)} virtual assets (upcoming, created at publication); "
         f"{len(dispatchable)} with a wholesale block to dispatch."
     )
+    step = timedelta(minutes=15)
     for n, va in enumerate(dispatchable[:2]):
-        block = next(b for b in va["blocks"] if b["market"] == "wholesale")
-        url = f"{base}/{va['virtual_asset_id']}/blocks/{block['block_id']}"
-        step = timedelta(minutes=15)
-        start = datetime.fromisoformat(block["start"])
-        n_mtu = mtu_span(start, datetime.fromisoformat(block["end"]), 15)
+        block = next(b for b in va.blocks if b.market == "wholesale")
+        n_mtu = mtu_span(block.start, block.end, 15)
+        mtus = [block.start + k * step for k in range(n_mtu)]
         if n == 0:
             # Full power out in every MTU: more energy than the block holds.
-            drain = [
-                {"power": block["power_kw"], "time": (start + k * step).isoformat()}
-                for k in range(n_mtu)
-            ]
-            refused = client.post(url, headers=account["headers"], json={"schedule": drain})
-            first = refused.json()["detail"][0]
-            console.print(
-                f"Schedule for {va['product_id']} refused ({refused.status_code}): "
-                f"point {first['loc'][2] + 1}: {first['rule']}."
-            )
+            drain = dict.fromkeys(mtus, block.power_kw)
+            try:
+                bidder.set_schedule(va.virtual_asset_id, block.block_id, drain)
+            except VbaError as refused:
+                first = refused.errors[0]
+                console.print(
+                    f"Schedule for {va.product_id} refused ({refused.status}): "
+                    f"point {first['loc'][2] + 1}: {first['rule']}."
+                )
         # A quarter of the power, out and back in turn (the first: ends on target), or out
         # only (the second: ends under-charged, which settlement charges).
-        quarter = block["power_kw"] // 4
-        points = [
-            {
-                "power": quarter if n == 1 or k % 2 == 0 else -quarter,
-                "time": (start + k * step).isoformat(),
-            }
-            for k in range(min(n_mtu, 8))
-        ]
-        accepted = client.post(url, headers=account["headers"], json={"schedule": points})
-        assert accepted.status_code == 200, accepted.text
-        view = accepted.json()
-        socs = [s["soc_kwh"] for s in view["soc"]]
+        quarter = block.power_kw // 4
+        points = {
+            time: quarter if n == 1 or k % 2 == 0 else -quarter for k, time in enumerate(mtus[:8])
+        }
+        view = bidder.set_schedule(va.virtual_asset_id, block.block_id, points)
+        socs = [s.soc_kwh for s in view.soc]
         console.print(
-            f"Schedule for {va['product_id']} accepted (version {view['version']}): "
+            f"Schedule for {va.product_id} accepted (version {view.version}): "
             f"{len(points)} MTUs at ±{quarter:,} kW, the SoC stays within {min(socs):,.0f}-"
-            f"{max(socs):,.0f} of {block['energy_kwh']:,} kWh; {view['imbalance']}."
+            f"{max(socs):,.0f} of {block.energy_kwh:,} kWh; {view.imbalance}."
         )
     if not dispatchable:
         return
     day_start, day_end = day_bounds(sample.config.delivery_day, sample.config.time_zone)
-    window = {"from": day_start.isoformat(), "to": day_end.isoformat()}
-    setpoints = client.get("/fleet/setpoints", headers=op, params=window).json()
-    console.print(f"Physical setpoints: {setpoints['summary'][0]}.")
+    setpoints = operator.setpoints(day_start, day_end)
+    console.print(f"Physical setpoints: {setpoints.summary[0]}.")
 
     # Two hours into the first dispatched virtual asset's window.
-    first = dispatchable[0]
-    start = datetime.fromisoformat(first["start"]) + timedelta(hours=2)
+    start = dispatchable[0].start + timedelta(hours=2)
     end = start + timedelta(hours=2)
     busiest = _busiest_asset(store, sample.config.auction_id, start, end)
-    outage = {
-        "asset_id": busiest,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "available_fraction": 0,
-    }
-    answer = client.post("/fleet/outages", headers=op, json=outage).json()
+    outage = operator.record_outage(
+        {"asset_id": busiest, "start": start, "end": end, "available_fraction": 0}
+    )
     console.print(
         f"Outage of {busiest}, the battery under the most blocks, "
-        f"{local_window(start, end, sample.config.time_zone)}: {answer['rebacking']}"
+        f"{local_window(start, end, sample.config.time_zone)}: {outage.rebacking}"
     )
-    for conflict in answer["schedule_conflicts"][:3]:
-        console.print(f"  schedule point {conflict['time']} no longer fits: {conflict['rule']}")
+    for conflict in outage.schedule_conflicts[:3]:
+        console.print(
+            f"  schedule point {conflict.time.isoformat()} no longer fits: {conflict.rule}"
+        )
 
 
 def _settle(
     console: Console,
-    client: TestClient,
     sample: Archive,
-    accounts: dict[str, Any],
+    accounts: dict[str, VbaClient],
     reserve_traders: list[str],
 ) -> None:
     """D+1: the operator settles the day; a bidder reads its invoice and its nomination, the
     trader of reserve the TSO's payment passed on."""
     day = sample.config.delivery_day
     _, day_end = day_bounds(day, sample.config.time_zone)
-    op = accounts["operator"]["headers"]
-    _move_clock(client, op, day_end + timedelta(hours=8))
-    body = {"imbalance_price_eur_per_mwh": 150}
-    run = client.post(f"/settlement/{day}/run", headers=op, json=body)
-    assert run.status_code == 201, run.text
-    settled = run.json()
-    totals = settled["totals_eur"]
-    verdict = "reconciled" if settled["reconciliation"]["ok"] else "NOT reconciled"
+    operator = accounts["operator"]
+    operator.advance_clock(to=day_end + timedelta(hours=8))
+    settled = operator.run_settlement(day, imbalance_price_eur_per_mwh=150)
+    totals = settled.totals_eur
+    verdict = "reconciled" if settled.reconciliation["ok"] else "NOT reconciled"
     console.print(
-        f"Settlement of {day} (version {settled['version']}): awards "
+        f"Settlement of {day} (version {settled.version}): awards "
         f"{float(totals['award']):,.2f} EUR, unavailability credits "
         f"{float(totals['unavailability_credit']):,.2f} EUR, SoC imbalance "
-        f"{float(totals['imbalance_charge']):,.2f} EUR; {settled['documents']} nominations; "
+        f"{float(totals['imbalance_charge']):,.2f} EUR; {settled.documents} nominations; "
         f"{verdict} with the schedules and the fleet's setpoints."
     )
-    name = sample.bids["org_id"].mode().sort()[0]
-    account = accounts[name]
-    base = f"/organisations/{account['org_id']}"
-    invoice = client.get(f"{base}/invoices", headers=account["headers"]).json()["items"][0]
+    name = _busiest_bidder(sample)
+    bidder = accounts[name]
+    invoice = bidder.invoices()[0]
     console.print(
-        f"{name}'s invoice: {len(invoice['lines'])} lines, awards {invoice['awards_eur']} EUR, "
-        f"credits {invoice['credits_eur']} EUR, imbalance {invoice['imbalance_eur']} EUR; "
-        f"due {invoice['amount_due_eur']} EUR."
+        f"{name}'s invoice: {len(invoice.lines)} lines, awards {invoice.awards_eur} EUR, "
+        f"credits {invoice.credits_eur} EUR, imbalance {invoice.imbalance_eur} EUR; "
+        f"due {invoice.amount_due_eur} EUR."
     )
     for reserve_trader in reserve_traders:
-        trader = accounts[reserve_trader]
-        listed = client.get(
-            f"/organisations/{trader['org_id']}/invoices", headers=trader["headers"]
-        ).json()["items"]
-        reserve = [ln for inv in listed for ln in inv["lines"] if ln["kind"] == "ancillary_revenue"]
+        invoices = accounts[reserve_trader].invoices()
+        reserve = [ln for inv in invoices for ln in inv.lines if ln.kind == "ancillary_revenue"]
         console.print(
             f"{reserve_trader}'s invoice passes on the TSO's payment for its accepted reserve: "
             f"{len(reserve)} ancillary revenue line(s), "
-            f"{sum(float(inv['ancillary_eur']) for inv in listed):,.2f} EUR (negative: it gets it)."
+            f"{sum(float(inv.ancillary_eur) for inv in invoices):,.2f} EUR "
+            "(negative: it gets it)."
         )
-    xml = client.get(
-        f"{base}/nominations/{day}", headers=account["headers"], params={"format": "xml"}
-    )
-    intervals = xml.text.count("<Interval>")
+    xml = bidder.nomination_document(day, "xml")
+    intervals = xml.count("<Interval>")
     console.print(
-        f"Its nomination for {day}: an ESS-style schedule document ({len(xml.content):,} "
+        f"Its nomination for {day}: an ESS-style schedule document ({len(xml.encode()):,} "
         f"bytes, {intervals // 2} quarter-hours in each direction), checked against the "
         "project's XSD."
     )

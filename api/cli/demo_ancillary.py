@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi.testclient import TestClient
 from rich.console import Console
 
+from api.client import VbaClient, VbaError
 from auction.model import Archive
 from auction.units import KW_PER_MW
 
@@ -23,14 +23,12 @@ OFFERS = {
 }
 
 
-def offer_reserve(
-    console: Console, client: TestClient, sample: Archive, accounts: dict[str, Any]
-) -> list[str]:
+def offer_reserve(console: Console, sample: Archive, accounts: dict[str, VbaClient]) -> list[str]:
     """For each reserve market, the first organisation (by name) with a block of at least
     1 MW offers its whole MW in a few 4-hour products; returns the traders' names."""
     traders = []
     for market, (products, price) in OFFERS.items():
-        name = _offer(console, client, sample, accounts, market, products, price)
+        name = _offer(console, sample, accounts, market, products, price)
         if name is not None and name not in traders:
             traders.append(name)
     if not traders:
@@ -40,20 +38,18 @@ def offer_reserve(
 
 def _offer(
     console: Console,
-    client: TestClient,
     sample: Archive,
-    accounts: dict[str, Any],
+    accounts: dict[str, VbaClient],
     market: str,
     products: tuple[str, ...],
     price: float,
 ) -> str | None:
     day = sample.config.delivery_day
     for name in sorted(n for n in accounts if n != "operator"):
-        account = accounts[name]
-        base = f"/organisations/{account['org_id']}/virtual-assets"
-        for va in client.get(base, headers=account["headers"]).json()["items"]:
-            blocks = [b for b in va["blocks"] if b["market"] == market]
-            mw = max((b["power_kw"] for b in blocks), default=0) // KW_PER_MW
+        trader = accounts[name]
+        for va in trader.virtual_assets():
+            blocks = [b for b in va.blocks if b.market == market]
+            mw = max((b.power_kw for b in blocks), default=0) // KW_PER_MW
             if mw < 1:
                 continue
             bids = [
@@ -64,54 +60,45 @@ def _offer(
                 }
                 for product in products
             ]
-            url = f"{base}/{va['virtual_asset_id']}/ancillary-bids"
-            answer = client.post(url, headers=account["headers"], json={"bids": bids})
-            if answer.status_code != 200:
+            try:
+                stored = trader.submit_ancillary_bids(va.virtual_asset_id, bids)
+            except VbaError:
                 continue  # an outage left the block short: try another
-            gate = _local(answer.json()["items"][0]["gate_closure"], sample)
             console.print(
                 f"{name} offers the {MARKET_NAMES[market]} reserve of its virtual asset "
-                f"{va['product_id']} "
-                f"to the TSO: {mw} MW in {', '.join(products)} at {price} EUR/MW/h (gate {gate})."
+                f"{va.product_id} to the TSO: {mw} MW in {', '.join(products)} at {price} "
+                f"EUR/MW/h (gate {_local(stored[0].gate_closure, sample)})."
             )
             return name
     return None
 
 
 def sandbox_tso(
-    console: Console,
-    client: TestClient,
-    sample: Archive,
-    accounts: dict[str, Any],
-    traders: list[str],
+    console: Console, sample: Archive, accounts: dict[str, VbaClient], traders: list[str]
 ) -> None:
     """The operator exports the pool's FCR bids (as a real TSO would get them), then plays
     the TSO's FCR and aFRR capacity auctions in the sandbox; the traders read their bids."""
     day = sample.config.delivery_day
-    op = accounts["operator"]["headers"]
-    exported = client.post(f"/ancillary/{day}/export?market=fcr", headers=op)
-    assert exported.status_code == 200, exported.text
-    tso = exported.json()["bids"]
+    operator = accounts["operator"]
+    tso = operator.export_ancillary(day, "fcr").bids
+    mw = sum(_quantity(b) for b in tso)
+    zone = _zone(tso[0]) if tso else "-"
     console.print(
         f"The operator exports the pool's FCR bids in the TSO's bid format: {len(tso)} bids, "
-        f"{sum(b['offeredQuantity']['quantity'] for b in tso)} MW, zone "
-        f"{tso[0]['connectingZone']['zone'] if tso else '-'}."
+        f"{mw} MW, zone {zone}."
     )
-    for market in ("fcr", "afrr_capacity"):
-        cleared = client.post(f"/ancillary/{day}/sandbox-tso?market={market}", headers=op, json={})
-        assert cleared.status_code == 200, cleared.text
+    operator.sandbox_tso(day, "fcr")
+    operator.sandbox_tso(day, "afrr_capacity")
     for name in traders:
-        account = accounts[name]
-        base = f"/organisations/{account['org_id']}/virtual-assets"
-        seen = []
-        for va in client.get(base, headers=account["headers"]).json()["items"]:
-            url = f"{base}/{va['virtual_asset_id']}/ancillary-bids"
-            seen += client.get(url, headers=account["headers"]).json()["items"]
+        trader = accounts[name]
+        seen = [
+            b for va in trader.virtual_assets() for b in trader.ancillary_bids(va.virtual_asset_id)
+        ]
         words = [
-            f"{b['product_date_code'].split('_', 1)[1]} {b['status']}"
+            f"{b.product_date_code.split('_', 1)[1]} {b.status}"
             + (
-                f" ({b['accepted_capacity'] // KW_PER_MW} MW at {b['accepted_price']} EUR/MW/h)"
-                if b["accepted_capacity"]
+                f" ({b.accepted_capacity // KW_PER_MW} MW at {b.accepted_price} EUR/MW/h)"
+                if b.accepted_capacity
                 else ""
             )
             for b in seen
@@ -121,6 +108,15 @@ def sandbox_tso(
         )
 
 
-def _local(instant: str, sample: Archive) -> str:
-    local = datetime.fromisoformat(instant).astimezone(ZoneInfo(sample.config.time_zone))
+def _quantity(tso_bid: dict[str, Any]) -> int:
+    """The MW of a bid in the TSO's format (``offeredQuantity.quantity``)."""
+    return int(tso_bid["offeredQuantity"]["quantity"])
+
+
+def _zone(tso_bid: dict[str, Any]) -> str:
+    return str(tso_bid["connectingZone"]["zone"])
+
+
+def _local(instant: datetime, sample: Archive) -> str:
+    local = instant.astimezone(ZoneInfo(sample.config.time_zone))
     return f"{local:%d %b %H:%M}"

@@ -1,5 +1,5 @@
 """The typed Python client (``api.client``) against a real uvicorn server, through a whole
-auction: sign in, list, bid, amend, withdraw, page, clear, dispatch, settle."""
+auction: sign in, list, bid, amend, withdraw, page, clear, dispatch, offer reserve, settle."""
 
 from __future__ import annotations
 
@@ -148,14 +148,57 @@ def test_a_trader_and_an_operator_take_an_auction_through_its_life(
         assert (problem["loc"], problem["field"]) == (["body", "schedule", 0, "power"], "power")
         assert "whole kW" in problem["rule"]
 
-        # The delivered day is settled: invoices and a nomination.
+        # Reserve: the trader offers a whole MW of FCR; the operator exports the pool's
+        # bids for the TSO, then plays the sandbox's TSO, whose results the trader reads.
         day = trader.auction("sample").delivery_day
+        fcr = next(
+            (v, b) for v in vas for b in v.blocks if b.market == "fcr" and b.power_kw >= 1000
+        )
+        offered = trader.submit_ancillary_bids(
+            fcr[0].virtual_asset_id,
+            [
+                {
+                    "productDateCode": f"{day}_NEGPOS_08_12",
+                    "offeredCapacity": 1000,
+                    "capacityPrice": 8.5,
+                }
+            ],
+        )
+        assert [(b.market, b.status, b.offered_capacity) for b in offered] == [
+            ("fcr", "submitted", 1000)
+        ]
+        with pytest.raises(VbaError) as caught:
+            trader.submit_ancillary_bids(
+                fcr[0].virtual_asset_id,
+                [
+                    {
+                        "productDateCode": f"{day}_NEGPOS_08_12",
+                        "offeredCapacity": 1500,
+                        "capacityPrice": 8.5,
+                    }
+                ],
+            )
+        assert caught.value.status == 422
+        exported = operator.export_ancillary(day, "fcr")
+        assert [b["bidId"] for b in exported.bids] == [offered[0].bid_id]
+        summary = operator.sandbox_tso(day, "fcr", seed=3)
+        assert sum(summary.statuses.values()) >= 1
+        [after] = trader.ancillary_bids(fcr[0].virtual_asset_id)
+        assert after.status in ("accepted", "partially_accepted", "rejected")
+
+        # The delivered day is settled: invoices and a nomination.
         clock.now = datetime.combine(day, time(9), UTC) + timedelta(days=1)
         run = operator.run_settlement(day, 150)
         assert run.version == 1
         assert any(a.awarded_mw > 0 for a in awards)
         assert [i.auction_id for i in trader.invoices()] == ["sample"]
-        assert trader.nominations(day).intervals
+        nomination = trader.nominations(day)
+        assert nomination.intervals
+        xml = trader.nomination_document(day)
+        assert xml.startswith("<?xml")
+        assert nomination.document_id in xml
+        csv = trader.nomination_document(day, "csv")
+        assert len(csv.splitlines()) == len(nomination.intervals) + 1
 
 
 def test_the_client_rides_on_a_test_client_and_lists_the_operator_s_world(
