@@ -138,7 +138,8 @@ def test_bid_win_dispatch_and_read_the_invoice_from_d_minus_2_to_d_plus_1(
     assert [p["power"] for p in accepted["schedule"][:4]] == [300, -300, 300, -300]
     # Steps 6 and 7: the stored schedule with its SoC path, and the blocks' unavailability.
     shown = trader.call("GET", f"{url}/schedule", 200)
-    assert shown["version"] == 1 and len(shown["soc"]) == len(shown["schedule"]) + 1
+    assert shown["version"] == 1
+    assert len(shown["soc"]) == len(shown["schedule"]) + 1
     assert shown["soc"][0]["time"].endswith("Z")
     assert all(b["unavailability"] == [] for b in trader.call("GET", va_url, 200)["blocks"])
 
