@@ -82,7 +82,7 @@ def test_a_page_beyond_the_rules_is_refused_naming_the_parameter(
     for path in ("/auctions", "/admin/organisations"):
         answer = client.get(f"{path}?{query}", headers=operator.headers)
         assert answer.status_code == 422, answer.text
-        [problem] = answer.json()["detail"]
+        [problem] = answer.json()["errors"]
         assert problem["field"] == field
         assert problem["loc"] == ["query", field]
 
