@@ -127,9 +127,10 @@ def _print_setpoints(console: Console, day: Disaggregation, mtu_h: float) -> Non
 
 def print_summary(console: Console, archive: Archive, result: ClearingResult) -> None:
     table = Table(title=f"Clearing of {result.auction_id}", title_justify="left")
+    tz = archive.config.time_zone
     for name, justify in [
         ("product", "left"),
-        ("window (local)", "left"),
+        (f"window ({tz})", "left"),
         ("bids", "right"),
         ("offered MW", "right"),
         ("awarded MW", "right"),
@@ -137,7 +138,6 @@ def print_summary(console: Console, archive: Archive, result: ClearingResult) ->
         ("lowest accepted EUR/MW", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    tz = archive.config.time_zone
     for row in product_table(archive, result).iter_rows(named=True):
         start = row["start"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
         end = row["end"].astimezone(ZoneInfo(tz)).strftime("%H:%M")
@@ -210,7 +210,7 @@ def print_highlights(
         )
         console.print(
             f"Asset {row['asset_id']}: {what} {row['start'].astimezone(tz):%H:%M}-"
-            f"{row['end'].astimezone(tz):%H:%M}; the clearing worked around it."
+            f"{row['end'].astimezone(tz):%H:%M} {tz}; the clearing worked around it."
         )
     reasons = (
         awards.filter(pl.col("reason").is_not_null())

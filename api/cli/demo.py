@@ -138,7 +138,8 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
 
         accepted = _submit_sample_bids(client, sample, accounts, clock)
         console.print(
-            f"Gate open {cfg.gate_open:%d %b %H:%M} to {cfg.gate_close:%d %b %H:%M}: "
+            f"Gate open {cfg.gate_open:%d %b %H:%M} to {cfg.gate_close:%d %b %H:%M} "
+            f"{cfg.time_zone}: "
             f"{accepted} sealed bids submitted over HTTP, each at its own time."
         )
         _amend_and_withdraw(console, client, sample, accounts, clock)
@@ -307,7 +308,7 @@ def _dispatch(
                 for k in range(n_mtu)
             ]
             refused = client.post(url, headers=account["headers"], json={"schedule": drain})
-            first = refused.json()["detail"][0]
+            first = refused.json()["errors"][0]
             console.print(
                 f"Schedule for {va['product_id']} refused ({refused.status_code}): "
                 f"point {first['loc'][2] + 1}: {first['rule']}."
@@ -353,7 +354,7 @@ def _dispatch(
     tz = ZoneInfo(sample.config.time_zone)
     console.print(
         f"Outage of {busiest}, the battery under the most blocks, {start.astimezone(tz):%H:%M}-"
-        f"{end.astimezone(tz):%H:%M}: {answer['rebacking']}"
+        f"{end.astimezone(tz):%H:%M} {tz}: {answer['rebacking']}"
     )
     for conflict in answer["schedule_conflicts"][:3]:
         console.print(f"  schedule point {conflict['time']} no longer fits: {conflict['rule']}")

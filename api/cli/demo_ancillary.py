@@ -123,4 +123,4 @@ def sandbox_tso(
 
 def _local(instant: str, sample: Archive) -> str:
     local = datetime.fromisoformat(instant).astimezone(ZoneInfo(sample.config.time_zone))
-    return f"{local:%d %b %H:%M}"
+    return f"{local:%d %b %H:%M} {sample.config.time_zone}"
