@@ -49,7 +49,7 @@ def next_status(action: str, current: Status) -> Status:
         allowed = " or ".join(sorted(s.value for s in sources))
         raise Conflict(
             f"cannot {action} an auction that is {current.value}; it must be {allowed}",
-            status=current.value,
+            auction_status=current.value,
         )
     return target
 
@@ -68,11 +68,12 @@ def check_gate(
     """Raise Conflict, naming the gate times, unless bids are taken now."""
     if gate_is_open(status, gate_open, gate_close, now):
         return
+    # Facts are data (the HTTP layer writes instants in UTC); the sentence is for people.
     facts = {
-        "status": status.value,
-        "gate_open": None if gate_open is None else gate_open.isoformat(),
-        "gate_close": gate_close.isoformat(),
-        "now": now.isoformat(),
+        "auction_status": status.value,
+        "gate_open": gate_open,
+        "gate_close": gate_close,
+        "now": now,
     }
     if status is Status.OPEN and gate_open is not None and now < gate_open:
         why = f"the gate opens at {gate_open.isoformat()}"

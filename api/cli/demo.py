@@ -164,7 +164,8 @@ def run_demo(console: Console, workdir: Path) -> DemoOutcome:
 
         accepted = _submit_sample_bids(sample, accounts)
         console.print(
-            f"Gate open {cfg.gate_open:%d %b %H:%M} to {cfg.gate_close:%d %b %H:%M}: "
+            f"Gate open {cfg.gate_open:%d %b %H:%M} to {cfg.gate_close:%d %b %H:%M} "
+            f"{cfg.time_zone}: "
             f"{accepted} sealed bids submitted over HTTP, each at its own time."
         )
         _amend_and_withdraw(console, sample, accounts)
@@ -355,7 +356,8 @@ def _dispatch(
     )
     console.print(
         f"Outage of {busiest}, the battery under the most blocks, "
-        f"{local_window(start, end, sample.config.time_zone)}: {outage.rebacking}"
+        f"{local_window(start, end, sample.config.time_zone)} {sample.config.time_zone}: "
+        f"{outage.rebacking}"
     )
     for conflict in outage.schedule_conflicts[:3]:
         console.print(

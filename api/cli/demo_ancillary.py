@@ -119,4 +119,4 @@ def _zone(tso_bid: dict[str, Any]) -> str:
 
 def _local(instant: datetime, sample: Archive) -> str:
     local = instant.astimezone(ZoneInfo(sample.config.time_zone))
-    return f"{local:%d %b %H:%M}"
+    return f"{local:%d %b %H:%M} {sample.config.time_zone}"

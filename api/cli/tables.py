@@ -125,7 +125,8 @@ def _product_table(
 
 def print_summary(console: Console, archive: Archive, result: ClearingResult) -> None:
     cells = product_cells(product_table(archive, result), archive.config.time_zone)
-    table = product_table_view(console, f"Clearing of {result.auction_id}", cells)
+    title = f"Clearing of {result.auction_id} (windows in {archive.config.time_zone})"
+    table = product_table_view(console, title, cells)
     console.print(table)
     use = utilisation(archive, result)
     console.print(
@@ -179,8 +180,8 @@ def print_highlights(
             else (f"derated to {row['available_fraction']:.0%}")
         )
         console.print(
-            f"Asset {row['asset_id']}: {what} {local_window(row['start'], row['end'], tz)}; "
-            "the clearing worked around it."
+            f"Asset {row['asset_id']}: {what} {local_window(row['start'], row['end'], tz)} "
+            f"{tz}; the clearing worked around it."
         )
     reasons = (
         awards.filter(pl.col("reason").is_not_null())

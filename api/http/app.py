@@ -58,9 +58,14 @@ Sealed, pay-as-bid auctions of **virtual batteries**.
 4. `GET /auctions` lists auctions and their products; bid with
    `POST /organisations/{orgId}/auctions/{auctionId}/bids` while the gate is open.
 
-Quantities are MW, prices EUR/MW (at most two decimals), times ISO 8601 with an offset.
-Keys are the column names of the auction archive. Errors are `{"detail": ...}`; a 422
-names the field, the value and the rule, and a refused request changes nothing.
+Quantities are MW, prices EUR/MW (at most two decimals). Send times as ISO 8601 with an
+offset; every time in an answer is UTC with `Z` (`2026-11-27T14:00:00Z`). Keys are the
+column names of the auction archive.
+
+Every error is RFC 9457 problem details (`application/problem+json`): `{type, title,
+status, detail, instance, request_id}`, `detail` one sentence saying what went wrong. A 422
+also lists in `errors` every field, the value and the rule it breaks; a 409 adds the facts
+to act on, a 429 `retry_after_s` and `retry_at`. A refused request changes nothing.
 """
 
 

@@ -24,7 +24,6 @@ with what each one holds (measured pretty-printed, with the longest allowed stri
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -35,6 +34,8 @@ from fastapi.exceptions import HTTPException
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http import problems
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -96,8 +97,8 @@ def describe(openapi: dict[str, Any], default: int = DEFAULT_BODY_BYTES) -> None
 
 class BodyTooLarge(HTTPException):
     """Raised while the app reads a body that has passed its limit: FastAPI lets an
-    ``HTTPException`` through its body parsing, so the app's handlers answer it (JSON for
-    the API, an error page under ``/ui``)."""
+    ``HTTPException`` through its body parsing, so the app's handlers answer it (problem
+    details for the API, an error page under ``/ui``)."""
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, refusal(max_bytes), headers={"Connection": "close"})
@@ -184,13 +185,13 @@ class BodyLimit:
                 f"the request line and headers are larger than {_size(MAX_HEADER_BYTES)} "
                 f"({MAX_HEADER_BYTES} bytes); send fewer or shorter headers"
             )
-            await _answer(send, 431, detail)
+            await _answer(scope, receive, send, 431, detail)
             return
         max_bytes = self.limit_for(scope)
         if max_bytes > self.default and not self.signed_in(Headers(scope=scope)):
             max_bytes = self.default  # anonymous: a 401 does not need megabytes read first
         if _declared_length(scope) > max_bytes:
-            await _answer(send, 413, refusal(max_bytes))
+            await _answer(scope, receive, send, 413, refusal(max_bytes))
             return
         seen = 0
         started = False
@@ -215,22 +216,12 @@ class BodyLimit:
             # The app let it through (no handler): answer it here unless it had answered.
             if started:
                 raise
-            await _answer(send, 413, refusal(max_bytes))
+            await _answer(scope, receive, send, 413, refusal(max_bytes))
 
 
-async def _answer(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                # The rest of the request is not wanted: the server closes the
-                # connection instead of reading it.
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def _answer(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    """A problem answer (``api.http.problems``) sent from here, before the app runs. The
+    rest of the request is not wanted: the server closes the connection instead of
+    reading it."""
+    answer = problems.response(scope, status, detail, headers={"Connection": "close"})
+    await answer(scope, receive, send)

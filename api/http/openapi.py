@@ -1,4 +1,5 @@
-"""The OpenAPI document tells the truth: every status a route can answer, with our bodies.
+"""The OpenAPI document tells the truth: every status a route can answer, with our bodies
+(problem details, ``application/problem+json``).
 
 FastAPI documents the success and its own 422 (``HTTPValidationError``, whose items require
 ``type``, which ours do not carry). ``document_errors`` post-processes the document FastAPI
@@ -19,7 +20,14 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic.json_schema import models_json_schema
 
 from api.http import deps
-from api.http.schemas.errors import ConflictBody, ErrorBody, ErrorItem, ValidationErrorBody
+from api.http.problems import MEDIA_TYPE
+from api.http.schemas.errors import (
+    ConflictProblem,
+    ErrorItem,
+    ProblemDetails,
+    ThrottledProblem,
+    ValidationProblem,
+)
 
 LOGIN = "/auth/public/authenticate"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,10 +49,15 @@ RULES = """
 - **Passwords**: at least 12 characters (and at most the schema's `maxLength`); common
   and trivial passwords are refused.
 - **Text**: NUL and other control characters are refused in every string.
-- **Errors**: `{"detail": ...}`. A 422 lists every problem as `{loc, field, value, rule,
-  msg}` (and `bid_id` in a batch); 400, 401, 403, 404, 413 and 429 carry one sentence; 409 and
-  412 carry the sentence and the facts to act on (such as `gate_close` or `version`).
-  Another organisation's objects answer the same 404 as missing ones.
+- **Errors**: every error answer, whatever its status, is RFC 9457 problem details
+  (`application/problem+json`): `{type, title, status, detail, instance, request_id}`, where
+  `detail` says in one sentence what went wrong and `request_id` is the `X-Request-ID`. A
+  422 also lists every problem in `errors` as `{loc, field, value, rule, msg}` (and `bid_id`
+  in a batch); 409 and 412 add the facts to act on (such as `gate_close` or `version`); 429
+  adds `retry_after_s` and `retry_at`. Another organisation's objects answer the same 404
+  as missing ones.
+- **Instants**: every instant an answer carries is UTC with `Z` (`2026-11-27T14:00:00Z`);
+  requests may send any ISO 8601 instant with an offset.
 - **Concurrency**: `If-Match: "<version>"` on an amendment or withdrawal answers 412 if
   the bid moved on; `Idempotency-Key` on a POST replays the first answer.
 """
@@ -54,22 +67,26 @@ def _answer(model: type[Any] | None, description: str) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": description}
     if model is not None:
         ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-        answer["content"] = {"application/json": {"schema": ref}}
+        answer["content"] = {MEDIA_TYPE: {"schema": ref}}
     return answer
 
 
-ERROR_MODELS = (ErrorItem, ValidationErrorBody, ErrorBody, ConflictBody)
+ERROR_MODELS = (ErrorItem, ProblemDetails, ValidationProblem, ConflictProblem, ThrottledProblem)
 ANSWERS: dict[int, dict[str, Any]] = {
-    400: _answer(ErrorBody, "the body is not JSON (or not UTF-8)"),
-    401: _answer(ErrorBody, "no valid access token: send Authorization: Bearer <token>"),
-    403: _answer(ErrorBody, "operators only"),
-    404: _answer(ErrorBody, "no such object, or another organisation's (the same answer)"),
-    409: _answer(ConflictBody, "the state forbids it now; the answer names the facts"),
-    412: _answer(ConflictBody, "If-Match names a version that is no longer current"),
-    413: _answer(ErrorBody, "the body is larger than this route takes"),
-    422: _answer(ValidationErrorBody, "the request breaks a rule (each problem listed)"),
+    400: _answer(ProblemDetails, "the body cannot be read (not UTF-8, or a broken form)"),
+    401: _answer(ProblemDetails, "no valid access token: send Authorization: Bearer <token>"),
+    403: _answer(ProblemDetails, "operators only"),
+    404: _answer(ProblemDetails, "no such object, or another organisation's (the same answer)"),
+    409: _answer(ConflictProblem, "the state forbids it now; the answer names the facts"),
+    412: _answer(ConflictProblem, "If-Match names a version that is no longer current"),
+    413: _answer(ProblemDetails, "the body is larger than this route takes"),
+    422: _answer(ValidationProblem, "the request breaks a rule (each problem listed)"),
+    431: _answer(ProblemDetails, "the request line and headers are larger than 16 KiB"),
+    500: _answer(
+        ProblemDetails, "an internal error; nothing was changed (detail names a reference)"
+    ),
     429: {
-        **_answer(ErrorBody, "too many requests: wait as long as Retry-After says"),
+        **_answer(ThrottledProblem, "too many requests: wait as long as Retry-After says"),
         "headers": {
             "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
         },
@@ -104,6 +121,7 @@ def error_statuses(route: APIRoute) -> list[int]:
     for dependant in tree:
         statuses.update(_AUTHENTICATED.get(dependant.call, ()) if dependant.call else ())
     public = statuses == {422}
+    statuses |= {431, 500}  # any request: headers too large, or a fault of ours
     if path_params or (write and not public):
         statuses.add(404)  # ids in the path or the body are looked up
     if (write and not login) or route.name in STATEFUL_READS:

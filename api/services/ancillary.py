@@ -187,12 +187,12 @@ def withdraw(
             raise Conflict(
                 f"the gate of {product_code} closed at {product.gate_closure.isoformat()}: "
                 "the bid stands as it is",
-                gate_closure=product.gate_closure.isoformat(),
+                gate_closure=product.gate_closure,
             )
         if found.status != "submitted":
             raise Conflict(
                 f"the bid for {product_code} is {found.status}: only a submitted bid is withdrawn",
-                status=found.status,
+                bid_status=found.status,
             )
         after = withdraw_bid(conn, found, user_id, now)
         audit.record(conn, user_id, "ancillary.withdraw", f"va/{va_id}", now, product=product_code)

@@ -159,7 +159,7 @@ def put_allocations(
         if record.status not in (Status.DRAFT, Status.OPEN, Status.CLOSED):
             raise Conflict(
                 f"allocations cannot change once the auction is {record.status.value}",
-                status=record.status.value,
+                auction_status=record.status.value,
             )
         products = checked_rows(
             "products",
@@ -190,7 +190,7 @@ def step(
     if action == "open" and now >= record.gate_close:
         raise Conflict(
             f"cannot open: the gate close {record.gate_close.isoformat()} has passed",
-            gate_close=record.gate_close.isoformat(),
+            gate_close=record.gate_close,
         )
     set_status(conn, auction_id, target, now)
     audit.record(conn, actor, f"auction.{action}", f"auction/{auction_id}", now)

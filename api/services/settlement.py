@@ -145,7 +145,7 @@ def _day_frames(conn: Connection, day: date, operator_org_id: str, now: datetime
     if now < end:
         raise Conflict(
             f"{day} is delivered until {end.isoformat()}: settle it after that (D+1)",
-            delivered_until=end.isoformat(),
+            delivered_until=end,
         )
     eic_of = {o.org_id: o.eic for o in list_orgs(conn)}
     if operator_org_id not in eic_of:

@@ -161,7 +161,7 @@ def _check_gates(products: Sequence[Product], now: datetime, gates: GateRules) -
     message = f"the gate of {first.code} closed at {closed}: bids for it are no longer taken"
     if len(late) > 1:
         message += f" ({len(late) - 1} more bids of the request are past their gates)"
-    raise Conflict(message, gate_closure=closed, product_date_code=first.code)
+    raise Conflict(message, gate_closure=first.gate_closure, product_date_code=first.code)
 
 
 def _check_offer(bid: AncillaryBidIn, flag: Flag) -> None:

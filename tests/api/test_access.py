@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import fastapi.routing
 import pytest
@@ -185,7 +186,9 @@ def _path(world: World, row: Row, org_id: str | None = None) -> str:
 
 def _send(world: World, row: Row, caller: str, path: str) -> Answer:
     body = None if row.body is None else row.body(world, caller)
-    answer = world.client.request(row.method, path, headers=world.headers(caller), json=body)
+    # One request id for all: the answers to compare then differ in nothing else.
+    headers = {**world.headers(caller), "X-Request-ID": "access-table"}
+    answer = world.client.request(row.method, path, headers=headers, json=body)
     return Answer(caller, row.method, path, answer.status_code, answer.text)
 
 
@@ -287,7 +290,9 @@ def test_every_endpoint_answers_every_caller_as_the_table_says(world: World, sto
             "member": other_ids,
             "operator": set(),
         }[answer.caller]
-        leaked = {bid_id for bid_id in foreign if bid_id in answer.text}
+        # An error's ``instance`` repeats the path the caller sent: that tells it nothing.
+        text = answer.text.replace(f'"instance":"{urlsplit(answer.path).path}"', "")
+        leaked = {bid_id for bid_id in foreign if bid_id in text}
         assert not leaked, (answer.caller, answer.method, answer.path, leaked)
 
 

@@ -126,7 +126,7 @@ def test_every_broken_rule_is_named_and_nothing_is_stored(
     ]
     answer = client.post(_url(alpha, va), headers=alpha.headers, json={"bids": broken})
     assert answer.status_code == 422, answer.text
-    problems = answer.json()["detail"]
+    problems = answer.json()["errors"]
     rows = sorted({p["loc"][2] for p in problems})
     assert rows == [1, 2, 3, 4, 5], problems  # every bid but the first, each named
     fields = {(p["loc"][2], p["field"]) for p in problems}
@@ -179,7 +179,7 @@ def test_another_organisation_sees_nothing_and_an_outage_lowers_the_limit(
     assert fcr_block["unavailability"][0]["available_kw"] == 0
     answer = client.post(_url(alpha, va), headers=alpha.headers, json={"bids": [_fcr()]})
     assert answer.status_code == 422, answer.text
-    assert answer.json()["detail"][0]["field"] == "offeredCapacity"
+    assert answer.json()["errors"][0]["field"] == "offeredCapacity"
     later = client.post(
         _url(alpha, va), headers=alpha.headers, json={"bids": [_fcr(product_name="NEGPOS_12_16")]}
     )
@@ -223,5 +223,5 @@ def test_hostile_input_gets_a_4xx_on_both_stores(
         # Outside the engine's days (2000-01-01 to 2999-12-31): refused naming the day.
         answer = client.post(f"/ancillary/{day}/export?market=fcr", headers=operator.headers)
         assert answer.status_code == 422, answer.text
-        assert answer.json()["detail"][0]["field"] == "delivery_day"
+        assert answer.json()["errors"][0]["field"] == "delivery_day"
     assert client.get(_url(alpha, va), headers=alpha.headers).json()["items"] == []

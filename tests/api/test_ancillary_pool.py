@@ -136,7 +136,7 @@ def test_an_import_naming_an_unknown_bid_changes_nothing(
     }
     answer = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
     assert answer.status_code == 422, answer.text
-    assert {p["field"] for p in answer.json()["detail"]} == {"bidId"}
+    assert {p["field"] for p in answer.json()["errors"]} == {"bidId"}
     assert _bids(client, alpha, va)[FCR]["status"] == "sent"
     bidder = client.post(f"/ancillary/{DAY}/results", headers=alpha.headers, json=results)
     assert bidder.status_code == 403
@@ -304,7 +304,7 @@ def test_a_result_priced_in_another_unit_is_refused_not_converted(
     }
     answer = client.post(f"/ancillary/{DAY}/results", headers=operator.headers, json=results)
     assert answer.status_code == 422, answer.text
-    [problem] = answer.json()["detail"]
+    [problem] = answer.json()["errors"]
     assert (problem["field"], problem["value"]) == ("prices", "EUR/MW")
     assert "EUR/MW/h" in problem["rule"]
     assert _bids(client, alpha, va)[FCR]["status"] == "sent"

@@ -153,7 +153,7 @@ def test_a_refused_schedule_lists_every_broken_point_and_changes_nothing(
     }
     answer = client.post(url, headers=alpha.headers, json=bad)
     assert answer.status_code == 422
-    found = {(tuple(d["loc"]), d["field"]) for d in answer.json()["detail"]}
+    found = {(tuple(d["loc"]), d["field"]) for d in answer.json()["errors"]}
     assert found == {
         (("body", "schedule", 0, "power"), "power"),
         (("body", "schedule", 1, "time"), "time"),
@@ -163,14 +163,14 @@ def test_a_refused_schedule_lists_every_broken_point_and_changes_nothing(
     drain = {"schedule": [{"power": 1000, "time": _at(k)} for k in range(1, 6)]}
     answer = client.post(url, headers=alpha.headers, json=drain)
     assert answer.status_code == 422
-    [soc] = answer.json()["detail"]
+    [soc] = answer.json()["errors"]
     assert soc["loc"] == ["body", "schedule", 3, "power"]
     assert "below 0" in soc["rule"]
     fraction = client.post(
         url, headers=alpha.headers, json={"schedule": [{"power": 0.5, "time": _at(0)}]}
     )
     assert fraction.status_code == 422
-    assert fraction.json()["detail"][0]["loc"] == ["body", "schedule", 0, "power"]
+    assert fraction.json()["errors"][0]["loc"] == ["body", "schedule", 0, "power"]
 
     stored = client.get(url + "/schedule", headers=alpha.headers).json()
     assert stored["version"] == 1
@@ -189,7 +189,7 @@ def test_reserve_blocks_refuse_schedules_and_the_gate_closes_per_mtu(
         json={"schedule": [{"power": 100, "time": p2["start"]}]},
     )
     assert refused.status_code == 422
-    assert "fcr block: it holds reserve" in refused.json()["detail"][0]["rule"]
+    assert "fcr block: it holds reserve" in refused.json()["errors"][0]["rule"]
 
     p1 = next(v for v in vas[alpha.org_id] if v["product_id"] == "p1")
     url = _url(alpha, p1, _wholesale(p1))
@@ -199,7 +199,7 @@ def test_reserve_blocks_refuse_schedules_and_the_gate_closes_per_mtu(
         url, headers=alpha.headers, json={"schedule": [{"power": 100, "time": _at(0)}]}
     )
     assert closed.status_code == 422
-    assert "dispatch gate" in closed.json()["detail"][0]["rule"]
+    assert "dispatch gate" in closed.json()["errors"][0]["rule"]
     assert (
         client.post(
             url, headers=alpha.headers, json={"schedule": [{"power": 100, "time": _at(1)}]}
@@ -294,7 +294,7 @@ def test_an_outage_rebacks_blocks_and_marks_only_what_the_fleet_cannot_carry(
             too_much = {"schedule": [{"power": stretch["available_kw"] + 1, "time": _at(1)}]}
             refused = client.post(_url(account, va, block), headers=account.headers, json=too_much)
             assert refused.status_code == 422
-            assert "are out" in refused.json()["detail"][0]["rule"]
+            assert "are out" in refused.json()["errors"][0]["rule"]
         else:
             assert shown == []
 

@@ -66,7 +66,7 @@ def test_provision_bid_amend_withdraw_close_clear_publish(
     clock.advance(days=2)
     late = client.post(base.format(org=beta.org_id), headers=beta.headers, json=bid_body(rows[21]))
     assert late.status_code == 409
-    assert late.json()["gate_close"] == "2026-11-27T15:00:00+01:00"
+    assert late.json()["gate_close"] == "2026-11-27T14:00:00Z"
     assert client.get("/auctions/sample", headers=beta.headers).json()["my_status"] == "PENDING"
     awards_early = client.get(
         f"/organisations/{beta.org_id}/auctions/sample/awards", headers=beta.headers
@@ -165,7 +165,7 @@ def test_a_bad_batch_names_every_problem_and_stores_nothing(
     url = f"/organisations/{alpha.org_id}/auctions/sample/bids"
     answer = client.post(url, headers=alpha.headers, json={"bids": bids})
     assert answer.status_code == 422
-    found = {(tuple(d["loc"]), d["field"]) for d in answer.json()["detail"]}
+    found = {(tuple(d["loc"]), d["field"]) for d in answer.json()["errors"]}
     assert found == {
         (("body", "bids", 1, "quantity_mw"), "quantity_mw"),
         (("body", "bids", 3, "product_id"), "product_id"),
@@ -205,8 +205,8 @@ def test_links_groups_and_the_opening_gate(
         url.format(org=beta.org_id), headers=beta.headers, json=bid_body(row, linked_to=parent)
     )
     assert foreign.status_code == 422
-    assert foreign.json()["detail"][0]["field"] == "linked_to"
-    assert "no bid of your organisation" in foreign.json()["detail"][0]["rule"]
+    assert foreign.json()["errors"][0]["field"] == "linked_to"
+    assert "no bid of your organisation" in foreign.json()["errors"][0]["rule"]
 
     taken = client.post(
         url.format(org=beta.org_id), headers=beta.headers, json=bid_body(row, bid_id=parent)
@@ -231,7 +231,7 @@ def test_a_balancing_group_outside_the_auction_s_zone_cannot_bid(
         url, headers=elsewhere.headers, json=bid_body(archive.bids.row(0, named=True))
     )
     assert answer.status_code == 422
-    [problem] = answer.json()["detail"]
+    [problem] = answer.json()["errors"]
     assert problem["field"] == "tso_zone"
     assert EICS[2] in problem["rule"]
     assert client.get(url, headers=elsewhere.headers).json()["items"] == []

@@ -29,7 +29,7 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 def _schema(document: dict[str, Any], path: str, method: str, status: int) -> Any:
     """A validator of the JSON body the document publishes for one answer."""
     response = document["paths"][path][method]["responses"][str(status)]
-    schema = response["content"]["application/json"]["schema"]
+    schema = response["content"]["application/problem+json"]["schema"]
     # The components travel along, so that the $refs resolve inside the one document.
     root = {**schema, "components": document["components"]}
     return jsonschema_rs.Draft202012Validator(root)
@@ -59,8 +59,8 @@ def test_every_route_documents_our_error_bodies(client: TestClient) -> None:
     missing = []
     for method, path, operation in _operations(document):
         responses = operation["responses"]
-        ref = responses.get("422", {}).get("content", {}).get("application/json", {})
-        if ref.get("schema") != {"$ref": "#/components/schemas/ValidationErrorBody"}:
+        ref = responses.get("422", {}).get("content", {}).get("application/problem+json", {})
+        if ref.get("schema") != {"$ref": "#/components/schemas/ValidationProblem"}:
             missing.append(f"{method} {path}: 422")
         secured = bool(operation.get("security"))
         headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
@@ -79,7 +79,8 @@ def test_every_route_documents_our_error_bodies(client: TestClient) -> None:
 
 def test_real_error_answers_fit_the_published_schemas(client: TestClient, store: Store) -> None:
     """A 422 (a bid breaking rules), 401, 403, 404, 409 (a bid id in use) and 412 (a stale
-    If-Match), each validated against what the document publishes for it."""
+    If-Match), each validated against what the document publishes for it (problem details,
+    ``application/problem+json``)."""
     document = client.get("/openapi.json").json()
     operator = provision(store, client, "Operator", "operator")
     bidder = provision(store, client, "Alpha Trading", "bidder", EICS[1])

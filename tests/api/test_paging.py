@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from api.http.paging import MAX_PAGE
 from auction.store import Store
 from tests.api.conftest import EICS, Account, bid_body, create_sample_auction, provision
-from tests.api.field_errors import field_errors
 
 # Every GET that answers a list of things that grow (the rest answer one thing, or a
 # report bounded by one auction or a span of at most 7 days).
@@ -93,7 +92,7 @@ def test_a_page_beyond_the_rules_is_refused_naming_the_parameter(
     for path in ("/auctions", "/admin/organisations"):
         answer = client.get(f"{path}?{query}", headers=operator.headers)
         assert answer.status_code == 422, answer.text
-        [problem] = field_errors(answer.json())
+        [problem] = answer.json()["errors"]
         assert problem["field"] == field
         assert problem["loc"] == ["query", field]
 

@@ -275,7 +275,7 @@ def test_a_run_sent_again_under_its_key_answers_the_run_it_made_even_at_once(
         f"/settlement/{DAY}/run", headers=headers, json={"imbalance_price_eur_per_mwh": 151}
     )
     assert other_price.status_code == 422
-    assert other_price.json()["detail"][0]["field"] == "Idempotency-Key"
+    assert other_price.json()["errors"][0]["field"] == "Idempotency-Key"
     unkeyed = client.post(
         f"/settlement/{DAY}/run",
         headers=operator.headers,

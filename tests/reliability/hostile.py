@@ -735,13 +735,13 @@ def base_refused(world: World, method: str, template: str) -> bool:
 def names_field(sent: Sent) -> bool:
     """Whether a 422 answer names the field the hostile value was put in."""
     try:
-        detail = json.loads(sent.body).get("detail")
+        errors = json.loads(sent.body).get("errors")
     except (ValueError, AttributeError):
         return False
     wanted = sent.target.name.lower()
     # A rule across fields of one row (e_min_mwh <= e_max_mwh) may name the other field.
     row = [str(p).lower() for p in sent.target.path[:-1]]
-    items = detail if isinstance(detail, list) else []
+    items = errors if isinstance(errors, list) else []
     for item in items:
         if not isinstance(item, dict):
             continue

@@ -24,11 +24,13 @@ from api.http.schemas.auctions import (
 )
 from api.http.schemas.bids import AuctionResults, ProductResult, ResultBid
 from api.http.schemas.clearing import AuctionReport, ClearOutcome
+from api.http.schemas.fields import utc_text
 from api.http.schemas.lists import ListOf
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
 from auction.lifecycle import Status, bidder_view, effective_status, visible_to
 from auction.limits import IDEMPOTENCY_KEY_MAX_LENGTH
+from auction.model import AuctionConfig
 from auction.plausibility import book_by_product, warnings
 from auction.store.accounts import User
 from auction.store.auctions import (
@@ -110,11 +112,21 @@ def _one(
         gate_close=record.gate_close,
         publish_at=record.publish_at,
         auto_publish=record.auto_publish,
-        config=record.config.model_dump(mode="json"),
+        config=_config_json(record.config),
         products=products,
         my_status=my_status,
         clearing=clearing,
     )
+
+
+def _config_json(config: AuctionConfig) -> dict[str, Any]:
+    """auction.json's keys, its instants in UTC with ``Z`` like every answer's (the file may
+    say them in local time)."""
+    out: dict[str, Any] = config.model_dump(mode="json")
+    for key, value in config:
+        if isinstance(value, datetime):
+            out[key] = utc_text(value)
+    return out
 
 
 def _get_visible(conn: Connection, auction_id: str, user: User) -> AuctionRecord:
@@ -277,7 +289,7 @@ def get_results(auction_id: str, call: AnyUser) -> AuctionResults:
             raise Conflict(
                 f"the results are published at {record.publish_at.isoformat()}; "
                 f"the auction is {record.status.value}",
-                publish_at=record.publish_at.isoformat(),
+                publish_at=record.publish_at,
             )
         return results_of(conn, record)
 

@@ -239,7 +239,7 @@ def get_awards(
             raise Conflict(
                 f"awards are published at {record.publish_at.isoformat()}; "
                 f"the auction is {record.status.value}",
-                publish_at=record.publish_at.isoformat(),
+                publish_at=record.publish_at,
             )
         everyone = result_frame(conn, auction_id, "awards")
         needed = price_needed(everyone, product_frame(conn, auction_id))

@@ -18,6 +18,7 @@ from api.http.schemas.dispatch import (
     ScheduleView,
     VirtualAssetPublic,
 )
+from api.http.schemas.fields import utc_text
 from api.http.schemas.lists import ListOf
 from auction.store.dispatch import schedule_history
 from dispatch.schedule import Point
@@ -57,12 +58,12 @@ def _view(s: services.dispatch.BlockSchedule) -> JSONResponse:
     """The ``ScheduleView`` of a block, as JSON built straight from the arrays: 96-100
     points of our own numbers need no validation on the way out."""
     terms, profile = s.terms, s.profile
-    edges = [terms.mtu_start(k).isoformat() for k in range(terms.n_mtu + 1)]
+    edges = [utc_text(terms.mtu_start(k)) for k in range(terms.n_mtu + 1)]
     content = {
         "block_id": s.block.block_id,
         "virtual_asset_id": s.block.virtual_asset_id,
         "version": 0 if s.version is None else s.version.version,
-        "accepted_at": None if s.version is None else s.version.at.isoformat(),
+        "accepted_at": None if s.version is None else utc_text(s.version.at),
         "schedule": [
             {"power": p, "time": t} for t, p in zip(edges, profile.power_kw.tolist(), strict=False)
         ],

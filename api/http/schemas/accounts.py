@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.schemas.fields import Eic, Email, Key, Login, Name
+from api.http.schemas.fields import Eic, Email, Key, Login, Name, UtcInstant
 from auction.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from auction.model import TENNET_DE
 
@@ -48,7 +47,7 @@ class PasswordChange(Strict):
 class AccessToken(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme, not a secret
-    expires_at: datetime
+    expires_at: UtcInstant
 
 
 class Me(BaseModel):
@@ -100,7 +99,7 @@ class InviteCreated(BaseModel):
         description="the accept page with the token: the person opens it, chooses a "
         "password and is signed in; shown once, like the token"
     )
-    expires_at: datetime
+    expires_at: UtcInstant
     delivery: InviteDelivery = Field(description="whether the invitation was emailed")
 
 
@@ -109,8 +108,8 @@ class InvitePublic(BaseModel):
     email: str
     org_id: str
     role: str
-    created_at: datetime
-    expires_at: datetime
+    created_at: UtcInstant
+    expires_at: UtcInstant
     status: Literal["pending", "accepted", "revoked", "expired"]
 
 

@@ -6,13 +6,14 @@ Names follow LAYR's ancillary API where it has one (``productDateCode``,
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field
 
 from api.http.schemas.accounts import Strict
+from api.http.schemas.fields import UtcInstant
 
 MAX_BIDS = 300  # a day has 6 FCR, 12 aFRR capacity and up to 200 aFRR energy products
 MAX_PRICE_EUR = Decimal(15_000)
@@ -74,9 +75,9 @@ class AncillaryBidPublic(BaseModel):
     delivery_day: date
     market: Literal["fcr", "afrr_capacity", "afrr_energy"]
     direction: Literal["NEGPOS", "POS", "NEG"]
-    start: datetime
-    end: datetime
-    gate_closure: datetime = Field(
+    start: UtcInstant
+    end: UtcInstant
+    gate_closure: UtcInstant = Field(
         description="after it the bid can be neither changed nor withdrawn"
     )
     offered_capacity: int = Field(description="kW")
@@ -86,7 +87,7 @@ class AncillaryBidPublic(BaseModel):
     accepted_capacity: int | None = Field(description="kW the TSO accepted, once known")
     accepted_price: Decimal | None = Field(description="the price it is paid, once known")
     version: int
-    updated_at: datetime
+    updated_at: UtcInstant
     available_kw: int | None = Field(
         default=None,
         description="what the reserve block can give now all through the product's window "
@@ -106,7 +107,7 @@ class AncillaryBidVersionPublic(BaseModel):
     energy_price: Decimal | None
     withdrawn: bool
     user_id: str
-    at: datetime
+    at: UtcInstant
 
 
 class AncillaryBidHistory(AncillaryBidPublic):

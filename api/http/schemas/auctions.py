@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,7 @@ from api.http.schemas.fields import (
     PriceEurPerMw,
     SafeId,
     TimeLimitS,
+    UtcInstant,
 )
 
 # Batch lengths: far above a real auction day or pool, and what the body limits of
@@ -110,8 +111,8 @@ class AllocationPublic(BaseModel):
 
 class ProductPublic(BaseModel):
     product_id: str
-    start: datetime
-    end: datetime
+    start: UtcInstant
+    end: UtcInstant
     wholesale_mw: float
     wholesale_h: float
     fcr_mw: float
@@ -130,9 +131,9 @@ class AuctionPublic(BaseModel):
     auction_id: str
     delivery_day: date
     status: str = Field(description="draft, open, closed, cleared, published or cancelled")
-    gate_open: datetime | None
-    gate_close: datetime
-    publish_at: datetime
+    gate_open: UtcInstant | None
+    gate_close: UtcInstant
+    publish_at: UtcInstant
     auto_publish: bool
     config: dict[str, Any] = Field(description="auction.json of the auction")
     products: list[ProductPublic]
@@ -204,8 +205,8 @@ class BlockUnavailable(BaseModel):
     virtual_asset_id: str
     block_id: str
     org_id: str
-    start: datetime
-    end: datetime
+    start: UtcInstant
+    end: UtcInstant
     lost_kw: int
 
 
@@ -214,7 +215,7 @@ class ScheduleBroken(BaseModel):
 
     virtual_asset_id: str
     block_id: str
-    time: datetime
+    time: UtcInstant
     power: int
     rule: str
 
@@ -231,8 +232,8 @@ class ReserveCut(BaseModel):
 class OutageCreated(BaseModel):
     outage_id: str
     asset_id: str
-    start: datetime
-    end: datetime
+    start: UtcInstant
+    end: UtcInstant
     available_fraction: float
     rebacking: str = Field(description="what the re-backing did, in words")
     blocks_touched: int = Field(description="blocks whose backing changed")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Discriminator, Field, RootModel, Tag
 
 from api.http.schemas.accounts import Strict
-from api.http.schemas.fields import Key, Mw, PriceEurPerMw, Text
+from api.http.schemas.fields import Key, Mw, PriceEurPerMw, Text, UtcInstant
 
 MAX_BATCH = 10_000
 
@@ -90,7 +89,7 @@ class BidTerms(BaseModel):
 
 
 class BidPublic(BidTerms):
-    submitted_at: datetime = Field(description="time priority among equal prices")
+    submitted_at: UtcInstant = Field(description="time priority among equal prices")
     version: int = Field(description="send it as If-Match to amend or withdraw safely")
 
 
@@ -99,7 +98,7 @@ class BidVersion(BidTerms):
 
     version: int
     action: str = Field(description="submit, amend or withdraw")
-    at: datetime
+    at: UtcInstant
     user_id: str
 
 

@@ -3,13 +3,12 @@ unit): positive discharges (export), negative charges (import)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.http.schemas.accounts import Strict
-from api.http.schemas.fields import KW_TOLERANCE, Moment, PowerKw
+from api.http.schemas.fields import KW_TOLERANCE, Moment, PowerKw, UtcInstant
 
 MAX_POINTS = 200  # a DST day has 100 quarter-hours
 
@@ -37,8 +36,8 @@ class ScheduleIn(Strict):
 class Unavailability(BaseModel):
     """A stretch of time in which an outage left part of the block without backing."""
 
-    start: datetime
-    end: datetime
+    start: UtcInstant
+    end: UtcInstant
     lost_kw: int
     available_kw: int
 
@@ -46,7 +45,7 @@ class Unavailability(BaseModel):
 class ScheduleConflict(BaseModel):
     """A point of the accepted schedule that an outage has since made too large."""
 
-    time: datetime
+    time: UtcInstant
     power: int
     available_kw: int
     rule: str
@@ -57,8 +56,8 @@ class BlockPublic(BaseModel):
     market: Literal["wholesale", "fcr", "afrr_pos", "afrr_neg"]
     power_kw: int
     energy_kwh: int
-    start: datetime
-    end: datetime
+    start: UtcInstant
+    end: UtcInstant
     dispatchable: bool = Field(description="wholesale blocks take schedules; reserve blocks do not")
     initial_soc_kwh: float | None = Field(description="wholesale: the virtual SoC at `start`")
     final_soc_target_kwh: float | None
@@ -77,8 +76,8 @@ class VirtualAssetPublic(BaseModel):
     org_id: str
     bid_id: str | None
     product_id: str
-    start: datetime
-    end: datetime
+    start: UtcInstant
+    end: UtcInstant
     status: Literal["upcoming", "active", "past"]
     power_kw: int = Field(description="the wholesale block's power (0 for reserve-only)")
     energy_kwh: int = Field(description="the wholesale block's energy")
@@ -86,7 +85,7 @@ class VirtualAssetPublic(BaseModel):
 
 
 class SocPoint(BaseModel):
-    time: datetime = Field(description="an MTU edge")
+    time: UtcInstant = Field(description="an MTU edge")
     soc_kwh: float
 
 
@@ -96,7 +95,7 @@ class ScheduleView(BaseModel):
     block_id: str
     virtual_asset_id: str
     version: int = Field(description="0: never dispatched")
-    accepted_at: datetime | None
+    accepted_at: UtcInstant | None
     schedule: list[SchedulePoint] = Field(description="every MTU of the window")
     soc: list[SocPoint] = Field(description="the SoC at every MTU edge, first the initial SoC")
     end_soc_kwh: float
@@ -110,7 +109,7 @@ class ScheduleView(BaseModel):
 
 class ScheduleVersionPublic(BaseModel):
     version: int
-    accepted_at: datetime
+    accepted_at: UtcInstant
     user_id: str
     points: int = Field(description="how many points the request named")
     schedule: list[SchedulePoint]
@@ -118,13 +117,13 @@ class ScheduleVersionPublic(BaseModel):
 
 class Setpoint(BaseModel):
     asset_id: str
-    start: datetime = Field(description="the MTU's start")
+    start: UtcInstant = Field(description="the MTU's start")
     power_kw: float = Field(description="positive discharges, negative charges")
     soc_kwh: float = Field(description="planned physical SoC at the MTU's end")
 
 
 class Shortfall(BaseModel):
-    start: datetime
+    start: UtcInstant
     virtual_kw: float = Field(description="the sum of all wholesale schedules")
     physical_kw: float = Field(description="what the fleet delivers")
     shortfall_kw: float

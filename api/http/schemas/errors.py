@@ -1,4 +1,5 @@
-"""Bodies of the error answers, as ``api.http.errors`` writes them (for the OpenAPI document).
+"""Bodies of the error answers (RFC 9457 problem details, ``application/problem+json``), as
+``api.http.problems`` writes them, for the OpenAPI document.
 
 FastAPI publishes its own ``HTTPValidationError`` for a 422, whose items require ``type``;
 ours carry the field, the value and the rule instead. These models say what we send.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.http.schemas.fields import UtcInstant
 
 
 class ErrorItem(BaseModel):
@@ -22,7 +25,7 @@ class ErrorItem(BaseModel):
     value: Any = Field(
         default=None,
         description="the value refused, echoed as sent when it is a short JSON scalar, "
-        "else as text or null",
+        "else as text or null (never a password or a token)",
     )
     rule: str = Field(description="the rule it breaks, in words")
     msg: str = Field(description='"<field>: <rule>"')
@@ -31,25 +34,41 @@ class ErrorItem(BaseModel):
     )
 
 
-class ValidationErrorBody(BaseModel):
-    """422: the request breaks a rule; nothing was changed. Every problem is listed."""
+class ProblemDetails(BaseModel):
+    """Every error answer (RFC 9457): what went wrong, in one sentence, and where to look."""
 
-    detail: list[ErrorItem]
+    type: str = Field(
+        default="about:blank", description="always about:blank: the status says the kind"
+    )
+    title: str = Field(description='the status\'s reason phrase, e.g. "Not Found"')
+    status: int = Field(description="the HTTP status code, as on the answer")
+    detail: str = Field(description="what went wrong and what to do, in one sentence")
+    instance: str = Field(description="the path of the request")
+    request_id: str = Field(
+        description="the answer's X-Request-ID: quote it when you ask about a request"
+    )
 
 
-class ErrorBody(BaseModel):
-    """401, 403, 404, 413, 429 (and 500): what went wrong, in one sentence."""
+class ValidationProblem(ProblemDetails):
+    """422: the request breaks a rule; nothing was changed. ``detail`` names the first few
+    problems, ``errors`` lists every one."""
 
-    detail: str
+    errors: list[ErrorItem]
 
 
-class ConflictBody(BaseModel):
+class ConflictProblem(ProblemDetails):
     """409 (the state forbids it now) and 412 (If-Match names an older version).
 
-    Besides ``detail``, the answer carries the facts a client can act on, such as
-    ``gate_close``, ``publish_at``, ``status``, ``version`` or ``email``.
+    Besides ``detail``, the answer carries the facts a client can act on as members of
+    their own, such as ``gate_close``, ``publish_at``, ``auction_status``, ``version`` or
+    ``email`` (instants in UTC with ``Z``).
     """
 
     model_config = ConfigDict(extra="allow")
 
-    detail: str
+
+class ThrottledProblem(ProblemDetails):
+    """429: too many requests; wait ``retry_after_s`` seconds (the ``Retry-After`` header)."""
+
+    retry_after_s: int = Field(description="seconds to wait, as Retry-After says")
+    retry_at: UtcInstant = Field(description="the instant to retry at")

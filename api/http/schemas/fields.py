@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 
 from auction.eic import eic_problem
@@ -246,11 +253,32 @@ Day = Annotated[
     date, Field(description=f"from {FIRST_DAY} to {LAST_DAY}"), _between(FIRST_DAY, LAST_DAY)
 ]
 """A delivery day the engine's date arithmetic handles."""
-Moment = Annotated[datetime, AfterValidator(_instant)]
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive time is taken as UTC already (the store's instants)."""
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def utc_text(value: datetime) -> str:
+    """An instant as the API writes it: ISO 8601 in UTC with ``Z``."""
+    return utc(value).isoformat().replace("+00:00", "Z")
+
+
+# Every instant an answer carries is UTC with ``Z``, whatever zone it was computed in (a
+# product's Berlin hours, the config's gate times): one spelling for machines to compare.
+# Only JSON output changes: validation is ``datetime``'s, and pydantic writes a UTC time
+# with ``Z``, so the schema stays ``date-time`` for requests and answers alike.
+_IN_UTC = PlainSerializer(utc, return_type=datetime, when_used="json")
+
+UtcInstant = Annotated[datetime, _IN_UTC]
+"""An instant of an answer: written in UTC with ``Z``."""
+Moment = Annotated[datetime, AfterValidator(_instant), _IN_UTC]
 """A time in the years of ``Day``, whose offset the domain's rules ask for."""
 Instant = Annotated[
     AwareDatetime,
     AfterValidator(_instant),
+    _IN_UTC,
     Field(description=f"with a UTC offset, from {FIRST_DAY} to {LAST_DAY}"),
 ]
-"""An instant with a UTC offset, in the years of ``Day``."""
+"""An instant with a UTC offset, in the years of ``Day`` (answered in UTC with ``Z``)."""

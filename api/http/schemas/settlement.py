@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from api.http.schemas.accounts import Strict
+from api.http.schemas.fields import UtcInstant
 from settlement.invoices import MAX_IMBALANCE_PRICE_EUR
 
 
@@ -25,7 +26,7 @@ class RunIn(Strict):
 class DayRun(BaseModel):
     day: date
     version: int = Field(description="every run of a day is a new version")
-    run_at: datetime
+    run_at: UtcInstant
     imbalance_price_eur_per_mwh: Decimal
     totals_eur: dict[str, Decimal] = Field(
         description="award, unavailability_credit, imbalance_charge, ancillary_revenue, "
@@ -46,8 +47,8 @@ class InvoiceLine(BaseModel):
     virtual_asset_id: str | None
     bid_id: str | None
     product_id: str | None
-    start: datetime | None
-    end: datetime | None
+    start: UtcInstant | None
+    end: UtcInstant | None
     description: str
     quantity: str | None
     unit: str | None
@@ -71,8 +72,8 @@ class Invoice(BaseModel):
 
 
 class NominationInterval(BaseModel):
-    start: datetime
-    end: datetime
+    start: UtcInstant
+    end: UtcInstant
     from_eic: str
     to_eic: str
     mw: Decimal
