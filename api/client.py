@@ -53,9 +53,8 @@ Body = Mapping[str, Any] | BaseModel
 class VbaError(Exception):
     """The API refused a request: its HTTP status, its sentence and its field errors.
 
-    ``errors`` holds the items ``{loc, field, value, rule, msg}`` of a 422 (from the
-    body's ``errors``, or from a ``detail`` that is a list); ``body`` the whole answer,
-    for the facts a 409 carries (``gate_close``, ``version``...)."""
+    ``errors`` holds the items ``{loc, field, value, rule, msg}`` of a 422; ``body`` the
+    whole answer, for the facts a 409 carries (``gate_close``, ``version``...)."""
 
     def __init__(self, status: int, detail: str, errors: list[dict[str, Any]], body: Any) -> None:
         super().__init__(f"{status}: {detail}")
@@ -558,20 +557,14 @@ def _if_match(version: int | None) -> dict[str, str]:
 
 
 def _error(answer: httpx2.Response) -> VbaError:
-    """The refusal as a ``VbaError``, from either error body the server gives: RFC 9457
-    problem details (``detail`` a sentence, ``errors`` the field errors) or the older
-    ``{"detail": [...]}`` of a 422."""
+    """The refusal as a ``VbaError``: an RFC 9457 problem (``detail`` a sentence,
+    ``errors`` the field errors of a 422), or whatever a proxy in front answered."""
     try:
         body: Any = answer.json()
     except ValueError:
         body = answer.text
-    detail: Any = body.get("detail") if isinstance(body, dict) else body
-    raw: Any = body.get("errors") if isinstance(body, dict) else None
-    if raw is None and isinstance(detail, list):
-        raw, detail = (
-            detail,
-            "; ".join(str(i.get("msg") if isinstance(i, dict) else i) for i in detail),
-        )
+    problem = body if isinstance(body, dict) else {}
+    raw = problem.get("errors")
     errors = [dict(i) for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
-    sentence = str(detail) if detail else answer.reason_phrase
+    sentence = str(problem.get("detail") or answer.reason_phrase)
     return VbaError(answer.status_code, sentence, errors, body)

@@ -39,9 +39,8 @@ def _instant(text: str) -> datetime:
 
 
 def _fields(body: dict[str, Any]) -> list[str]:
-    """The fields a 422 names (its ``errors``, or ``detail`` before problem details)."""
-    items = body.get("errors") or body["detail"]
-    return [item["field"] for item in items]
+    """The fields a 422 names."""
+    return [item["field"] for item in body["errors"]]
 
 
 def _move(client: TestClient, account: Account, **body: object) -> dict[str, Any]:
