@@ -12,17 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from auction.errors import BodyProblems, Problem
+from auction.instants import utc_text
 from auction.limits import LAST_DAY
 
 MAX_MOVE_DAYS = 400
 MAX_MOVE_S = MAX_MOVE_DAYS * 86_400
 # The latest time the sandbox may reach: other rules add days to "now" and must not overflow.
 LATEST = datetime.combine(LAST_DAY, datetime.min.time(), tzinfo=UTC)
-
-
-def utc_text(instant: datetime) -> str:
-    """``2026-11-27T14:00:00Z``: how an instant is named in a rule."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _refuse(field: str, value: object, rule: str) -> BodyProblems:

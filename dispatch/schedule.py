@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from auction.errors import DomainError, Problem
+from auction.instants import utc_text
 from auction.model import AuctionConfig
 from auction.timegrid import mtu_index, mtu_span, on_grid
 
@@ -203,8 +204,8 @@ def apply_schedule(
         if k is None:
             continue
         if k in seen:
-            rule = f"time {point.time.isoformat()} is given twice (also point {seen[k]})"
-            flag(row, "time", point.time.isoformat(), rule)
+            rule = f"time {utc_text(point.time)} is given twice (also point {seen[k]})"
+            flag(row, "time", utc_text(point.time), rule)
             continue
         seen[k] = row
         row_of_mtu[k] = row
@@ -258,27 +259,26 @@ def _check_time(
     """
     if time.tzinfo is None:
         rule = "time must carry a UTC offset, e.g. 2026-11-29T14:30:00Z"
-        flag(row, "time", time.isoformat(), rule)
+        flag(row, "time", utc_text(time), rule)
         return None
     if not terms.start <= time < terms.end:
         rule = (
-            f"time must lie in the block's window [{terms.start.isoformat()}, "
-            f"{terms.end.isoformat()})"
+            f"time must lie in the block's window [{utc_text(terms.start)}, {utc_text(terms.end)})"
         )
-        flag(row, "time", time.isoformat(), rule)
+        flag(row, "time", utc_text(time), rule)
         return None
     if not on_grid(time, terms.start, terms.mtu_minutes):
         rule = f"time must be the start of an MTU: a whole number of {terms.mtu_minutes} minutes "
-        rule += f"after {terms.start.isoformat()}"
-        flag(row, "time", time.isoformat(), rule)
+        rule += f"after {utc_text(terms.start)}"
+        flag(row, "time", utc_text(time), rule)
         return None
     if not terms.gate_open(time, now):
         closes = terms.gate_closure(time)
         rule = (
-            f"the dispatch gate for the MTU starting {time.isoformat()} closed at "
-            f"{closes.isoformat()} ({terms.gate_closure_s} s before it starts)"
+            f"the dispatch gate for the MTU starting {utc_text(time)} closed at "
+            f"{utc_text(closes)} ({terms.gate_closure_s} s before it starts)"
         )
-        flag(row, "time", time.isoformat(), rule)
+        flag(row, "time", utc_text(time), rule)
         return None
     return mtu_index(time, terms.start, terms.mtu_minutes)
 
@@ -332,10 +332,10 @@ def _check_soc(terms: BlockTerms, profile: Profile, row_of_mtu: dict[int, int], 
         # The MTU comes first: the pages place an item without a row at the first MTU
         # start its rule names.
         rule = (
-            f"the MTU starting {terms.mtu_start(k).isoformat()} takes the virtual SoC "
-            f"{bound}: it is out at every MTU edge from {terms.mtu_start(x.first).isoformat()} "
-            f"to {terms.mtu_start(x.last).isoformat()} ({edges} edge{'s' if edges > 1 else ''}), "
+            f"the MTU starting {utc_text(terms.mtu_start(k))} takes the virtual SoC "
+            f"{bound}: it is out at every MTU edge from {utc_text(terms.mtu_start(x.first))} "
+            f"to {utc_text(terms.mtu_start(x.last))} ({edges} edge{'s' if edges > 1 else ''}), "
             f"{'lowest' if x.below else 'highest'} {x.worst_kwh:,.1f} kWh at "
-            f"{terms.mtu_start(x.worst_edge).isoformat()}"
+            f"{utc_text(terms.mtu_start(x.worst_edge))}"
         )
         flag(row_of_mtu.get(k), "power", int(profile.power_kw[k]), rule)

@@ -66,6 +66,7 @@ def open_next_auction(store: Store, now: datetime) -> date:
 
 def serve(console: Console, workdir: Path, names: list[str], password: str, port: int) -> None:
     """Serve the demo's store on 127.0.0.1:``port`` until interrupted."""
+    from api.http import logs
     from api.http.app import create_app
     from api.http.serving import serve as run_server
 
@@ -98,4 +99,5 @@ def serve(console: Console, workdir: Path, names: list[str], password: str, port
         f"VBA_DATABASE_URL={url} vba sandbox advance 2h. Ctrl+C stops the server.",
         markup=False,
     )
+    logs.configure("text")  # a line per request and per auction step, as `vba serve` prints
     run_server(app, "127.0.0.1", port)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from api.cli.exits import EXIT_BAD_INPUT
 from api.cli.store import open_store, store_clock
-from auction.sandbox_clock import utc_text  # light: no polars, no pydantic
+from auction.instants import utc_text  # light: no polars, no pydantic
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -17,7 +17,6 @@ from starlette.exceptions import HTTPException
 
 from api.http import echo, problems, requestid
 from api.http.problems import ProblemResponse
-from api.http.schemas.fields import utc_text
 from auction.errors import (
     BodyProblems,
     Conflict,
@@ -27,6 +26,7 @@ from auction.errors import (
     Problem,
     Throttled,
 )
+from auction.instants import utc_text
 
 log = logging.getLogger("vba.api")
 # Fields whose value a 422 must never echo: a refused password is still somebody's.

@@ -17,7 +17,9 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
+
+from auction.instants import utc_text
 
 log = logging.getLogger("vba.events")
 
@@ -27,7 +29,7 @@ _listener: ContextVar[Listener | None] = ContextVar("vba_event_listener", defaul
 
 def instant(value: datetime) -> str:
     """An instant as the API writes it: UTC with ``Z``."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_text(value)
 
 
 def emit(

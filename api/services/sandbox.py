@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from api.services.scheduler import tick
 from auction.errors import Conflict
-from auction.sandbox_clock import moved_offset, utc_text
+from auction.instants import utc_text
+from auction.sandbox_clock import moved_offset
 from auction.store import Store, audit
 from auction.store.sandbox_clock import StoreClock, due_instants, read_offset, write_offset
 

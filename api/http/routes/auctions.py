@@ -24,10 +24,10 @@ from api.http.schemas.auctions import (
 )
 from api.http.schemas.bids import AuctionResults, ProductResult, ResultBid
 from api.http.schemas.clearing import AuctionReport, ClearOutcome
-from api.http.schemas.fields import utc_text
 from api.http.schemas.lists import ListOf
 from auction.accounts import Role
 from auction.errors import Conflict, NotFound
+from auction.instants import utc_text
 from auction.lifecycle import Status, bidder_view, effective_status, visible_to
 from auction.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 from auction.model import AuctionConfig

@@ -18,8 +18,8 @@ from api.http.schemas.dispatch import (
     ScheduleView,
     VirtualAssetPublic,
 )
-from api.http.schemas.fields import utc_text
 from api.http.schemas.lists import ListOf
+from auction.instants import utc_text
 from auction.store.dispatch import schedule_history
 from dispatch.schedule import Point
 

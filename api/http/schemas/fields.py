@@ -260,11 +260,6 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def utc_text(value: datetime) -> str:
-    """An instant as the API writes it: ISO 8601 in UTC with ``Z``."""
-    return utc(value).isoformat().replace("+00:00", "Z")
-
-
 # Every instant an answer carries is UTC with ``Z``, whatever zone it was computed in (a
 # product's Berlin hours, the config's gate times): one spelling for machines to compare.
 # Only JSON output changes: validation is ``datetime``'s, and pydantic writes a UTC time

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auction.errors import DomainError
+from auction.instants import utc_text
 from auction.timegrid import day_bounds
 from dispatch.schedule import (
     BlockTerms,
@@ -149,9 +150,9 @@ def test_a_stored_mtu_that_takes_the_soc_out_is_named_first_in_the_rule() -> Non
     [problem] = caught.value.problems
     assert (problem.row, problem.column, problem.value) == (None, "power", 1000)
     assert problem.rule == (
-        f"the MTU starting {at(4).isoformat()} takes the virtual SoC below 0 kWh: it is out "
-        f"at every MTU edge from {at(5).isoformat()} to {at(16).isoformat()} (12 edges), "
-        f"lowest -25.0 kWh at {at(5).isoformat()}"
+        f"the MTU starting {utc_text(at(4))} takes the virtual SoC below 0 kWh: it is out "
+        f"at every MTU edge from {utc_text(at(5))} to {utc_text(at(16))} (12 edges), "
+        f"lowest -25.0 kWh at {utc_text(at(5))}"
     )
 
 
