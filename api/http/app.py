@@ -85,12 +85,12 @@ class VbaApi(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
-        clock: Callable[[], datetime] = self.state.clock
+        clock: StoreClock = self.state.clock
 
         def signed_in(headers: Headers) -> bool:
             token = _token(headers)
-            key, now = settings.secret_key, clock()
-            return token is not None and read_token(token, settings.env, key, now) is not None
+            key, wall = settings.secret_key, clock.base()  # tokens follow the real clock
+            return token is not None and read_token(token, settings.env, key, wall) is not None
 
         inner = BodyLimit(super().build_middleware_stack(), self.router.routes, signed_in)
         observed = Observed(

@@ -31,11 +31,14 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What any request may use: the store, the settings and the time it arrived."""
+    """What any request may use: the store, the settings and the time it arrived: ``now``
+    by the server's clock (the sandbox's, which an operator moves), and ``wall`` by the
+    real one, which access tokens follow (a move must not sign everybody out)."""
 
     store: Store
     settings: Settings
     now: datetime
+    wall: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,8 @@ def context_of(request: Request, *, store_failed: bool = False) -> Context:
     of a fault, which may be the store's, the time without reading the sandbox's offset)."""
     state = request.app.state
     clock: StoreClock = state.clock
-    return Context(state.store, state.settings, clock.without_store() if store_failed else clock())
+    now = clock.without_store() if store_failed else clock()
+    return Context(state.store, state.settings, now, clock.base())
 
 
 def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Call:
@@ -64,7 +68,7 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     if credentials is None:
         raise unauthorized
     settings = context.settings
-    claims = read_token(credentials.credentials, settings.env, settings.secret_key, context.now)
+    claims = read_token(credentials.credentials, settings.env, settings.secret_key, context.wall)
     if claims is None:
         raise unauthorized
     # A primary-key read: cheaper inline than a hop to the thread pool.
@@ -75,7 +79,7 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     observe.signed_in(user.org_id)
     if request.method not in _SAFE_METHODS:
         _limit_writes(request.app.state.write_limiter, user.org_id, context.now)
-    return Call(context.store, settings, context.now, user)
+    return Call(context.store, settings, context.now, context.wall, user)
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

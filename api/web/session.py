@@ -53,7 +53,7 @@ def login_url(next_path: str) -> str:
 
 def start(response: Response, token: AccessToken, context: Context, secure: bool) -> None:
     """Sign in: the API's access token becomes the session cookie, with the same expiry."""
-    seconds = int((token.expires_at - context.now).total_seconds())
+    seconds = int((token.expires_at - context.wall).total_seconds())
     response.set_cookie(
         COOKIE,
         token.access_token,
@@ -75,7 +75,7 @@ def signed_in(request: Request, context: Context) -> PageCall | None:
     if not token:
         return None
     settings = context.settings
-    claims = read_token(token, settings.env, settings.secret_key, context.now)
+    claims = read_token(token, settings.env, settings.secret_key, context.wall)
     if claims is None:
         return None
     with context.store.read() as conn:
@@ -84,7 +84,7 @@ def signed_in(request: Request, context: Context) -> PageCall | None:
             return None
         org = get_org(conn, user.org_id)
     observe.signed_in(user.org_id)
-    return PageCall(context.store, settings, context.now, user, org)
+    return PageCall(context.store, settings, context.now, context.wall, user, org)
 
 
 def check_same_origin(request: Request) -> None:

@@ -22,7 +22,7 @@ def trader_call(server: LiveServer, world: World) -> Call:
         user = user_by_email(conn, world.dispatcher)
     assert user is not None
     settings = Settings(database_url="sqlite://", secret_key=SECRET)
-    return Call(server.store, settings, server.clock.now, user)
+    return Call(server.store, settings, server.clock.now, server.clock.now, user)
 
 
 def stored_bids(

@@ -43,7 +43,7 @@ def _token(user: User, context: Context) -> AccessToken:
         user.user_id,
         context.settings.env,
         context.settings.secret_key,
-        context.now,
+        context.wall,  # tokens follow the real clock, not the sandbox's
         context.settings.token_minutes,
         user.token_generation,
     )
