@@ -27,6 +27,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     serve_cmd = sub.add_parser("serve", help="serve the REST API (store: VBA_DATABASE_URL)")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="worker processes (PostgreSQL only; one of them runs the scheduler)",
+    )
     serve_cmd.set_defaults(run=serve)
 
     export_cmd = sub.add_parser(
@@ -74,6 +81,17 @@ def _aware_instant(text: str) -> datetime:
     return instant
 
 
+def _workers(text: str) -> int:
+    """A number of worker processes: a whole number from 1."""
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of workers") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1 worker")
+    return workers
+
+
 def _price_eur(text: str) -> Decimal:
     """A price in EUR: a finite number >= 0 with at most two decimals (whole cents)."""
     from settlement.invoices import MAX_IMBALANCE_PRICE_EUR
@@ -117,6 +135,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
     from api.http import logs
     from api.http.app import create_app
     from api.http.serving import serve as run_server
+    from api.http.serving import serve_workers
     from api.http.settings import Settings, SettingsError
 
     try:
@@ -124,13 +143,34 @@ def serve(args: argparse.Namespace, console: Console) -> int:
     except SettingsError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return EXIT_BAD_INPUT
+    workers: int = args.workers
+    if workers > 1 and not settings.database_url.startswith(("postgresql", "postgres://")):
+        console.print(
+            f"[bold red]error:[/] --workers {workers} needs a PostgreSQL store "
+            "(VBA_DATABASE_URL=postgresql://...): a SQLite file has one writer at a time, "
+            "so vba serve runs one process over it; leave out --workers",
+            markup=True,
+        )
+        return EXIT_BAD_INPUT
     logs.configure(settings.log_format, settings.log_level)
     console.print(
-        f"vba serve: {settings.env} environment, store {settings.database_url}; "
+        f"vba serve: {settings.env} environment, store {settings.database_url}, "
+        f"{workers} worker{'s' if workers > 1 else ''}; "
         f"web frontend http://{args.host}:{args.port}/ui/, "
         f"API reference http://{args.host}:{args.port}/docs"
     )
-    run_server(create_app(settings), args.host, args.port)
+    if workers == 1:
+        run_server(create_app(settings), args.host, args.port)
+        return 0
+    if not os.environ.get("VBA_SECRET_KEY"):
+        # The sandbox's random key (production refused to start without one), shared with
+        # the workers through their environment: a token one signs, the others accept.
+        console.print(
+            "the workers share a random secret key: tokens end when vba serve stops; set "
+            "VBA_SECRET_KEY to keep them, and on every machine that serves this store"
+        )
+        os.environ["VBA_SECRET_KEY"] = settings.secret_key
+    serve_workers(args.host, args.port, workers)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -41,6 +42,7 @@ from api.http.security import read_token
 from api.http.settings import Settings
 from api.services import events
 from auction.store import Store, migrate
+from auction.store.leader import Leadership
 from auction.store.sandbox_clock import StoreClock
 
 # What the scheduler does each round; importable from here as before.
@@ -124,10 +126,39 @@ def scheduled_tick(store: Store, clock: StoreClock, metrics: Metrics) -> None:
     metrics.ticked()
 
 
+def scheduled_round(
+    leadership: Leadership, store: Store, clock: StoreClock, metrics: Metrics
+) -> None:
+    """One round of the scheduler in one worker: the tick if this worker leads (one over
+    all workers and machines on a store, ``auction.store.leader``), else nothing."""
+    was_leading = leadership.leading
+    leading = leadership.hold()
+    if leading != was_leading:
+        with events.listening(metrics.on_event):
+            if leading:
+                events.emit(
+                    "scheduler.leader", "this worker runs the scheduler now", pid=os.getpid()
+                )
+            else:
+                events.emit(
+                    "scheduler.follower",
+                    "this worker no longer runs the scheduler",
+                    level=logging.WARNING,
+                    pid=os.getpid(),
+                )
+    metrics.leading(leading)
+    if leading:
+        scheduled_tick(store, clock, metrics)
+
+
 async def _scheduler(store: Store, clock: StoreClock, every_s: float, metrics: Metrics) -> None:
-    while True:
-        await asyncio.to_thread(scheduled_tick, store, clock, metrics)
-        await asyncio.sleep(every_s)
+    leadership = Leadership(store)
+    try:
+        while True:
+            await asyncio.to_thread(scheduled_round, leadership, store, clock, metrics)
+            await asyncio.sleep(every_s)
+    finally:  # cancelled at shutdown: hand the lead over at once
+        leadership.release()
 
 
 def _utc_now() -> datetime:

@@ -2,11 +2,10 @@
 
 Every app has its own registry (not prometheus_client's global one), so that the tests'
 many apps in one process do not count into each other. Counters live in this process:
-with several worker processes (issue 18) each would answer for itself only; the next step
-then is prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``), which sums
-the workers' files at scrape time. The store's facts (auctions by status, how late the
-scheduler is) are read from the store at scrape time, so they are the same in every
-process.
+with several worker processes (``vba serve --workers``) a scrape answers for the worker
+that took it (docs/operations.md, "Several workers"). The store's facts (auctions by
+status, how late the scheduler is) are read from the store at scrape time, so they are
+the same in every process.
 """
 
 from __future__ import annotations
@@ -153,6 +152,11 @@ class Metrics:
             "when (Unix time) the scheduler last finished a tick",
             registry=registry,
         )
+        self.leader = Gauge(
+            "vba_scheduler_leader",
+            "1 if this worker runs the scheduler (one over all workers on the store), else 0",
+            registry=registry,
+        )
         registry.register(StoreFacts(store, clock))
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -174,6 +178,9 @@ class Metrics:
             self.clearing_seconds.observe(duration)
         elif event == "scheduler.failed":
             self.scheduler_failures.labels(str(fields["step"])).inc()
+
+    def leading(self, leading: bool) -> None:
+        self.leader.set(1 if leading else 0)
 
     def ticked(self) -> None:
         self.last_tick.set(time.time())

@@ -35,3 +35,21 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
     import uvicorn  # only a server needs it
 
     uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
+
+
+def serve_workers(host: str, port: int, workers: int) -> None:
+    """Serve on ``host:port`` with ``workers`` processes until interrupted.
+
+    uvicorn's supervisor binds the socket, starts the workers (each builds its app from
+    the environment: ``api.http.app:app_from_env``), and starts a new worker for one that
+    dies or stops answering its health check (checked every half second)."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.http.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        **SERVER_OPTIONS,
+    )
