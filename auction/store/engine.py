@@ -1,7 +1,8 @@
 """Opening the store: SQLite (embedded default) or PostgreSQL, through the same code.
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a transaction is on disk when COMMIT
-returns, so a write answered 2xx survives a crash of the process or the machine. Writers
+returns, so a write answered 2xx survives a crash of the process or the machine (POSTs
+waiting for the writer share one commit: ``Store.write_each``). Writers
 start with ``BEGIN IMMEDIATE`` so that two writers never deadlock upgrading a read lock;
 readers do not block writers. PostgreSQL writers lock the rows they depend on instead
 (``SELECT … FOR UPDATE`` on the auction).
