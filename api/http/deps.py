@@ -58,7 +58,11 @@ def context_of(request: Request, *, store_failed: bool = False) -> Context:
 
 
 def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Call:
-    context = context_of(request)
+    state = request.app.state
+    clock: StoreClock = state.clock
+    store: Store = state.store
+    settings: Settings = state.settings
+    wall = clock.base()
     unauthorized = HTTPException(
         status_code=401,
         detail="not authenticated: send Authorization: Bearer <access_token>; "
@@ -67,19 +71,20 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     )
     if credentials is None:
         raise unauthorized
-    settings = context.settings
-    claims = read_token(credentials.credentials, settings.env, settings.secret_key, context.wall)
+    claims = read_token(credentials.credentials, settings.env, settings.secret_key, wall)
     if claims is None:
         raise unauthorized
-    # A primary-key read: cheaper inline than a hop to the thread pool.
-    with context.store.read() as conn:
+    # Two primary-key reads (cheaper inline than a hop to the thread pool) in one
+    # transaction: the user, and the sandbox's offset for the request's time.
+    with store.read() as conn:
         user = still_valid(claims, user_by_id(conn, claims.user_id))
+        now = clock.read(conn)
     if user is None:
         raise unauthorized
     observe.signed_in(user.org_id)
     if request.method not in _SAFE_METHODS:
-        _limit_writes(request.app.state.write_limiter, user.org_id, context.now)
-    return Call(context.store, settings, context.now, context.wall, user)
+        _limit_writes(state.write_limiter, user.org_id, now)
+    return Call(store, settings, now, wall, user)
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

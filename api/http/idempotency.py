@@ -40,7 +40,8 @@ def run(
     fingerprint = "" if key is None else request_sha256(*request)
     for attempt in range(2):
         try:
-            with store.write() as conn:
+
+            def once(conn: Connection) -> JSONResponse:
                 if key is not None:
                     replay = keys.find(conn, user_id, key, fingerprint)
                     if replay is not None:
@@ -51,6 +52,9 @@ def run(
                 if key is not None:
                     keys.save(conn, user_id, key, fingerprint, status_code, body, now)
                 return JSONResponse(body, status_code=status_code)
+
+            # Answered only once the commit is durable, maybe shared with other requests'.
+            return store.write_each(once)
         except IntegrityError:
             # The same key raced in from another request (PostgreSQL): the second
             # attempt finds it and replays.

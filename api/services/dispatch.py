@@ -138,8 +138,10 @@ def submit_schedule(
     user_id: str,
     now: datetime,
 ) -> BlockSchedule:
-    """Accept the points whole (a new version of the schedule) or refuse them all (422)."""
-    with store.write() as conn:
+    """Accept the points whole (a new version of the schedule) or refuse them all (422).
+    Answered once the commit is durable, maybe shared with other requests' (group commit)."""
+
+    def work(conn: Connection) -> BlockSchedule:
         block = _visible_block(conn, org_id, va_id, block_id)
         _wholesale(block)
         terms = block_terms(block, _lost(conn, block))
@@ -163,6 +165,8 @@ def submit_schedule(
             now,
         )
         return BlockSchedule(block, terms, version, profile, conflicts(terms, profile.power_kw))
+
+    return store.write_each(work)
 
 
 # --- virtual assets ------------------------------------------------------------------
