@@ -257,3 +257,52 @@ def small_auction(
         assert answer.status_code == 200, answer.text
         out[bidder.org_id] = answer.json()["items"]
     return out
+
+
+@dataclass(frozen=True)
+class SettledDay:
+    """A small auction published, a wholesale block of alpha's dispatched, the day settled:
+    a world in which every route has something to answer."""
+
+    operator: Account
+    alpha: Account
+    va: dict[str, Any]
+    block: dict[str, Any]
+    ids: dict[str, str]  # the path parameters of the routes, in this world
+
+
+def settled_day(
+    store: Store, client: TestClient, clock: Clock, powers: tuple[int, ...] = (800,)
+) -> SettledDay:
+    """``small_auction`` for alpha and beta; alpha schedules ``powers`` in turn (one
+    version each) at 10:00 of the day; the operator settles the day on D+1."""
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+    beta = provision(store, client, "Beta Flex", "bidder", EICS[2])
+    vas = small_auction(client, operator, [alpha, beta], clock)
+    va = next(v for v in vas[alpha.org_id] if v["product_id"] == "p1")
+    block = next(b for b in va["blocks"] if b["market"] == "wholesale")
+    va_url = f"/organisations/{alpha.org_id}/virtual-assets/{va['virtual_asset_id']}"
+    for power in powers:
+        body = {"schedule": [{"power": power, "time": local(NORMAL_DAY, 10).isoformat()}]}
+        answer = client.post(
+            f"{va_url}/blocks/{block['block_id']}", headers=alpha.headers, json=body
+        )
+        assert answer.status_code == 200, answer.text
+    clock.now = local(NORMAL_DAY, 0) + timedelta(days=1, hours=9)
+    run = client.post(
+        f"/settlement/{NORMAL_DAY}/run",
+        headers=operator.headers,
+        json={"imbalance_price_eur_per_mwh": 150},
+    )
+    assert run.status_code == 201, run.text
+    bids = client.get(f"/organisations/{alpha.org_id}/auctions/small/bids", headers=alpha.headers)
+    ids = {
+        "org_id": alpha.org_id,
+        "auction_id": "small",
+        "bid_id": bids.json()["items"][0]["bid_id"],
+        "virtual_asset_id": va["virtual_asset_id"],
+        "block_id": block["block_id"],
+        "delivery_day": str(NORMAL_DAY),
+    }
+    return SettledDay(operator, alpha, va, block, ids)

@@ -24,7 +24,7 @@ from tests.api.conftest import (
     bid_body,
     create_sample_auction,
     provision,
-    small_auction,
+    settled_day,
 )
 from tests.strategies import NORMAL_DAY, local
 
@@ -269,48 +269,21 @@ def test_every_instant_of_an_auctions_life_is_utc_with_z(
             answers.append((f"{response.request.method} {response.request.url}", response.json()))
 
     client.event_hooks["response"].append(record)
-    operator = provision(store, client, "Operator", "operator")
-    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
-    beta = provision(store, client, "Beta Flex", "bidder", EICS[2])
+    world = settled_day(store, client, clock)
+    operator, alpha = world.operator, world.alpha
     invite = client.post(
         "/admin/invites",
         headers=operator.headers,
         json={"email": "new@example.com", "org_id": alpha.org_id, "role": "bidder"},
     )
     assert invite.status_code == 201, invite.text
-    vas = small_auction(client, operator, [alpha, beta], clock)
-    va = next(v for v in vas[alpha.org_id] if v["product_id"] == "p1")
-    block = va["blocks"][0]
-    url = f"/organisations/{alpha.org_id}/virtual-assets/{va['virtual_asset_id']}"
-    start = local(NORMAL_DAY, 10)
-    schedule = {"schedule": [{"power": 800, "time": start.isoformat()}]}
-    answer = client.post(f"{url}/blocks/{block['block_id']}", headers=alpha.headers, json=schedule)
-    assert answer.status_code == 200, answer.text
     late = client.post(
         f"/organisations/{alpha.org_id}/auctions/small/bids",
         headers=alpha.headers,
         json={"product_id": "p1", "quantity_mw": 1, "price_eur_per_mw": 1},
     )
     assert late.status_code == 409
-    clock.now = local(NORMAL_DAY, 0) + timedelta(days=1, hours=9)
-    run = client.post(
-        f"/settlement/{NORMAL_DAY}/run",
-        headers=operator.headers,
-        json={"imbalance_price_eur_per_mwh": 150},
-    )
-    assert run.status_code == 201, run.text
-
-    bids = client.get(f"/organisations/{alpha.org_id}/auctions/small/bids", headers=alpha.headers)
-    ids = {
-        "org_id": alpha.org_id,
-        "auction_id": "small",
-        "virtual_asset_id": va["virtual_asset_id"],
-        "block_id": block["block_id"],
-        "bid_id": _first(bids.json(), "bid_id"),
-        "delivery_day": str(NORMAL_DAY),
-        "invite_id": invite.json()["invite_id"],
-        "product_date_code": "x1",
-    }
+    ids = {**world.ids, "invite_id": invite.json()["invite_id"], "product_date_code": "x1"}
     document = client.get("/openapi.json").json()
     window = {"from": local(NORMAL_DAY, 0).isoformat(), "to": local(NORMAL_DAY, 23).isoformat()}
     for path, operations in document["paths"].items():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,8 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.http.schemas.lists import ListOf
 from auction.store import Store
-from tests.api.conftest import EICS, Clock, provision, small_auction
-from tests.strategies import NORMAL_DAY, local
+from tests.api.conftest import Clock, settled_day
 
 # Answers that are one document holding lists of its own, not a list: each was looked at
 # and kept whole (docs/api.md, "Pages of lists"). A new answer with an array must be
@@ -127,35 +125,8 @@ def test_real_answers_of_every_list_follow_the_convention(
     """A published auction, a schedule, a settled day: every list route, read whole and
     one item a page, answers the envelope, and its pages add up to the whole."""
     client = make_client()
-    operator = provision(store, client, "Operator", "operator")
-    alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
-    beta = provision(store, client, "Beta Flex", "bidder", EICS[2])
-    vas = small_auction(client, operator, [alpha, beta], clock)
-    va = next(v for v in vas[alpha.org_id] if v["product_id"] == "p1")
-    block = next(b for b in va["blocks"] if b["market"] == "wholesale")
-    va_url = f"/organisations/{alpha.org_id}/virtual-assets/{va['virtual_asset_id']}"
-    start = local(NORMAL_DAY, 10)
-    for power in (100, 200):
-        body = {"schedule": [{"power": power, "time": start.isoformat()}]}
-        answer = client.post(
-            f"{va_url}/blocks/{block['block_id']}", headers=alpha.headers, json=body
-        )
-        assert answer.status_code == 200, answer.text
-    clock.now = local(NORMAL_DAY, 0) + timedelta(days=1, hours=9)
-    run = client.post(
-        f"/settlement/{NORMAL_DAY}/run",
-        headers=operator.headers,
-        json={"imbalance_price_eur_per_mwh": 150},
-    )
-    assert run.status_code == 201, run.text
-    bids = client.get(f"/organisations/{alpha.org_id}/auctions/small/bids", headers=alpha.headers)
-    ids = {
-        "org_id": alpha.org_id,
-        "auction_id": "small",
-        "bid_id": bids.json()["items"][0]["bid_id"],
-        "virtual_asset_id": va["virtual_asset_id"],
-        "block_id": block["block_id"],
-    }
+    world = settled_day(store, client, clock, powers=(100, 200))
+    operator, alpha, ids = world.operator, world.alpha, world.ids
 
     paths = _list_paths(client)
     assert len(paths) >= 12, paths
