@@ -20,10 +20,9 @@ from tests.api.conftest import EICS, PASSWORD, SECRET, Clock, password_hash, sam
 from tests.served import served
 
 
-def _user(store: Store, name: str, role: str, eic: str) -> str:
-    """An organisation with one user of ``role``; its email."""
+def _user(store: Store, name: str, role: str, eic: str, now: datetime) -> str:
+    """An organisation with one user of ``role``, made at ``now``; its email."""
     email = f"{name.lower().replace(' ', '.')}@example.com"
-    now = datetime.now(UTC)
     with store.write() as conn:
         org = create_org(conn, name, eic, EICS[0], now)
         token = create_invite(conn, email, org.org_id, role, now, timedelta(hours=1))
@@ -66,8 +65,8 @@ def test_a_trader_and_an_operator_take_an_auction_through_its_life(
     world: tuple[str, Clock, Store],
 ) -> None:
     base_url, clock, store = world
-    _user(store, "Operator", "operator", EICS[0])
-    trader_email = _user(store, "Alpha Trading", "bidder", EICS[1])
+    _user(store, "Operator", "operator", EICS[0], clock.now)
+    trader_email = _user(store, "Alpha Trading", "bidder", EICS[1], clock.now)
     with VbaClient(base_url) as operator, VbaClient(base_url, page_size=3) as trader:
         with pytest.raises(VbaError) as caught:
             trader.authenticate(trader_email, "not the password at all")
@@ -206,7 +205,7 @@ def test_the_client_rides_on_a_test_client_and_lists_the_operator_s_world(
 ) -> None:
     """An httpx2 client of your own (here FastAPI's in-process TestClient) carries it."""
     _base_url, clock, store = world
-    _user(store, "Operator", "operator", EICS[0])
+    _user(store, "Operator", "operator", EICS[0], clock.now)
     settings = Settings(database_url=store.url, secret_key=SECRET, token_minutes=60)
     with TestClient(create_app(settings, clock=clock, scheduler=False)) as http:
         operator = VbaClient(client=http, page_size=2)
