@@ -15,10 +15,10 @@ from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import services, web
-from api.http import errors, limits, logs, openapi, paths
+from api.http import deps, errors, limits, logs, openapi, paths
 from api.http.allow import AllowHeader
 from api.http.headers import ResponseHeaders
 from api.http.limits import BodyLimit
@@ -98,12 +98,23 @@ class VbaApi(FastAPI):
         observed = Observed(
             ResponseHeaders(inner, settings.env), self.router.routes, self.state.metrics
         )
-        return RequestIds(observed)
+        return RequestIds(_stamped(observed, clock.base))
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             limits.describe(super().openapi())
         return super().openapi()
+
+
+def _stamped(app: ASGIApp, base: Callable[[], datetime]) -> ASGIApp:
+    """Stamp each HTTP request with the real time it arrived (``deps.ARRIVED``)."""
+
+    async def stamp(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[deps.ARRIVED] = base()
+        await app(scope, receive, send)
+
+    return stamp
 
 
 def scheduled_tick(store: Store, clock: StoreClock, metrics: Metrics) -> None:

@@ -48,13 +48,26 @@ class Call(Context):
     user: User
 
 
+# The real time a request arrived, stamped on its ASGI scope by the outermost layer
+# (``api.http.app``): a rule of time judges the request as of its arrival, not as of the
+# moment a busy server gets round to it (a bid that arrived before the gate is in time).
+ARRIVED = "vba.arrived"
+
+
+def arrival(request: Request, clock: StoreClock) -> datetime:
+    """The real time ``request`` arrived (now, for a request nobody stamped)."""
+    arrived = request.scope.get(ARRIVED)
+    return arrived if isinstance(arrived, datetime) else clock.base()
+
+
 def context_of(request: Request, *, store_failed: bool = False) -> Context:
     """The store, the settings and the time of ``request`` (``store_failed``: for the page
     of a fault, which may be the store's, the time without reading the sandbox's offset)."""
     state = request.app.state
     clock: StoreClock = state.clock
-    now = clock.without_store() if store_failed else clock()
-    return Context(state.store, state.settings, now, clock.base())
+    wall = arrival(request, clock)
+    offset = clock.last_offset() if store_failed else clock.offset()
+    return Context(state.store, state.settings, wall + offset, wall)
 
 
 def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Call:
@@ -62,7 +75,7 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     clock: StoreClock = state.clock
     store: Store = state.store
     settings: Settings = state.settings
-    wall = clock.base()
+    wall = arrival(request, clock)
     unauthorized = HTTPException(
         status_code=401,
         detail="not authenticated: send Authorization: Bearer <access_token>; "
@@ -78,7 +91,7 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     # transaction: the user, and the sandbox's offset for the request's time.
     with store.read() as conn:
         user = still_valid(claims, user_by_id(conn, claims.user_id))
-        now = clock.read(conn)
+        now = wall + clock.offset_in(conn)
     if user is None:
         raise unauthorized
     observe.signed_in(user.org_id)

@@ -82,14 +82,14 @@ class StoreClock:
         offset = self.offset()
         return self.base() + offset
 
-    def read(self, conn: Connection) -> datetime:
-        """The time, reading the offset in ``conn``'s transaction: a request that reads
-        the store anyway (its user) needs no transaction of its own for the time."""
+    def offset_in(self, conn: Connection) -> timedelta:
+        """The offset, read in ``conn``'s transaction: a request that reads the store
+        anyway (its user) needs no transaction of its own for the time."""
         if self.sandbox:
             self._last_offset = read_offset(conn)
-        return self.base() + self._last_offset
+        return self._last_offset
 
-    def without_store(self) -> datetime:
-        """The time by the offset this process read last: for an error page when the store
-        itself failed (never for a rule)."""
-        return self.base() + self._last_offset
+    def last_offset(self) -> timedelta:
+        """The offset this process read last: for an error page when the store itself
+        failed (never for a rule)."""
+        return self._last_offset

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from fastapi.testclient import TestClient
 
+from api.http.app import create_app
+from api.http.settings import Settings
 from auction.store import Store
 from auction.store.audit import events
-from tests.api.conftest import EICS, Clock, bid_body, create_sample_auction, provision
+from tests.api.conftest import (
+    EICS,
+    SECRET,
+    Clock,
+    bid_body,
+    create_sample_auction,
+    provision,
+)
 
 
 def test_provision_bid_amend_withdraw_close_clear_publish(
@@ -261,3 +271,38 @@ def test_a_draft_auction_does_not_exist_for_bidders_until_it_opens(
     assert client.get("/auctions/sample", headers=operator.headers).json()["status"] == "draft"
     assert client.post("/auctions/sample/open", headers=operator.headers).status_code == 200
     assert seen_by_alpha() == [1, 200, 200]
+
+
+class Slow(Clock):
+    """A server that takes a second over everything: each reading is a second later."""
+
+    def __call__(self) -> datetime:
+        now = self.now
+        self.now += timedelta(seconds=1)
+        return now
+
+
+def test_a_bid_is_judged_at_its_arrival_not_when_a_busy_server_gets_to_it(
+    store: Store, store_url: str
+) -> None:
+    """The gate closes at 14:00 UTC. A bid that arrives 0.5 s before it is in time even
+    though the server reads its clock again, seconds later, while handling it; a bid
+    that arrives 0.5 s after it is late. The stored time is the arrival."""
+    gate = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    clock = Slow(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    settings = Settings(database_url=store_url, secret_key=SECRET, token_minutes=7 * 24 * 60)
+    with TestClient(create_app(settings, clock=clock, scheduler=False)) as client:
+        operator = provision(store, client, "Operator", "operator")
+        alpha = provision(store, client, "Alpha Trading", "bidder", EICS[1])
+        archive = create_sample_auction(client, operator)
+        rows = archive.bids.filter(pl.col("linked_to").is_null()).to_dicts()
+        url = f"/organisations/{alpha.org_id}/auctions/sample/bids"
+
+        clock.now = gate - timedelta(seconds=0.5)  # the arrival; handling reads 1 s later
+        in_time = client.post(url, headers=alpha.headers, json=bid_body(rows[0]))
+        assert in_time.status_code == 201, in_time.text
+        assert in_time.json()["submitted_at"] == "2026-11-27T13:59:59.500000Z"
+
+        clock.now = gate + timedelta(seconds=0.5)
+        late = client.post(url, headers=alpha.headers, json=bid_body(rows[1]))
+        assert late.status_code == 409, late.text
