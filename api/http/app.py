@@ -8,7 +8,7 @@ import os
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -117,13 +117,16 @@ def _stamped(app: ASGIApp, base: Callable[[], datetime]) -> ASGIApp:
     return stamp
 
 
-def scheduled_tick(store: Store, clock: StoreClock, metrics: Metrics) -> None:
+def scheduled_tick(
+    store: Store, clock: StoreClock, metrics: Metrics, grace: timedelta = timedelta(0)
+) -> None:
     """One tick of the scheduler at the clock's time, never beside a sandbox move's own
-    catch-up; its events and failures counted in ``metrics``."""
+    catch-up; gates close ``grace`` after their time; events and failures counted in
+    ``metrics``."""
     with events.listening(metrics.on_event), clock.turn:
         now = clock()
         try:
-            tick(store, now)
+            tick(store, now, grace)
         except Exception:  # the loop must outlive a store that does not answer
             events.emit(
                 "scheduler.failed",
@@ -138,7 +141,7 @@ def scheduled_tick(store: Store, clock: StoreClock, metrics: Metrics) -> None:
 
 
 def scheduled_round(
-    leadership: Leadership, store: Store, clock: StoreClock, metrics: Metrics
+    leadership: Leadership, store: Store, clock: StoreClock, metrics: Metrics, grace: timedelta
 ) -> None:
     """One round of the scheduler in one worker: the tick if this worker leads (one over
     all workers and machines on a store, ``auction.store.leader``), else nothing."""
@@ -159,14 +162,16 @@ def scheduled_round(
                 )
     metrics.leading(leading)
     if leading:
-        scheduled_tick(store, clock, metrics)
+        scheduled_tick(store, clock, metrics, grace)
 
 
-async def _scheduler(store: Store, clock: StoreClock, every_s: float, metrics: Metrics) -> None:
+async def _scheduler(store: Store, clock: StoreClock, settings: Settings, metrics: Metrics) -> None:
     leadership = Leadership(store)
+    grace = timedelta(seconds=settings.gate_grace_s)
+    every_s = settings.tick_s
     try:
         while True:
-            await asyncio.to_thread(scheduled_round, leadership, store, clock, metrics)
+            await asyncio.to_thread(scheduled_round, leadership, store, clock, metrics, grace)
             await asyncio.sleep(every_s)
     finally:  # cancelled at shutdown: hand the lead over at once
         leadership.release()
@@ -196,7 +201,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = (
-            asyncio.create_task(_scheduler(store, server_clock, settings.tick_s, metrics))
+            asyncio.create_task(_scheduler(store, server_clock, settings, metrics))
             if scheduler
             else None
         )

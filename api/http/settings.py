@@ -6,6 +6,7 @@ import math
 import os
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from datetime import time
 from typing import Literal
 from urllib.parse import urlsplit
@@ -71,6 +72,17 @@ def public_url_problem(url: str) -> str | None:
     return None
 
 
+def _number(
+    env: Mapping[str, str], name: str, default: str, kind: type[float] | type[int]
+) -> float:
+    """The setting ``name`` as a number of ``kind``; a ValueError names the setting."""
+    value = env.get(name, default)
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+
+
 def _flag(value: str) -> bool:
     if value.strip().lower() not in {"0", "1", "true", "false", "yes", "no"}:
         raise ValueError(f"{value!r} is not a yes/no flag (1, 0, true, false, yes, no)")
@@ -85,6 +97,10 @@ class Settings(BaseModel):
     invite_hours: int = Field(default=72, gt=0)
     # How often the server looks for gates to close and auctions to publish.
     tick_s: float = Field(default=1.0, gt=0)
+    # A bid is judged at the instant it arrived: the scheduler seals the book this long
+    # after the gate, so that bids that arrived in time but wait in a busy server (in any
+    # worker) are still taken. Arrivals after the gate are refused meanwhile.
+    gate_grace_s: float = Field(default=10.0, ge=0, le=300)
     # Gates of the TSO's markets for ancillary bids (Europe/Berlin): FCR and aFRR capacity
     # close on D-1 at these times, aFRR energy this many minutes before its quarter-hour.
     fcr_gate: time = time(8, 0)
@@ -122,14 +138,15 @@ class Settings(BaseModel):
                 env=env.get("VBA_ENV", "sandbox"),
                 database_url=env.get("VBA_DATABASE_URL", DEFAULT_URL),
                 secret_key=env.get("VBA_SECRET_KEY", ""),
-                token_minutes=int(env.get("VBA_TOKEN_MINUTES", "60")),
-                invite_hours=int(env.get("VBA_INVITE_HOURS", "72")),
+                token_minutes=_number(env, "VBA_TOKEN_MINUTES", "60", int),
+                invite_hours=_number(env, "VBA_INVITE_HOURS", "72", int),
+                gate_grace_s=_number(env, "VBA_GATE_GRACE_S", "10", float),
                 fcr_gate=time.fromisoformat(env.get("VBA_FCR_GATE", "08:00")),
                 afrr_capacity_gate=time.fromisoformat(env.get("VBA_AFRR_CAPACITY_GATE", "09:00")),
-                afrr_energy_gate_minutes=int(env.get("VBA_AFRR_ENERGY_GATE_MINUTES", "25")),
+                afrr_energy_gate_minutes=_number(env, "VBA_AFRR_ENERGY_GATE_MINUTES", "25", int),
                 trust_forwarded_for=_flag(env.get("VBA_TRUST_FORWARDED_FOR", "0")),
-                org_writes_per_s=float(env.get("VBA_ORG_WRITES_PER_S", "500")),
-                org_write_burst=int(env.get("VBA_ORG_WRITE_BURST", "5000")),
+                org_writes_per_s=_number(env, "VBA_ORG_WRITES_PER_S", "500", float),
+                org_write_burst=_number(env, "VBA_ORG_WRITE_BURST", "5000", int),
                 log_format=_choice("VBA_LOG_FORMAT", env.get("VBA_LOG_FORMAT", "text")),
                 log_level=_choice("VBA_LOG_LEVEL", env.get("VBA_LOG_LEVEL", "info")),
                 metrics_token=env.get("VBA_METRICS_TOKEN", ""),
@@ -173,14 +190,13 @@ class Settings(BaseModel):
         )
 
     def checked(self) -> Settings:
-        """Refuse production without a random secret; give the sandbox a random one."""
+        """Refuse production without a random secret (the sandbox gets a random one), a
+        short metrics token, and links or a mail server that cannot work."""
         if self.metrics_token and len(self.metrics_token) < MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"VBA_METRICS_TOKEN must have at least {MIN_SECRET_LENGTH} characters; "
                 f"make one with {MAKE_SECRET}"
             )
-        """Refuse production without a random secret; give the sandbox a random one. Refuse
-        links and a mail server that cannot work (``checked_links``)."""
         return self.checked_links()._checked_secret()
 
     def _checked_secret(self) -> Settings:

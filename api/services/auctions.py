@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -208,12 +208,15 @@ _STEP_EVENTS = {
 }
 
 
-def close_due(store: Store, auction_ids: Sequence[str], now: datetime) -> None:
-    """Close the gates that have passed (the scheduler's work; no operator needed)."""
+def close_due(
+    store: Store, auction_ids: Sequence[str], now: datetime, grace: timedelta = timedelta(0)
+) -> None:
+    """Close the gates that passed ``grace`` ago (the scheduler's work; no operator
+    needed)."""
     for auction_id in auction_ids:
         with store.write() as conn:
             record = get_auction(conn, auction_id, lock=True)
-            closing = record.status is Status.OPEN and now >= record.gate_close
+            closing = record.status is Status.OPEN and now >= record.gate_close + grace
             if closing:
                 set_status(conn, auction_id, Status.CLOSED, now)
                 audit.record(conn, audit.SYSTEM, "auction.close", f"auction/{auction_id}", now)

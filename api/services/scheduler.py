@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 
 from api.services import auctions, events
 from auction.store import Store
 from auction.store.auctions import due_to_close, due_to_publish
 
 
-def tick(store: Store, now: datetime) -> None:
-    """Close the gates that have passed; clear and publish what is due to publish itself.
+def tick(store: Store, now: datetime, grace: timedelta = timedelta(0)) -> None:
+    """Close the gates that passed ``grace`` ago or more; clear and publish what is due to
+    publish itself.
+
+    A bid is judged at the instant it arrived, so one that arrived before the gate but is
+    still queued in a busy server (any worker's) is in time: the grace lets such requests
+    finish before the book is sealed. Every arrival after the gate is refused meanwhile.
 
     An auction that fails does not hold up the others: its failure is logged with its id
     (and tried again next tick)."""
     with store.read() as conn:
-        closing = due_to_close(conn, now)
+        closing = due_to_close(conn, now - grace)
     for auction_id in closing:
-        _attempt("close", auctions.close_due, store, auction_id, now)
+        _attempt("close", partial(auctions.close_due, grace=grace), store, auction_id, now)
     with store.read() as conn:
         publishing = due_to_publish(conn, now)
     for auction_id in publishing:

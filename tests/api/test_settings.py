@@ -51,3 +51,11 @@ def test_the_estimate_counts_repetition_not_length() -> None:
     assert secret_bits("a" * 1000) == 0
     assert secret_bits("ab" * 16) == pytest.approx(32)
     assert secret_bits("") == 0
+
+
+def test_the_gate_grace_is_read_and_bounded() -> None:
+    assert Settings.from_env({}).gate_grace_s == 10
+    assert Settings.from_env({"VBA_GATE_GRACE_S": "2.5"}).gate_grace_s == 2.5
+    for bad in ("-1", "301", "nan", "soon"):
+        with pytest.raises(SettingsError, match=r"VBA_GATE_GRACE_S|gate_grace_s"):
+            Settings.from_env({"VBA_GATE_GRACE_S": bad})

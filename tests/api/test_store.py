@@ -7,11 +7,12 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -205,6 +206,36 @@ def test_the_gate_closes_and_the_auction_publishes_by_itself(
     )
     assert awards.status_code == 200
     assert len(awards.json()["items"]) == 1
+
+
+@pytest.mark.parametrize("grace_s", [10, 0])
+def test_the_scheduler_seals_the_book_only_after_the_grace(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock, grace_s: int
+) -> None:
+    """A bid that arrived 0.1 s before the gate and is handled only after the scheduler's
+    tick 5 s past the gate is stored with a 10 s grace (and refused without one); the
+    tick at the grace's end seals the book."""
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha", "bidder", EICS[1])
+    archive = create_sample_auction(client, operator)
+    row = archive.bids.row(0, named=True)
+    body = {k: row[k] for k in ("product_id", "quantity_mw", "price_eur_per_mw")}
+    gate_close = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    grace = timedelta(seconds=grace_s)
+
+    tick(store, gate_close + timedelta(seconds=5), grace)  # the tick wins the race...
+    clock.now = gate_close - timedelta(seconds=0.1)  # ...against a bid that arrived in time
+    answer = client.post(
+        f"/organisations/{alpha.org_id}/auctions/sample/bids", headers=alpha.headers, json=body
+    )
+    assert answer.status_code == (201 if grace_s else 409), answer.text
+    with store.read() as conn:
+        assert get_auction(conn, "sample").status is (Status.OPEN if grace_s else Status.CLOSED)
+
+    tick(store, gate_close + grace, grace)
+    with store.read() as conn:
+        assert get_auction(conn, "sample").status is Status.CLOSED
 
 
 def test_concurrent_bidders_lose_nothing(
