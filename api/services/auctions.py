@@ -234,8 +234,10 @@ def close_due(
 # --- bids ----------------------------------------------------------------------------
 
 
-def _open_for_bids(conn: Connection, auction_id: str, now: datetime) -> AuctionRecord:
-    record = get_auction(conn, auction_id, lock=True)
+def _open_for_bids(
+    conn: Connection, auction_id: str, now: datetime, *, shared: bool = False
+) -> AuctionRecord:
+    record = get_auction(conn, auction_id, lock=True, shared=shared)
     if not visible_to(record.status, Role.BIDDER):  # bids come from bidders
         raise NotFound("auction", auction_id)
     check_gate(record.status, record.config.gate_open, record.gate_close, now)
@@ -253,8 +255,13 @@ def submit_bids(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Add bids, all or none, while the gate is open, from an organisation whose balancing
-    group lies in the auction's TSO zone."""
-    record = _open_for_bids(conn, auction_id, now)
+    group lies in the auction's TSO zone.
+
+    Submissions lock the auction shared (PostgreSQL): workers take bids side by side, and
+    the gate closing waits for them. New bids cannot form a cycle with stored ones (these
+    never link to an id not yet stored), and two requests with one new id meet at its
+    unique index (``insert_bids``)."""
+    record = _open_for_bids(conn, auction_id, now, shared=True)
     zone = org_zone(conn, org_id)
     if zone != record.config.tso_zone:
         rule = (

@@ -129,11 +129,15 @@ def _record(row: sa.Row[tuple[object, ...]]) -> AuctionRecord:
     )
 
 
-def get_auction(conn: Connection, auction_id: str, *, lock: bool = False) -> AuctionRecord:
-    """One auction; ``lock`` holds its row until the transaction ends (PostgreSQL)."""
+def get_auction(
+    conn: Connection, auction_id: str, *, lock: bool = False, shared: bool = False
+) -> AuctionRecord:
+    """One auction; ``lock`` holds its row until the transaction ends (PostgreSQL), alone
+    or, ``shared``, beside other shared holders: bid submissions share it, so they run
+    side by side, while a change of status waits for them and they for it."""
     query = sa.select(auctions).where(auctions.c.auction_id == auction_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(read=shared)
     row = conn.execute(query).first()
     if row is None:
         raise NotFound("auction", auction_id)

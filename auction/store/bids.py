@@ -51,6 +51,9 @@ _STORED_BID = pl.Schema(
 )
 
 
+_ID_RACE = {"23505", "40P01"}  # unique_violation, deadlock_detected
+
+
 class OwnLinks(Mapping[str, str | None]):
     """The organisation's live bids in the auction as bid id -> ``linked_to``, read from the
     store bid by bid as the checks ask, so a submission costs the same with 10 bids on the
@@ -150,8 +153,20 @@ def insert_bids(
         for r in rows
     ]
     if rows:
-        conn.execute(bids.insert(), current)
-        conn.execute(bid_versions.insert(), versions)
+        try:
+            conn.execute(bids.insert(), current)
+            conn.execute(bid_versions.insert(), versions)
+        except sa.exc.DBAPIError as exc:
+            # PostgreSQL: a request beside this one stored one of these ids after the
+            # check above (a unique violation), or the two crossed (a deadlock).
+            if getattr(exc.orig, "sqlstate", None) not in _ID_RACE:
+                raise
+            ids = ", ".join(r.bid_id for r in rows)
+            raise Conflict(
+                f"bid_id already used in this auction: one of {ids} was stored by another "
+                "request at the same moment; bid ids are single-use: send new ones",
+                bid_ids=sorted(r.bid_id for r in rows),
+            ) from None
     return current
 
 

@@ -6,6 +6,7 @@ are kept or neither is.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,11 @@ def check_key(key: str) -> None:
         )
 
 
+def _lock_key(user_id: str, key: str) -> int:
+    digest = hashlib.blake2b(f"idempotency {user_id} {key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Replay:
     status_code: int
@@ -40,8 +46,14 @@ class Replay:
 
 def find(conn: Connection, user_id: str, key: str, request_sha256: str) -> Replay | None:
     """The stored answer for ``key``; a DomainError if the key came with another request
-    or is not one the store can hold."""
+    or is not one the store can hold.
+
+    On PostgreSQL requests with one key wait here for each other until the first commits
+    (a transaction-level advisory lock): bid submissions run side by side, and a retry
+    racing its original must find the original's answer, not meet its bid ids."""
     check_key(key)
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(user_id, key))))
     row = conn.execute(
         sa.select(idempotency_keys).where(
             idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key

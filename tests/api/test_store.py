@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,12 +22,15 @@ from polars.testing import assert_frame_equal
 from api import services
 from api.http.app import tick
 from auction.archive import read_archive
+from auction.bidding import BidIn
+from auction.errors import Conflict
 from auction.lifecycle import Status
 from auction.sample import sample_dir
 from auction.store import Store
 from auction.store.auctions import get_auction
 from auction.store.audit import events
 from auction.store.book import load_archive
+from auction.store.schema import users
 from auction.units import from_units
 from clearing import clear, write_results
 from tests.api.conftest import EICS, Account, Clock, create_sample_auction, provision
@@ -236,6 +240,69 @@ def test_the_scheduler_seals_the_book_only_after_the_grace(
     tick(store, gate_close + grace, grace)
     with store.read() as conn:
         assert get_auction(conn, "sample").status is Status.CLOSED
+
+
+def test_two_submissions_of_one_new_id_at_once_meet_at_its_index(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    """PostgreSQL runs submissions side by side (the auction is locked shared): the second
+    of two with one new id waits at the id's unique index until the first commits, and
+    then answers the single-use 409, not a 500. Meanwhile a gate change waits for both."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has one writer: the second submission sees the first's id")
+    client = make_client()
+    operator = provision(store, client, "Operator", "operator")
+    alpha = provision(store, client, "Alpha", "bidder", EICS[1])
+    create_sample_auction(client, operator)
+    row = read_archive(sample_dir()).bids.row(0, named=True)
+    bid = BidIn(
+        bid_id=str(uuid.uuid4()),
+        product_id=row["product_id"],
+        quantity_mw=Decimal(str(row["quantity_mw"])),
+        min_quantity_mw=None,
+        price_eur_per_mw=Decimal(str(row["price_eur_per_mw"])),
+    )
+
+    with store.read() as conn:
+        user_id = conn.execute(sa.select(users.c.user_id).where(users.c.email == alpha.email))
+        user_id = user_id.scalar_one()
+
+    def submit(conn: sa.Connection) -> None:
+        services.auctions.submit_bids(
+            conn, "sample", alpha.org_id, [bid], batch=False, user_id=user_id, now=clock.now
+        )
+
+    second: list[BaseException | None] = []
+
+    def submit_second() -> None:
+        try:
+            with store.write() as conn:
+                submit(conn)
+            second.append(None)
+        except BaseException as exc:  # the thread's outcome, checked below
+            second.append(exc)
+
+    with store.write() as conn:
+        submit(conn)  # stored, not yet committed
+        racer = threading.Thread(target=submit_second)
+        racer.start()
+        with store.engine.connect() as watcher:  # until the second waits on our id
+            waiting = sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+            )
+            for _ in range(500):
+                if watcher.execute(waiting).scalar_one():
+                    break
+                threading.Event().wait(0.01)
+            else:
+                raise AssertionError("the second submission never waited for the first")
+    racer.join(30)
+    [outcome] = second
+    assert isinstance(outcome, Conflict), outcome
+    assert "already used" in str(outcome)
+    with store.read() as conn:
+        assert load_archive(conn, "sample")[1].bids.height == 1
 
 
 def test_concurrent_bidders_lose_nothing(

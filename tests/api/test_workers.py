@@ -274,6 +274,21 @@ def test_races_hold_across_two_workers(world: World) -> None:
             [stored] = clients[0].get(path).json()["items"]
             assert stored["bid_id"] == answers[0].json()["bid_id"]
 
+            # The same again with the bid's id in the body: retries wait for the first.
+            keyed = {**body, "bid_id": str(uuid.uuid4())}
+            key = {"Idempotency-Key": f"order-{uuid.uuid4()}"}
+            answers = list(pool.map(lambda c: c.post(path, json=keyed, headers=key), clients))
+            assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+            assert {a.json()["bid_id"] for a in answers} == {keyed["bid_id"]}
+
+            # One new bid id from every thread, no key: one stored, every other one a 409
+            # (submissions run side by side; they meet at the id's unique index).
+            same = {**body, "bid_id": str(uuid.uuid4())}
+            answers = list(pool.map(lambda c: c.post(path, json=same), clients))
+            codes = sorted(a.status_code for a in answers)
+            assert codes == [201] + [409] * (THREADS - 1), [a.text for a in answers]
+            assert all("already used" in a.json()["detail"] for a in answers[1:] if a.is_error)
+
             # One If-Match version from every thread: one amendment wins, the rest get 412.
             url = f"{path}/{stored['bid_id']}"
             match = {"If-Match": '"1"'}
@@ -319,7 +334,12 @@ def test_races_hold_across_two_workers(world: World) -> None:
             "gate_close"
         ]
     )
-    assert {b["bid_id"] for b in items} == {stored["bid_id"], *acked}
+    assert {b["bid_id"] for b in items} == {
+        stored["bid_id"],
+        keyed["bid_id"],
+        same["bid_id"],
+        *acked,
+    }
     assert all(datetime.fromisoformat(b["submitted_at"]) < gate for b in items)
     assert len(closes(world.store, "race")) == 1
 
