@@ -36,23 +36,9 @@ def run(
 
     ``request`` is (method, path, body): what a repeated key must repeat.
     """
-    # Hashing a 1,000-bid body costs a tenth of its handling: only with a key.
-    fingerprint = "" if key is None else request_sha256(*request)
+    once = _remembered(user_id, key, request, status_code, work, now)
     for attempt in range(2):
         try:
-
-            def once(conn: Connection) -> JSONResponse:
-                if key is not None:
-                    replay = keys.find(conn, user_id, key, fingerprint)
-                    if replay is not None:
-                        response = JSONResponse(replay.body, status_code=replay.status_code)
-                        response.headers["Idempotent-Replayed"] = "true"
-                        return response
-                body = jsonable_encoder(work(conn))
-                if key is not None:
-                    keys.save(conn, user_id, key, fingerprint, status_code, body, now)
-                return JSONResponse(body, status_code=status_code)
-
             # Answered only once the commit is durable, maybe shared with other requests'.
             return store.write_each(once)
         except IntegrityError:
@@ -61,3 +47,53 @@ def run(
             if key is None or attempt:
                 raise
     raise AssertionError("unreachable")
+
+
+async def run_soon(
+    store: Store,
+    user_id: str,
+    key: str | None,
+    request: tuple[str, str, Any],
+    status_code: int,
+    work: Callable[[Connection], Any],
+    now: datetime,
+) -> JSONResponse:
+    """``run`` for an ``async`` route: the write goes to the store's writer
+    (``Store.write_soon``) with no thread-pool hop of its own."""
+    once = _remembered(user_id, key, request, status_code, work, now)
+    for attempt in range(2):
+        try:
+            return await store.write_soon(once)
+        except IntegrityError:
+            # The same key raced in from another request (PostgreSQL): the second
+            # attempt finds it and replays.
+            if key is None or attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _remembered(
+    user_id: str,
+    key: str | None,
+    request: tuple[str, str, Any],
+    status_code: int,
+    work: Callable[[Connection], Any],
+    now: datetime,
+) -> Callable[[Connection], JSONResponse]:
+    """``work`` answering JSON, first looking up ``key`` and then remembering it."""
+    # Hashing a 1,000-bid body costs a tenth of its handling: only with a key.
+    fingerprint = "" if key is None else request_sha256(*request)
+
+    def once(conn: Connection) -> JSONResponse:
+        if key is not None:
+            replay = keys.find(conn, user_id, key, fingerprint)
+            if replay is not None:
+                response = JSONResponse(replay.body, status_code=replay.status_code)
+                response.headers["Idempotent-Replayed"] = "true"
+                return response
+        body = jsonable_encoder(work(conn))
+        if key is not None:
+            keys.save(conn, user_id, key, fingerprint, status_code, body, now)
+        return JSONResponse(body, status_code=status_code)
+
+    return once

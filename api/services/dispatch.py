@@ -3,7 +3,7 @@ setpoints and the export for ``vba dispatch``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -140,7 +140,30 @@ def submit_schedule(
 ) -> BlockSchedule:
     """Accept the points whole (a new version of the schedule) or refuse them all (422).
     Answered once the commit is durable, maybe shared with other requests' (group commit)."""
+    return store.write_each(_schedule_work(org_id, va_id, block_id, points, user_id, now))
 
+
+async def submit_schedule_soon(
+    store: Store,
+    org_id: str,
+    va_id: str,
+    block_id: str,
+    points: Sequence[Point],
+    user_id: str,
+    now: datetime,
+) -> BlockSchedule:
+    """``submit_schedule`` for an ``async`` route, through the store's writer."""
+    return await store.write_soon(_schedule_work(org_id, va_id, block_id, points, user_id, now))
+
+
+def _schedule_work(
+    org_id: str,
+    va_id: str,
+    block_id: str,
+    points: Sequence[Point],
+    user_id: str,
+    now: datetime,
+) -> Callable[[Connection], BlockSchedule]:
     def work(conn: Connection) -> BlockSchedule:
         block = _visible_block(conn, org_id, va_id, block_id)
         _wholesale(block)
@@ -166,7 +189,7 @@ def submit_schedule(
         )
         return BlockSchedule(block, terms, version, profile, conflicts(terms, profile.power_kw))
 
-    return store.write_each(work)
+    return work
 
 
 # --- virtual assets ------------------------------------------------------------------

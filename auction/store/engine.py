@@ -2,21 +2,24 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a transaction is on disk when COMMIT
 returns, so a write answered 2xx survives a crash of the process or the machine (POSTs
-waiting for the writer share one commit: ``Store.write_each``). Writers
-start with ``BEGIN IMMEDIATE`` so that two writers never deadlock upgrading a read lock;
-readers do not block writers. PostgreSQL writers lock the rows they depend on instead
-(``SELECT … FOR UPDATE`` on the auction).
+waiting for the writer share one commit: ``Store.write_each`` from threads,
+``Store.write_soon`` from coroutines). Writers start with ``BEGIN IMMEDIATE`` so that two
+writers never deadlock upgrading a read lock; readers do not block writers. PostgreSQL
+writers lock the rows they depend on instead (``SELECT … FOR UPDATE`` on the auction, or
+``FOR SHARE`` for bid submissions, which may run side by side).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import queue
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -95,6 +98,9 @@ class Store:
         # the same file still meet the busy timeout.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else nullcontext()
         self._queue: deque[_Pending] = deque()
+        self._inbox: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._writer_thread: threading.Thread | None = None
+        self._writer_started = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -123,15 +129,62 @@ class Store:
         self._queue.append(pending)  # deque.append is atomic
         with self._write_lock:
             while not pending.done:  # else a leader before us ran it and committed
-                self._run_group()
+                group: list[_Pending] = []
+                while self._queue and len(group) < GROUP_MAX:
+                    group.append(self._queue.popleft())
+                self._run_group(group)
         return cast(T, pending.answer())
 
-    def _run_group(self) -> None:
-        """Run the queued works (this thread's among them) in one transaction; holds the
-        writer lock."""
-        group: list[_Pending] = []
-        while self._queue and len(group) < GROUP_MAX:
-            group.append(self._queue.popleft())
+    async def write_soon(self, work: Callable[[Connection], T]) -> T:
+        """``write_each`` for a coroutine, without a thread-pool hop per request.
+
+        On SQLite the work goes to this store's writer thread, which runs whatever is
+        queued in one transaction (group commit, as ``write_each``) and answers every
+        caller of the group on its event loop at once, after the COMMIT. PostgreSQL runs
+        writers side by side: ``write_each`` in a worker thread.
+        """
+        if self.dialect != "sqlite":
+            return await asyncio.to_thread(self.write_each, work)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(work, loop.create_future())
+        self._start_writer()
+        self._inbox.put(pending)
+        assert pending.future is not None
+        return cast(T, await pending.future)
+
+    def _start_writer(self) -> None:
+        if self._writer_thread is None:
+            with self._writer_started:
+                if self._writer_thread is None:
+                    thread = threading.Thread(target=self._write_loop, daemon=True)
+                    thread.start()
+                    self._writer_thread = thread
+
+    def _write_loop(self) -> None:
+        """The writer thread: one group at a time, each answered on its callers' loops."""
+        while (first := self._inbox.get()) is not None:
+            group = [first]
+            while len(group) < GROUP_MAX:
+                try:
+                    more = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._inbox.put(None)  # stop after this group
+                    break
+                group.append(more)
+            with self._write_lock:  # shared with write() and write_each() callers
+                self._run_group(group)
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+            for pending in group:
+                assert pending.future is not None
+                by_loop.setdefault(pending.future.get_loop(), []).append(pending)
+            for loop, answered in by_loop.items():
+                with suppress(RuntimeError):  # a loop closed meanwhile: nobody waits
+                    loop.call_soon_threadsafe(_settle, answered)
+
+    def _run_group(self, group: list[_Pending]) -> None:
+        """Run ``group`` in one transaction; the caller holds the writer lock."""
         try:
             with self._writer.begin() as conn:
                 if len(group) == 1:  # alone: no savepoint, its error rolls back everything
@@ -152,17 +205,36 @@ class Store:
             yield conn
 
     def dispose(self) -> None:
+        if self._writer_thread is not None:
+            self._inbox.put(None)
+            self._writer_thread.join()
+            self._writer_thread = None
         self.engine.dispose()
+
+
+def _settle(group: list[_Pending]) -> None:
+    """On a caller's event loop: hand each work's outcome to its waiting coroutine."""
+    for pending in group:
+        assert pending.future is not None
+        if pending.future.cancelled():  # the client went away; the write stands
+            continue
+        if pending.error is not None:
+            pending.future.set_exception(pending.error)
+        else:
+            pending.future.set_result(pending.result)
 
 
 class _Pending:
     """One work waiting for a group commit, run in its caller's context (request id, log
     and event listeners are context variables)."""
 
-    __slots__ = ("context", "done", "error", "result", "work")
+    __slots__ = ("context", "done", "error", "future", "result", "work")
 
-    def __init__(self, work: Callable[[Connection], Any]) -> None:
+    def __init__(
+        self, work: Callable[[Connection], Any], future: asyncio.Future[Any] | None = None
+    ) -> None:
         self.work = work
+        self.future = future
         self.context = contextvars.copy_context()
         self.done = False
         self.result: Any = None

@@ -3,6 +3,7 @@ still succeeds or fails alone."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -82,4 +83,82 @@ def test_a_write_alone_that_fails_changes_nothing_and_raises(tmp_path: Path) -> 
     assert store.write_each(lambda conn: 7) == 7
     with store.read() as conn:
         assert events(conn) == []
+    store.dispose()
+
+
+def test_coroutines_hand_their_writes_to_the_writer_thread_and_share_one_commit(
+    tmp_path: Path,
+) -> None:
+    """``write_soon`` (async routes): three writes queued before the writer takes any
+    share one COMMIT; the refused one is rolled back alone and raises in its own
+    coroutine; every answer comes after the COMMIT."""
+    store = Store(f"sqlite:///{tmp_path / 'vba.db'}")
+    migrate(store)
+    log: list[str] = []
+    event.listen(store.engine, "commit", lambda _conn: log.append("commit"))
+
+    def work(n: int) -> Callable[[Connection], int]:
+        def write(conn: Connection) -> int:
+            record(conn, "tester", f"write.{n}", "subject", NOW)
+            if n == 2:
+                raise Refused("the second write breaks a rule after writing")
+            return n
+
+        return write
+
+    async def send(n: int) -> int | Exception:
+        try:
+            answer = await store.write_soon(work(n))
+        except Refused as exc:
+            log.append(f"answer {n}")
+            return exc
+        log.append(f"answer {n}")
+        return answer
+
+    async def main() -> list[int | Exception]:
+        held = threading.Thread()  # stands in for the writer until all three are queued
+        store._writer_thread = held
+        sending = [asyncio.ensure_future(send(n)) for n in (1, 2, 3)]
+        while store._inbox.qsize() < 3:
+            await asyncio.sleep(0)
+        store._writer_thread = None
+        store._start_writer()
+        return await asyncio.gather(*sending)
+
+    answers = asyncio.run(main())
+    assert answers[0] == 1
+    assert isinstance(answers[1], Refused)
+    assert answers[2] == 3
+    assert log[0] == "commit"
+    assert sorted(log[1:]) == ["answer 1", "answer 2", "answer 3"]
+    with store.read() as conn:
+        assert [e["action"] for e in events(conn)] == ["write.1", "write.3"]
+    store.dispose()
+
+
+def test_a_write_whose_caller_went_away_stands_and_the_writer_goes_on(tmp_path: Path) -> None:
+    """A client that disconnects cancels its coroutine, not its write (which may have
+    committed already); the writer thread keeps serving the next ones."""
+    store = Store(f"sqlite:///{tmp_path / 'vba.db'}")
+    migrate(store)
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow(conn: Connection) -> str:
+        started.set()
+        release.wait(30)
+        record(conn, "tester", "slow", "subject", NOW)
+        return "slow"
+
+    async def main() -> str:
+        waiting = asyncio.ensure_future(store.write_soon(slow))
+        while not started.is_set():
+            await asyncio.sleep(0.001)
+        waiting.cancel()
+        release.set()
+        return await store.write_soon(lambda conn: "next")
+
+    assert asyncio.run(main()) == "next"
+    with store.read() as conn:
+        assert [e["action"] for e in events(conn)] == ["slow"]
     store.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import polars as pl
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from api import services
 from api.http import idempotency
-from api.http.deps import Member, Reader
+from api.http.deps import Call, Member, Reader
 from api.http.limits import BID_BATCH_BYTES, body_limit
 from api.http.paging import EVERYTHING, Paging, whole
 from api.http.routes.auctions import IdempotencyKey
@@ -110,7 +111,7 @@ def _readable(conn: Connection, org_id: str, auction_id: str, user: User) -> Auc
     },
     openapi_extra=body_limit(BID_BATCH_BYTES),
 )
-def post_bids(
+async def post_bids(
     org_id: str,
     auction_id: str,
     body: BidSubmission,
@@ -129,6 +130,34 @@ def post_bids(
     organisation's, live or withdrawn) is refused with a 409 that does not say whose it
     is; to change a bid of yours, ``PUT`` it.
     """
+    # async, and the store's writer does the rest: no thread-pool hop per bid.
+    work = _submission(org_id, auction_id, body, call)
+    request_key = ("POST", request.url.path, body)
+    return await idempotency.run_soon(
+        call.store, call.user.user_id, idempotency_key, request_key, 201, work, call.now
+    )
+
+
+def place_bids(
+    org_id: str,
+    auction_id: str,
+    body: BidSubmission,
+    request: Request,
+    call: Call,
+    idempotency_key: str | None = None,
+) -> JSONResponse:
+    """``post_bids`` for a caller in a worker thread (the pages)."""
+    work = _submission(org_id, auction_id, body, call)
+    request_key = ("POST", request.url.path, body)
+    return idempotency.run(
+        call.store, call.user.user_id, idempotency_key, request_key, 201, work, call.now
+    )
+
+
+def _submission(
+    org_id: str, auction_id: str, body: BidSubmission, call: Call
+) -> Callable[[Connection], BidPublic | ListOf[BidPublic]]:
+    """The store's work of a submission: the bids as stored, in the answer's shape."""
     submission = body.root
     batch = isinstance(submission, BidBatch)
     items = submission.bids if isinstance(submission, BidBatch) else [submission]
@@ -141,10 +170,7 @@ def post_bids(
         public = [_public(row) for row in stored]
         return whole(public) if batch else public[0]
 
-    request_key = ("POST", request.url.path, body)
-    return idempotency.run(
-        call.store, call.user.user_id, idempotency_key, request_key, 201, work, call.now
-    )
+    return work
 
 
 @router.get("/bids", response_model=ListOf[BidPublic])

@@ -96,11 +96,12 @@ dispatch gate closure, virtual SoC within [0, energy] at every MTU edge, the dai
 limit) and leaves the stored schedule as it was. Every accepted version is kept."""
 
 
-def _submit(
+async def _submit(
     org_id: str, virtual_asset_id: str, block_id: str, body: ScheduleIn, call: Member
 ) -> JSONResponse:
     points = [Point(p.time, p.power) for p in body.schedule]
-    accepted = services.dispatch.submit_schedule(
+    # async, and the store's writer does the rest: no thread-pool hop per schedule.
+    accepted = await services.dispatch.submit_schedule_soon(
         call.store, org_id, virtual_asset_id, block_id, points, call.user.user_id, call.now
     )
     return _view(accepted)

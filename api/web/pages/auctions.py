@@ -252,7 +252,7 @@ def place_bid(auction_id: str, request: Request, call: TraderPage, form: FormFie
     keys: dict[str, str] = {k: form[k] for k in ("bid_id", "form_key") if k in form}
     try:
         bid = BidCreate.model_validate({**_terms(form), "bid_id": form.get("bid_id")})
-        api_bids.post_bids(
+        api_bids.place_bids(
             call.org.org_id,
             auction_id,
             BidSubmission(root=bid),
