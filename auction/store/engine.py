@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, TypeVar, cast
 
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection as Connection  # re-exported: routes use no SQLAlchemy
@@ -141,10 +142,12 @@ class Store:
         On SQLite the work goes to this store's writer thread, which runs whatever is
         queued in one transaction (group commit, as ``write_each``) and answers every
         caller of the group on its event loop at once, after the COMMIT. PostgreSQL runs
-        writers side by side: ``write_each`` in a worker thread.
+        writers side by side: ``write_each`` in a worker thread of the server's pool.
         """
         if self.dialect != "sqlite":
-            return await asyncio.to_thread(self.write_each, work)
+            # The server's thread pool (anyio's, as for plain ``def`` routes), not asyncio's
+            # default executor, which has only cpu + 4 threads for every worker's writes.
+            return await anyio.to_thread.run_sync(self.write_each, work)
         loop = asyncio.get_running_loop()
         pending = _Pending(work, loop.create_future())
         self._start_writer()
