@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from api.services.mail import Delivery, Invitation, MailServer, invite_link, send_invite
 from auction.accounts import normal_email
 from auction.errors import Conflict, Throttled
+from auction.instants import utc_text
 from auction.store import Store, audit
 from auction.store.accounts import (
     Invite,
@@ -241,7 +242,7 @@ def sign_in_subject(
         wait_s = retry_after_s(until, now)
         raise Throttled(
             f"too many failed sign-ins for this account or from this address; "
-            f"try again after {until.isoformat()} (in {wait_s} s)",
+            f"try again after {utc_text(until)} (in {wait_s} s)",
             until,
             wait_s,
         )

@@ -26,6 +26,7 @@ from auction.bidding import BidIn, check_bids_in
 from auction.book import ALLOCATIONS, FLEET, PRODUCTS
 from auction.cells import sheet_from_rows
 from auction.errors import BodyProblems, Conflict, DomainError, NotFound, Problem
+from auction.instants import utc_text
 from auction.lifecycle import Status, check_gate, next_status, visible_to
 from auction.model import AuctionConfig
 from auction.rules import check_allocations, check_fleet, check_products
@@ -189,7 +190,7 @@ def step(
     target = next_status(action, record.status)
     if action == "open" and now >= record.gate_close:
         raise Conflict(
-            f"cannot open: the gate close {record.gate_close.isoformat()} has passed",
+            f"cannot open: the gate close {utc_text(record.gate_close)} has passed",
             gate_close=record.gate_close,
         )
     set_status(conn, auction_id, target, now)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from api.services import events
 from api.services.frames import day_blocks, day_setpoints, lost_of, schedule_frame
 from auction.errors import Conflict
+from auction.instants import utc_text
 from auction.lifecycle import Status
 from auction.store import Store, audit, idempotency
 from auction.store.accounts import list_orgs
@@ -144,7 +145,7 @@ def _day_frames(conn: Connection, day: date, operator_org_id: str, now: datetime
     start, end = day_bounds(day, tz)
     if now < end:
         raise Conflict(
-            f"{day} is delivered until {end.isoformat()}: settle it after that (D+1)",
+            f"{day} is delivered until {utc_text(end)}: settle it after that (D+1)",
             delivered_until=end,
         )
     eic_of = {o.org_id: o.eic for o in list_orgs(conn)}

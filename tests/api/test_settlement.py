@@ -134,7 +134,7 @@ def test_a_settled_day_invoices_credits_charges_and_nominates(
         check=False,
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "is delivered until 2026-11-29T23:00:00+00:00" in done.stdout
+    assert "is delivered until 2026-11-29T23:00:00Z" in done.stdout
 
 
 def test_an_outage_credits_the_owner_of_the_lost_block(
