@@ -42,9 +42,19 @@ class Frames:
 
 
 def synthetic_day(
-    seed: int, n_assets: int, n_virtual: int, energy_margin: float, outages: int, fraction: float
+    seed: int,
+    n_assets: int,
+    n_virtual: int,
+    energy_margin: float,
+    outages: int,
+    fraction: float,
+    drain: float = 0.0,
 ) -> Frames:
-    """A valid day: blocks sized to the fleet's power, assets sized to their blocks' energy."""
+    """A valid day: blocks sized to the fleet's power, assets sized to their blocks' energy.
+
+    ``drain`` (0-1) tilts every schedule towards discharging: with it the customers empty
+    their virtual batteries together, and the fleet's losses then take more out of the
+    physical ones than the schedules account for."""
     rng = np.random.default_rng(seed)
     start, end = day_bounds(DAY)
     mtu = timedelta(minutes=15)
@@ -143,7 +153,9 @@ def synthetic_day(
         availability=_outages(rng, asset_ids, edges, outages, fraction),
         blocks=pl.DataFrame(blocks, schema=BLOCKS),
         backing=backing_frame,
-        schedules=_schedules(rng, power["wholesale"], energy["wholesale"], first, last, edges),
+        schedules=_schedules(
+            rng, power["wholesale"], energy["wholesale"], first, last, edges, drain
+        ),
     )
 
 
@@ -154,6 +166,7 @@ def _schedules(
     first: np.ndarray,
     last: np.ndarray,
     edges: list[Any],
+    drain: float,
 ) -> pl.DataFrame:
     """A persistent random walk per block, clipped so the virtual SoC stays in [0, energy]."""
     dt_h = 0.25
@@ -161,7 +174,7 @@ def _schedules(
     level = rng.uniform(-1, 1, len(power))
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for t in range(len(edges) - 1):
-        level = np.clip(0.8 * level + 0.4 * rng.uniform(-1, 1, len(power)), -1, 1)
+        level = np.clip(0.8 * level + 0.4 * rng.uniform(-1, 1, len(power)) + drain, -1, 1)
         kw = np.round(level * power)
         kw = np.clip(kw, np.ceil(-(energy - soc) / dt_h), np.floor(soc / dt_h))
         kw = np.where((first <= t) & (t < last), kw, 0).astype(np.int64)

@@ -10,7 +10,10 @@ and no LP is solved (``split_holds``).
 
 Where no SoC path can stay in the band (a derate faster than the power allows, reserves
 holding more energy than a derated asset has), the band is widened just enough to keep the
-LP feasible, and the MTUs outside it are reported.
+LP feasible, and the MTUs outside it are reported with the reason.
+
+With ``rebalance`` the operator's own trades close the gaps (``dispatch.rebalance``): the
+plan is part of the setpoints, and the result lists the trades per MTU.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from auction.book import UTC_TIME
 from clearing.highs import HIGHSPY_VERSION, Option
 from dispatch.disaggregation_lp import OPTIONS, build_disaggregation_lp, net_power, solve_lp
 from dispatch.fleet_day import FleetDay, prepare
+from dispatch.rebalance import breach_reasons, one_way, price_curve, trade_costs
 
 TOLERANCE_KW = 1e-6
+TRADES = pl.Schema([("start", UTC_TIME), ("trade_kw", pl.Float64)])
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,13 @@ class Disaggregation:
     soc_kwh (the SoC these setpoints leave at the end of the MTU), for every asset that
     backs a wholesale block in the day and every MTU, sorted. ``shortfall``: start,
     virtual_kw, physical_kw, shortfall_kw (virtual − physical), only MTUs where it exceeds
-    1e-6 kW. ``soc_breaches``: asset_id, start, soc_kwh, lo_kwh, hi_kwh where that SoC is
-    outside its band: no setpoints could keep it in (a derate faster than the power
-    allows, reserves holding more energy than a derated asset has), or only by charging
-    and discharging an asset at once, which a setpoint cannot do.
+    1e-6 kW. ``soc_breaches``: asset_id, start, soc_kwh, lo_kwh, hi_kwh, reason where that
+    SoC is outside its band: no setpoints could keep it in (an outage, a derate faster
+    than the power allows, reserves holding more energy than a derated asset has), or
+    only by charging and discharging an asset at once, which a setpoint cannot do.
+    ``trades``: start, trade_kw (the rebalancing plan: positive sells, negative buys),
+    only MTUs where it exceeds 1e-6 kW; empty without a plan. The setpoints then add up
+    to the virtual total plus the trades.
     """
 
     setpoints: pl.DataFrame
@@ -55,6 +63,9 @@ class Disaggregation:
     n_mtu: int
     solve_s: float = 0.0
     options: dict[str, object] = field(default_factory=dict)
+    trades: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=TRADES))
+    rebalanced: bool = False
+    mtu_minutes: int = 15
 
     @property
     def summary(self) -> str:
@@ -73,10 +84,47 @@ class Disaggregation:
                 f"the fleet is short by up to {worst:,.1f} kW in {self.shortfall.height} "
                 f"{_plural(self.shortfall.height, 'MTU')} (first {first})"
             )
-        if self.soc_breaches.height:
+        if self.rebalanced:
+            tail += "; " + self._plan_sentence()
+        elif self.soc_breaches.height:
             n = self.soc_breaches["asset_id"].n_unique()
             tail += f"; {n} {_plural(n, 'asset')} cannot keep the SoC band in some MTUs"
         return f"{head}; {tail}"
+
+    def _plan_sentence(self) -> str:
+        """'the operator's plan sells 120.0 kWh and buys 80.0 kWh in 14 MTUs; every asset
+        keeps its reserve band', or names the assets that cannot, and why."""
+        dt_h = self.mtu_minutes / 60
+        kw = self.trades["trade_kw"]
+        sold = float(kw.clip(0, None).sum()) * dt_h
+        bought = float(-kw.clip(None, 0).sum()) * dt_h
+        n = self.trades.height
+        sides = [
+            f"{verb} {kwh:,.1f} kWh" for verb, kwh in (("sells", sold), ("buys", bought)) if kwh
+        ]
+        plan = (
+            f"the operator's plan {' and '.join(sides)} in {n} {_plural(n, 'MTU')}"
+            if n
+            else "the operator's plan trades nothing"
+        )
+        if self.soc_breaches.height == 0:
+            return f"{plan}; every asset keeps its reserve band"
+        first = (
+            self.soc_breaches.sort("start", "asset_id")
+            .group_by("asset_id", maintain_order=True)
+            .agg(pl.col("start").first(), pl.col("reason").first(), pl.len())
+        )
+        named = [
+            f"{r['asset_id']} from {r['start']:%H:%MZ} ({r['len']} {_plural(r['len'], 'MTU')}: "
+            f"{r['reason']})"
+            for r in first.head(3).iter_rows(named=True)
+        ]
+        more = f" and {first.height - 3} more" if first.height > 3 else ""
+        k = first.height
+        return (
+            f"{plan}; {k} {_plural(k, 'asset')} cannot keep {_plural(k, 'its', 'their')} "
+            f"reserve band: {', '.join(named)}{more}"
+        )
 
 
 def disaggregate(
@@ -89,8 +137,13 @@ def disaggregate(
     end: datetime,
     mtu_minutes: int = 15,
     options: Mapping[str, Option] | None = None,
+    rebalance: bool = False,
+    prices: pl.DataFrame | None = None,
 ) -> Disaggregation:
     """Setpoints of the physical fleet that follow the wholesale schedules of ``[start, end)``.
+
+    ``rebalance``: add the operator's rebalancing plan (``dispatch.rebalance``), priced
+    against ``prices`` (start, eur_per_mwh for every MTU) if given, else by traded energy.
 
     ``fleet`` and ``availability`` have the schemas of ``auction.book``; ``blocks``,
     ``backing`` and ``schedules`` those of ``dispatch.frames`` (the blocks of every market
@@ -101,22 +154,32 @@ def disaggregate(
     ------
     DomainError
         The day is not a whole number of MTUs, a schedule names an unknown or non-wholesale
-        block or an instant off the MTU grid, or a slice names an asset not in the fleet.
+        block or an instant off the MTU grid, a slice names an asset not in the fleet, or
+        the price curve misses an MTU.
     RuntimeError
         HiGHS did not solve the LP. The LP is feasible by construction (slack on the
         total, band widened where it cannot be kept), so this is a solver failure, not
         a fault of the input, and not a DomainError.
     """
     day = prepare(fleet, availability, blocks, backing, schedules, start, end, mtu_minutes)
-    if not np.any(day.virtual) and not np.any(day.target):
-        return _result(day, np.zeros_like(day.target), "no schedules", 0.0, {})
+    curve = price_curve(prices, day.grid) if rebalance and prices is not None else None
+    idle = not np.any(day.virtual) and not np.any(day.target)
+    # Idle, the split leaves every SoC where it was; only a plan may move it into its band.
+    if idle and not rebalance:
+        return _result(day, np.zeros_like(day.target), "no schedules", 0.0, {}, rebalance)
     if split_holds(day):
-        return _result(day, day.target, "split followed", 0.0, {})
+        status = "no schedules" if idle else "split followed"
+        return _result(day, day.target, status, 0.0, {}, rebalance)
     used = {**OPTIONS, **(options or {})}
+    costs = trade_costs(day, curve) if rebalance else None
     t0 = time.perf_counter()
-    status, x = solve_lp(build_disaggregation_lp(day), used)
+    lp = build_disaggregation_lp(day, costs)
+    status, x = solve_lp(lp, used)
+    if rebalance:
+        x = one_way(day, lp, x, used)
     solve_s = time.perf_counter() - t0
-    return _result(day, net_power(day, x), status, solve_s, {**used, "highspy": HIGHSPY_VERSION})
+    options_used: dict[str, object] = {**used, "highspy": HIGHSPY_VERSION}
+    return _result(day, net_power(day, x), status, solve_s, options_used, rebalance)
 
 
 def split_holds(day: FleetDay) -> bool:
@@ -158,7 +221,12 @@ def planned_soc(day: FleetDay, power: np.ndarray) -> np.ndarray:
 
 
 def _result(
-    day: FleetDay, power: np.ndarray, status: str, solve_s: float, options: dict[str, object]
+    day: FleetDay,
+    power: np.ndarray,
+    status: str,
+    solve_s: float,
+    options: dict[str, object],
+    rebalance: bool,
 ) -> Disaggregation:
     n_k, n_t = day.target.shape
     soc = planned_soc(day, power)
@@ -178,12 +246,18 @@ def _result(
         },
     )
     physical = power.sum(axis=0)
+    # The plan trades whatever the fleet delivers beyond (sells) or short of (buys) the
+    # customers' total: nothing is left short.
+    trade = physical - day.virtual if rebalance else np.zeros(n_t)
+    trades = pl.DataFrame({"start": starts, "trade_kw": trade}, schema=TRADES).filter(
+        pl.col("trade_kw").abs() > TOLERANCE_KW
+    )
     shortfall = pl.DataFrame(
         {
             "start": starts,
             "virtual_kw": day.virtual,
             "physical_kw": physical,
-            "shortfall_kw": day.virtual - physical,
+            "shortfall_kw": day.virtual + trade - physical,
         },
         schema={
             "start": UTC_TIME,
@@ -201,6 +275,7 @@ def _result(
             "soc_kwh": soc[k, t],
             "lo_kwh": day.lo[k, t],
             "hi_kwh": day.hi[k, t],
+            "reason": breach_reasons(day, k, t),
         },
         schema={
             "asset_id": pl.String,
@@ -208,6 +283,7 @@ def _result(
             "soc_kwh": pl.Float64,
             "lo_kwh": pl.Float64,
             "hi_kwh": pl.Float64,
+            "reason": pl.String,
         },
     )
     return Disaggregation(
@@ -219,8 +295,11 @@ def _result(
         n_mtu=n_t,
         solve_s=solve_s,
         options=options,
+        trades=trades,
+        rebalanced=rebalance,
+        mtu_minutes=day.grid.mtu_minutes,
     )
 
 
-def _plural(n: int, word: str) -> str:
-    return word if n == 1 else word + "s"
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return word if n == 1 else many or word + "s"

@@ -59,8 +59,13 @@ class DisaggregationLp:
     row_ub: np.ndarray
 
 
-def build_disaggregation_lp(day: FleetDay) -> DisaggregationLp:
+def build_disaggregation_lp(
+    day: FleetDay, slack_cost: tuple[np.ndarray, np.ndarray] | None = None
+) -> DisaggregationLp:
     """The LP of the module docstring as arrays: the rows of each family, stacked.
+
+    ``slack_cost``: the cost per kW of ``σ⁺`` and ``σ⁻`` in each MTU, instead of ``BIG``
+    (the rebalancing plan prices them as the operator's trades: ``dispatch.rebalance``).
 
     The deviation is not a pair of columns with a row of its own: each direction's power
     is split at the target instead, ``d = d_f + d_b`` (following, up to the target, and
@@ -79,7 +84,8 @@ def build_disaggregation_lp(day: FleetDay) -> DisaggregationLp:
     A = sp.vstack([p[0] for p in parts], format="csc")
     row_lb = np.concatenate([p[1] for p in parts])
     follow, beyond = np.full(n, EPSILON - 1.0), np.full(n, EPSILON + 1.0)
-    cost = np.concatenate([follow, beyond, follow, beyond, np.zeros(n), np.full(2 * n_t, BIG)])
+    short, over = slack_cost or (np.full(n_t, BIG), np.full(n_t, BIG))
+    cost = np.concatenate([follow, beyond, follow, beyond, np.zeros(n), short, over])
     lb = np.concatenate([np.zeros(4 * n), day.soc_min.ravel(), np.zeros(2 * n_t)])
     ub = np.concatenate(
         [

@@ -6,6 +6,9 @@
     outages.csv     asset_id, start, end, available_fraction
                     outages recorded after the clearing (availability.csv holds those before)
 
+    prices.csv      start, eur_per_mwh          a price curve for the rebalancing plan
+                    (``vba dispatch --rebalance``), one row per MTU of the day
+
 All are optional. ``vba export`` writes them for a stored auction. Schedules are judged by
 the rules of ``dispatch.schedule`` (except the gate closure: the replay is after the fact).
 """
@@ -123,6 +126,20 @@ def read_rebacked(root: Path, blocks: pl.DataFrame) -> pl.DataFrame:
     )
     sheet.flag(frame["start"] >= frame["end"], "end", "end must be after start")
     sheet.flag(frame["power_kw"] < 0, "power_kw", "power_kw must be >= 0")
+    if sheet.problems:
+        raise ArchiveError(sheet.problems)
+    return frame
+
+
+def read_prices(path: Path) -> pl.DataFrame:
+    """A price curve (start, eur_per_mwh: EUR/MWh, finite); which MTUs it must cover is
+    checked against the day by ``dispatch.rebalance.price_curve``."""
+    sheet = _sheet(path, ["start", "eur_per_mwh"])
+    if sheet is None:
+        raise ArchiveError([Problem(path.name, None, None, None, "the price file does not exist")])
+    frame = pl.DataFrame(
+        {"start": sheet.timestamp("start"), "eur_per_mwh": sheet.number("eur_per_mwh")}
+    )
     if sheet.problems:
         raise ArchiveError(sheet.problems)
     return frame

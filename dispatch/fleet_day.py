@@ -9,7 +9,8 @@ MTU): ``up = fcr + afrr_pos`` and ``down = fcr + afrr_neg`` kW of headroom stay 
 the SoC stays in ``lo = e_min + fcr_e/2 + afrr_pos_e``, ``hi = e_min + a·(e_max − e_min) −
 fcr_e/2 − afrr_neg_e`` (an FCR block's energy is symmetric, aFRR up must stay stored,
 aFRR down must stay free; availability scales power and the usable energy range). An asset
-that is out altogether keeps its SoC: only ``[e_min, e_max]`` binds it then.
+that is out altogether keeps its SoC: only ``[e_min, e_max]`` binds it then, and it is
+outside its band only if reserve blocks are still on it.
 
 The initial physical SoC is the middle of the first MTU's band plus, for every wholesale
 slice active in the first MTU, ``slice_energy·(initial_soc/energy − 0.5)``: with the
@@ -62,6 +63,7 @@ class FleetDay:
     initial_soc: np.ndarray  # per asset, kWh, at the start of the day
     target: np.ndarray  # kW, the proportional split
     virtual: np.ndarray  # kW per MTU, the sum of all schedules
+    available: np.ndarray  # the fraction of each asset available in each MTU
 
 
 def prepare(
@@ -117,8 +119,11 @@ def prepare(
     d_max = np.maximum(a * p_dis - fcr_kw - pos_kw, 0.0)
     c_max = np.maximum(a * p_ch - fcr_kw - neg_kw, 0.0)
     top = e_min + a * (e_max - e_min)
-    lo = e_min + fcr_e / 2 + pos_e
-    hi = top - fcr_e / 2 - neg_e
+    # An asset that is out and carries no reserve has no band to keep: its SoC stays
+    # where it was. One that is out with reserves on it cannot hold them: lo > hi.
+    idle_out = (a == 0) & (fcr_kw + pos_kw + neg_kw == 0)
+    lo = np.where(idle_out, e_min, e_min + fcr_e / 2 + pos_e)
+    hi = np.where(idle_out, e_max, top - fcr_e / 2 - neg_e)
     # lo > hi: the reserves hold more energy than a derated asset has. Then aim for the
     # middle of the two (both reserve directions fail alike), inside the physical range:
     # the LP stays feasible and the breach is reported.
@@ -163,6 +168,7 @@ def prepare(
         initial_soc=initial,
         target=target,
         virtual=virtual,
+        available=a,
     )
 
 

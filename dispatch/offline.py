@@ -36,9 +36,16 @@ def block_terms(archive: Archive, blocks: pl.DataFrame) -> dict[str, BlockTerms]
     return terms_by_block(archive.config, wholesale)
 
 
-def replay(root: Path, archive: Archive, result: ClearingResult) -> Disaggregation:
+def replay(
+    root: Path,
+    archive: Archive,
+    result: ClearingResult,
+    rebalance: bool = False,
+    prices: pl.DataFrame | None = None,
+) -> Disaggregation:
     """The delivery day's setpoints for the schedules, re-backing and later outages
-    stored beside the archive in ``root``."""
+    stored beside the archive in ``root``; with the operator's rebalancing plan
+    (priced against ``prices`` if given) when ``rebalance``."""
     blocks = result_blocks(archive, result)
     schedules = read_schedules(root, blocks, block_terms(archive, blocks))
     rebacked = read_rebacked(root, blocks)
@@ -60,4 +67,6 @@ def replay(root: Path, archive: Archive, result: ClearingResult) -> Disaggregati
         start,
         end,
         archive.config.mtu_minutes,
+        rebalance=rebalance,
+        prices=prices,
     )

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.cli.exits import EXIT_FINDINGS, EXIT_INFEASIBLE
+from api.cli.exits import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_INFEASIBLE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,10 +36,24 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="split the schedules beside a cleared archive onto the physical fleet",
         description="Clears AUCTION_DIR to rebuild its blocks (checked against recorded/ "
         "if present), reads schedules.csv, rebacked.csv and outages.csv beside it (as vba "
-        "export writes them) and writes OUT/setpoints.csv and OUT/shortfall.csv.",
+        "export writes them) and writes OUT/setpoints.csv and OUT/shortfall.csv; with "
+        "--rebalance also OUT/trades.csv and OUT/breaches.csv.",
     )
     dispatch.add_argument("auction_dir", type=Path, metavar="AUCTION_DIR")
     dispatch.add_argument("out", type=Path, metavar="OUT")
+    dispatch.add_argument(
+        "--rebalance",
+        action="store_true",
+        help="add the operator's rebalancing plan: its own trades per MTU that keep every "
+        "battery inside the SoC band its reserves need",
+    )
+    dispatch.add_argument(
+        "--prices",
+        type=Path,
+        metavar="CSV",
+        help="with --rebalance: a price curve (start, eur_per_mwh, every MTU of the day); "
+        "the plan buys in cheap MTUs and sells in dear ones",
+    )
     dispatch.set_defaults(run=dispatch_command)
 
 
@@ -78,8 +92,13 @@ def dispatch_command(args: argparse.Namespace, console: Console) -> int:
     from auction.archive import read_archive, table_csv
     from auction.safewrite import make_dir, write_file
     from clearing import clear, write_results
+    from dispatch.files import read_prices
     from dispatch.offline import replay
 
+    if args.prices and not args.rebalance:
+        console.print("[bold red]error:[/] --prices prices the rebalancing plan: add --rebalance")
+        return EXIT_BAD_INPUT
+    prices = read_prices(args.prices) if args.prices else None
     archive = read_archive(args.auction_dir)
     with console.status(f"clearing {archive.config.auction_id} to rebuild its blocks…"):
         result = clear(archive)
@@ -91,11 +110,14 @@ def dispatch_command(args: argparse.Namespace, console: Console) -> int:
             console.print("[bold red]error:[/] the archive no longer gives its recorded result")
             return EXIT_FINDINGS
     with console.status("splitting the schedules onto the fleet…"):
-        day = replay(args.auction_dir, archive, result)
+        day = replay(args.auction_dir, archive, result, args.rebalance, prices)
     make_dir(args.out)
     tz = archive.config.time_zone
     write_file(args.out / "setpoints.csv", table_csv(day.setpoints, tz))
     write_file(args.out / "shortfall.csv", table_csv(day.shortfall, tz))
+    if args.rebalance:
+        write_file(args.out / "trades.csv", table_csv(day.trades, tz))
+        write_file(args.out / "breaches.csv", table_csv(day.soc_breaches, tz))
     print_setpoints(console, day, archive.config.mtu_minutes / 60)
     console.print(f"setpoints written to {args.out / 'setpoints.csv'}")
     return 0

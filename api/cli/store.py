@@ -284,9 +284,12 @@ def settle_command(args: argparse.Namespace, console: Console) -> int:
     )
     report = run.report
     verdict = "reconciled" if report["ok"] else "NOT reconciled"
+    position = report.get("rebalancing", {"sold_kwh": 0.0, "bought_kwh": 0.0})
     console.print(
         f"{verdict}: nominated = scheduled for {len(report['organisations'])} organisations; "
         f"setpoints {report['setpoints_kwh']:,.1f} kWh + shortfall "
-        f"{report['shortfall_kwh']:,.1f} kWh = schedules {report['virtual_kwh']:,.1f} kWh"
+        f"{report['shortfall_kwh']:,.1f} kWh = schedules {report['virtual_kwh']:,.1f} kWh "
+        f"+ the operator's rebalancing (sold {position['sold_kwh']:,.1f} kWh, bought "
+        f"{position['bought_kwh']:,.1f} kWh)"
     )
     return 0 if report["ok"] else EXIT_FINDINGS

@@ -292,11 +292,14 @@ def rebacked_blocks(store: Store, block_ids: Sequence[str]) -> set[str]:
 # --- setpoints -----------------------------------------------------------------------
 
 
-def setpoints(store: Store, start: datetime, end: datetime) -> list[Disaggregation]:
+def setpoints(
+    store: Store, start: datetime, end: datetime, rebalance: bool = True
+) -> list[Disaggregation]:
     """The physical setpoints of every delivery day that overlaps [start, end), one
-    disaggregation per day (each starts from the day's initial physical SoC)."""
+    disaggregation per day (each starts from the day's initial physical SoC); with the
+    operator's rebalancing plan unless ``rebalance`` is false."""
     with store.read() as conn:
-        return day_setpoints(conn, start, end)
+        return day_setpoints(conn, start, end, rebalance)
 
 
 # --- export --------------------------------------------------------------------------

@@ -75,9 +75,15 @@ def mtu_minutes_of(conn: Connection, blocks: pl.DataFrame) -> int:
     return min((cfg.mtu_minutes for cfg in configs.values()), default=15)
 
 
-def day_setpoints(conn: Connection, start: datetime, end: datetime) -> list[Disaggregation]:
+def day_setpoints(
+    conn: Connection, start: datetime, end: datetime, rebalance: bool = True
+) -> list[Disaggregation]:
     """The physical setpoints of every delivery day that overlaps [start, end), one
-    disaggregation per day (each starts from the day's initial physical SoC)."""
+    disaggregation per day (each starts from the day's initial physical SoC); with the
+    operator's rebalancing plan (``dispatch.rebalance``) unless ``rebalance`` is false.
+
+    Computed from the store on every call, so the plan always reflects the schedules
+    and outages accepted so far: a day takes a fraction of a second to a second."""
     blocks = day_blocks(conn, start, end)
     if blocks.height == 0:
         return []
@@ -101,6 +107,7 @@ def day_setpoints(conn: Connection, start: datetime, end: datetime) -> list[Disa
                 day_start,
                 day_end,
                 mtu,
+                rebalance=rebalance,
             )
         )
     return out

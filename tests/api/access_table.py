@@ -184,6 +184,12 @@ TABLE: list[Row] = [
         operator_only(200),
         query="?from=2026-11-28T00:00:00%2B01:00&to=2026-11-29T00:00:00%2B01:00",
     ),
+    Row(
+        "GET",
+        "/fleet/rebalancing",
+        operator_only(200),
+        query="?from=2026-11-28T00:00:00%2B01:00&to=2026-11-29T00:00:00%2B01:00",
+    ),
     Row("GET", "/auctions", authenticated(200)),
     Row("GET", "/auctions/{auction_id}", authenticated(200)),
     Row(

@@ -375,6 +375,45 @@ def test_setpoints_split_the_schedules_onto_the_fleet(
     assert bidder.status_code == 403
 
 
+def test_the_rebalancing_plan_is_served_and_the_setpoints_include_it(
+    store: Store, make_client: Callable[[], TestClient], clock: Clock
+) -> None:
+    client, operator, alpha, beta, vas = _setup(store, make_client, clock)
+    for account, power in ((alpha, 600), (beta, -400)):
+        va = next(v for v in vas[account.org_id] if v["product_id"] == "p1")
+        body = {"schedule": [{"power": power, "time": _at(k)} for k in range(4)]}
+        answer = client.post(_url(account, va, _wholesale(va)), headers=account.headers, json=body)
+        assert answer.status_code == 200, answer.text
+    busy = _carriers(store, [va for mine in vas.values() for va in mine])[0]
+    outage = {"asset_id": busy, "start": _at(2), "end": _at(12), "available_fraction": 0}
+    assert client.post("/fleet/outages", headers=operator.headers, json=outage).status_code == 201
+    midnight = local(NORMAL_DAY, 0)
+    day = {"from": midnight.isoformat(), "to": (midnight + timedelta(days=1)).isoformat()}
+
+    plan = client.get("/fleet/rebalancing", headers=operator.headers, params=day)
+    assert plan.status_code == 200, plan.text
+    found = plan.json()
+    assert "the operator's plan" in found["summary"][0]
+    assert all(b["reason"] for b in found["breaches"])
+    served = client.get("/fleet/setpoints", headers=operator.headers, params=day).json()
+    assert served["trades"] == found["trades"]
+    assert served["shortfall"] == []
+    # The fleet delivers the customers' total plus the operator's trades, every MTU.
+    points = pl.DataFrame(served["setpoints"])
+    total = points.group_by("start").agg(pl.col("power_kw").sum()).iter_rows()
+    trade = {datetime.fromisoformat(t["start"]): t["trade_kw"] for t in found["trades"]}
+    virtual = {START + k * timedelta(minutes=15): 200 for k in range(4)}
+    for start, kw in total:
+        when = datetime.fromisoformat(start)
+        assert kw == pytest.approx(virtual.get(when, 0) + trade.get(when, 0.0), abs=1e-6)
+    # Without the plan: the customers' schedules alone, no trades.
+    bare = client.get(
+        "/fleet/setpoints", headers=operator.headers, params={**day, "rebalance": "false"}
+    ).json()
+    assert bare["trades"] == []
+    assert "the operator's plan" not in bare["summary"][0]
+
+
 def test_a_new_fleet_may_not_drop_an_asset_that_carries_blocks(
     store: Store, make_client: Callable[[], TestClient], clock: Clock
 ) -> None:
@@ -425,15 +464,21 @@ def test_vba_dispatch_offline_gives_the_setpoints_the_server_gives(
         f.name for f in (tmp_path / "x").iterdir()
     }
     done = subprocess.run(
-        [vba, "dispatch", tmp_path / "x", tmp_path / "out"], capture_output=True, text=True
+        [vba, "dispatch", tmp_path / "x", tmp_path / "out", "--rebalance"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "follow" in done.stdout
+    assert "the operator's plan" in done.stdout
     offline = pl.read_csv(tmp_path / "out" / "setpoints.csv")
     served = pl.DataFrame(online["setpoints"])
     assert offline.height == served.height > 0
     assert offline["power_kw"].to_list() == pytest.approx(served["power_kw"].to_list(), abs=1e-6)
     assert offline["soc_kwh"].to_list() == pytest.approx(served["soc_kwh"].to_list(), abs=1e-6)
+    trades = pl.read_csv(tmp_path / "out" / "trades.csv")
+    assert trades["trade_kw"].to_list() == pytest.approx([t["trade_kw"] for t in online["trades"]])
+    assert (tmp_path / "out" / "breaches.csv").exists()
 
     # A schedule beside the archive that breaks a rule is refused, naming the file and row.
     schedules = tmp_path / "x" / "schedules.csv"

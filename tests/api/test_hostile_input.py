@@ -598,10 +598,11 @@ def test_another_organisation_s_bid_id_reads_like_a_missing_one(world: World) ->
         ("from=9999-12-30T00:00:00-05:00&to=9999-12-31T23:00:00-05:00", "from"),
     ],
 )
+@pytest.mark.parametrize("path", ["/fleet/setpoints", "/fleet/rebalancing"])
 def test_setpoints_outside_the_engine_s_years_are_refused(
-    world: World, query: str, field: str
+    world: World, query: str, field: str, path: str
 ) -> None:
-    answer = world.client.get(f"/fleet/setpoints?{query}", headers=world.operator.headers)
+    answer = world.client.get(f"{path}?{query}", headers=world.operator.headers)
     refused(answer, field)
 
 

@@ -26,6 +26,7 @@ DOCUMENTS = {
     "AncillaryBidHistory",  # one ancillary bid with its versions
     "OutageCreated",  # one outage with what it did
     "SetpointList",  # the setpoints of a span of at most 7 days, with a summary
+    "RebalancingPlan",  # the plan of a span of at most 7 days, with a summary
     "AuctionReport",  # a report of one auction
     "AuctionResults",  # the results of one auction
     "Nominations",  # one nomination document

@@ -242,6 +242,8 @@ def limits(day: Day, asset_id: str, t: int) -> Limit:
             power[m] += s["power_kw"]
             energy[m] += s["energy_kwh"]
     e_min, e_max = asset["e_min_mwh"] * 1000, asset["e_max_mwh"] * 1000
+    if a == 0 and not any(power.values()):
+        return Limit(0.0, 0.0, e_min, e_max)  # out, and no reserve to hold: no band
     return Limit(
         discharge_kw=max(a * asset["p_discharge_mw"] * 1000 - power["fcr"] - power["afrr_pos"], 0),
         charge_kw=max(a * asset["p_charge_mw"] * 1000 - power["fcr"] - power["afrr_neg"], 0),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import polars as pl
@@ -21,11 +21,19 @@ from api.http.schemas.auctions import (
     ReserveCut,
     ScheduleBroken,
 )
-from api.http.schemas.dispatch import Setpoint, SetpointList, Shortfall
+from api.http.schemas.dispatch import (
+    BandBreach,
+    RebalancingPlan,
+    Setpoint,
+    SetpointList,
+    Shortfall,
+    Trade,
+)
 from api.http.schemas.fields import Instant
 from api.http.schemas.lists import ListOf
 from auction.errors import BodyProblems, Problem
 from auction.store.fleet import fleet_frame
+from dispatch.disaggregate import Disaggregation
 
 router = APIRouter(prefix="/fleet", tags=["fleet"])
 MAX_SETPOINT_SPAN = timedelta(days=7)
@@ -79,16 +87,70 @@ def post_outage(body: OutageIn, call: Operator) -> OutageCreated:
     )
 
 
+Rebalance = Annotated[
+    bool,
+    Query(
+        description="include the operator's rebalancing plan (its own trades that keep "
+        "every asset inside its reserve band); false: the customers' schedules alone"
+    ),
+]
+
+
 @router.get("/setpoints", response_model=SetpointList)
 def get_setpoints(
     call: Operator,
     start: Annotated[Instant, Query(alias="from", description="first MTU, with an offset")],
     end: Annotated[Instant, Query(alias="to", description="end (exclusive), with an offset")],
+    rebalance: Rebalance = True,
 ) -> SetpointList:
     """The physical setpoint (kW) and planned SoC of every asset that follows wholesale
     schedules, per MTU of [from, to): the sum of the virtual schedules split onto the fleet
-    within each asset's power and SoC, leaving reserve headroom untouched. MTUs where the
-    fleet cannot follow are listed with the shortfall."""
+    within each asset's power and SoC, leaving reserve headroom untouched, plus the
+    operator's rebalancing trades. MTUs where the fleet cannot follow are listed with the
+    shortfall (only without the plan: the plan buys what the fleet cannot deliver)."""
+    days = _days(call, start, end, rebalance)
+    points, short, trades, summaries = [], [], [], []
+    for day in days:
+        inside = (pl.col("start") >= start) & (pl.col("start") < end)
+        points += day.setpoints.filter(inside).to_dicts()
+        short += day.shortfall.filter(inside).to_dicts()
+        trades += day.trades.filter(inside).to_dicts()
+        summaries.append(day.summary)
+    return SetpointList(
+        summary=summaries or ["No wholesale block is delivered in that time."],
+        setpoints=[Setpoint(**p) for p in points],
+        shortfall=[Shortfall(**s) for s in short],
+        trades=[Trade(**t) for t in trades],
+    )
+
+
+@router.get("/rebalancing", response_model=RebalancingPlan)
+def get_rebalancing(
+    call: Operator,
+    start: Annotated[Instant, Query(alias="from", description="first MTU, with an offset")],
+    end: Annotated[Instant, Query(alias="to", description="end (exclusive), with an offset")],
+) -> RebalancingPlan:
+    """The operator's rebalancing plan for [from, to): its own wholesale trades per MTU
+    (buy to charge, sell to discharge, on its own balancing group) that keep every asset's
+    SoC inside the band its reserve blocks need, given the customers' current schedules
+    and the outages; computed afresh on every call. The MTUs where an asset still leaves
+    its band are listed with the reason (an outage, reserves larger than a derated
+    battery, a band that moves faster than the power)."""
+    days = _days(call, start, end, rebalance=True)
+    trades, breaches, summaries = [], [], []
+    for day in days:
+        inside = (pl.col("start") >= start) & (pl.col("start") < end)
+        trades += day.trades.filter(inside).to_dicts()
+        breaches += day.soc_breaches.filter(inside).to_dicts()
+        summaries.append(day.summary)
+    return RebalancingPlan(
+        summary=summaries or ["No wholesale block is delivered in that time."],
+        trades=[Trade(**t) for t in trades],
+        breaches=[BandBreach(**b) for b in breaches],
+    )
+
+
+def _days(call: Operator, start: datetime, end: datetime, rebalance: bool) -> list[Disaggregation]:
     if end <= start:
         raise BodyProblems(
             [Problem("query", None, "to", end.isoformat(), "to must be after from")], ("query",)
@@ -96,15 +158,4 @@ def get_setpoints(
     if end - start > MAX_SETPOINT_SPAN:
         rule = f"at most {MAX_SETPOINT_SPAN.days} days at once"
         raise BodyProblems([Problem("query", None, "to", end.isoformat(), rule)], ("query",))
-    days = services.dispatch.setpoints(call.store, start, end)
-    points, short, summaries = [], [], []
-    for day in days:
-        inside = (pl.col("start") >= start) & (pl.col("start") < end)
-        points += day.setpoints.filter(inside).to_dicts()
-        short += day.shortfall.filter(inside).to_dicts()
-        summaries.append(day.summary)
-    return SetpointList(
-        summary=summaries or ["No wholesale block is delivered in that time."],
-        setpoints=[Setpoint(**p) for p in points],
-        shortfall=[Shortfall(**s) for s in short],
-    )
+    return services.dispatch.setpoints(call.store, start, end, rebalance)

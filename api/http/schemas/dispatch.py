@@ -129,7 +129,35 @@ class Shortfall(BaseModel):
     shortfall_kw: float
 
 
+class Trade(BaseModel):
+    start: UtcInstant = Field(description="the MTU's start")
+    trade_kw: float = Field(
+        description="the operator's own wholesale trade: positive sells (the fleet "
+        "discharges beyond the customers' total), negative buys (it charges)"
+    )
+
+
+class BandBreach(BaseModel):
+    asset_id: str
+    start: UtcInstant = Field(description="the MTU's start")
+    soc_kwh: float = Field(description="planned physical SoC at the MTU's end")
+    lo_kwh: float = Field(description="the least SoC its reserve blocks need")
+    hi_kwh: float = Field(description="the most SoC its reserve blocks allow")
+    reason: str = Field(description="why no setpoint can keep it inside")
+
+
 class SetpointList(BaseModel):
     summary: list[str] = Field(description="one sentence per delivery day")
     setpoints: list[Setpoint]
     shortfall: list[Shortfall]
+    trades: list[Trade] = Field(
+        description="the rebalancing plan the setpoints include (empty with rebalance=false)"
+    )
+
+
+class RebalancingPlan(BaseModel):
+    summary: list[str] = Field(description="one sentence per delivery day")
+    trades: list[Trade] = Field(description="MTUs where the operator trades, by start")
+    breaches: list[BandBreach] = Field(
+        description="MTUs where an asset stays outside its reserve band even with the plan"
+    )

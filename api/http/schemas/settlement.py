@@ -34,7 +34,8 @@ class DayRun(BaseModel):
     )
     documents: int = Field(description="nomination documents written")
     reconciliation: dict[str, Any] = Field(
-        description="nominated = scheduled per organisation; setpoints + shortfall = total"
+        description="nominated = scheduled per organisation; setpoints + shortfall = total "
+        "+ the operator's rebalancing position (rebalancing: sold_kwh, bought_kwh, mtus)"
     )
 
 

@@ -105,7 +105,9 @@ def run(
     schedules: Rows,
     availability: Rows | None = None,
     day: date = NORMAL_DAY,
+    **plan: Any,
 ) -> Disaggregation:
+    """``plan``: ``rebalance`` and ``prices``, as ``disaggregate`` takes them."""
     start, end = day_bounds(day)
     return disaggregate(
         pl.DataFrame(fleet, schema=FLEET),
@@ -115,6 +117,7 @@ def run(
         pl.DataFrame(schedules, schema=SCHEDULES),
         start,
         end,
+        **plan,
     )
 
 
