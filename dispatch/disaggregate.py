@@ -28,9 +28,22 @@ import polars as pl
 
 from auction.book import UTC_TIME
 from clearing.highs import HIGHSPY_VERSION, Option
-from dispatch.disaggregation_lp import OPTIONS, build_disaggregation_lp, net_power, solve_lp
+from dispatch.disaggregation_lp import (
+    OPTIONS,
+    LpNotSolved,
+    build_disaggregation_lp,
+    net_power,
+    solve_lp,
+)
 from dispatch.fleet_day import FleetDay, prepare
-from dispatch.rebalance import breach_reasons, one_way, price_curve, trade_costs
+from dispatch.rebalance import (
+    CYCLING,
+    UNSOLVED,
+    breach_reasons,
+    one_way,
+    price_curve,
+    trade_costs,
+)
 
 TOLERANCE_KW = 1e-6
 TRADES = pl.Schema([("start", UTC_TIME), ("trade_kw", pl.Float64)])
@@ -157,9 +170,10 @@ def disaggregate(
         block or an instant off the MTU grid, a slice names an asset not in the fleet, or
         the price curve misses an MTU.
     RuntimeError
-        HiGHS did not solve the LP. The LP is feasible by construction (slack on the
-        total, band widened where it cannot be kept), so this is a solver failure, not
-        a fault of the input, and not a DomainError.
+        HiGHS did not solve the LP (without a plan; a plan falls back to the split within
+        each asset's power, and says so in its status). The LP is feasible by
+        construction (slack on the total, band widened where it cannot be kept), so this
+        is a solver failure or its time limit, not a fault of the input.
     """
     day = prepare(fleet, availability, blocks, backing, schedules, start, end, mtu_minutes)
     curve = price_curve(prices, day.grid) if rebalance and prices is not None else None
@@ -174,11 +188,21 @@ def disaggregate(
     costs = trade_costs(day, curve) if rebalance else None
     t0 = time.perf_counter()
     lp = build_disaggregation_lp(day, costs)
-    status, x = solve_lp(lp, used)
+    options_used: dict[str, object] = {**used, "highspy": HIGHSPY_VERSION}
+    try:
+        status, x = solve_lp(lp, used)
+    except LpNotSolved as failed:
+        if not rebalance:
+            raise
+        # A plan is useful at any limit: the split within each asset's power is valid, the
+        # trades balance it, and whatever band it leaves is reported as a breach.
+        power = np.clip(day.target, -day.c_max, day.d_max)
+        status = f"{failed.status}: the split within each asset's power, not optimised"
+        elapsed = time.perf_counter() - t0
+        return _result(day, power, status, elapsed, options_used, rebalance, UNSOLVED)
     if rebalance:
         x = one_way(day, lp, x, used)
     solve_s = time.perf_counter() - t0
-    options_used: dict[str, object] = {**used, "highspy": HIGHSPY_VERSION}
     return _result(day, net_power(day, x), status, solve_s, options_used, rebalance)
 
 
@@ -227,7 +251,9 @@ def _result(
     solve_s: float,
     options: dict[str, object],
     rebalance: bool,
+    otherwise: str = CYCLING,
 ) -> Disaggregation:
+    """``otherwise``: the reason of a breach that a solved LP would not have left."""
     n_k, n_t = day.target.shape
     soc = planned_soc(day, power)
     starts = day.grid.starts()
@@ -275,7 +301,7 @@ def _result(
             "soc_kwh": soc[k, t],
             "lo_kwh": day.lo[k, t],
             "hi_kwh": day.hi[k, t],
-            "reason": breach_reasons(day, k, t),
+            "reason": breach_reasons(day, k, t, otherwise),
         },
         schema={
             "asset_id": pl.String,

@@ -131,6 +131,14 @@ def _n_cols(day: FleetDay) -> int:
     return 5 * day.target.size + 2 * day.grid.n_mtu
 
 
+class LpNotSolved(RuntimeError):
+    """HiGHS ended without an optimal solution (``status``: its model status)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def solve_lp(
     lp: DisaggregationLp, options: Mapping[str, Option] = OPTIONS
 ) -> tuple[str, np.ndarray]:
@@ -140,11 +148,12 @@ def solve_lp(
         lp.c, lp.lb, lp.ub, lp.A, lp.row_lb, lp.row_ub, sense="minimise", options=options
     )
     if status != "Optimal" or x is None:
-        raise RuntimeError(
+        raise LpNotSolved(
+            status,
             f"HiGHS did not solve the disaggregation LP ({lp.A.shape[1]:,} columns, "
             f"{lp.A.shape[0]:,} rows): model status {status!r}. The LP is feasible by "
             "construction, so this is a solver failure; try other options (solver, "
-            "time_limit)."
+            "time_limit).",
         )
     return status, x
 

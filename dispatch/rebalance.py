@@ -146,14 +146,18 @@ OUT = "it is out of service, so its energy cannot move"
 CROWDED = "its reserves hold more energy than its derated range"
 TOO_FAST = "its band moves faster than its power can follow"
 CYCLING = "keeping it would charge and discharge it at once, which a setpoint cannot do"
+UNSOLVED = "the plan was not optimised (the solver stopped early)"
 
 
-def breach_reasons(day: FleetDay, k: np.ndarray, t: np.ndarray) -> list[str]:
-    """Why asset ``k`` leaves its band in MTU ``t`` (arrays of breaches)."""
+def breach_reasons(
+    day: FleetDay, k: np.ndarray, t: np.ndarray, otherwise: str = CYCLING
+) -> list[str]:
+    """Why asset ``k`` leaves its band in MTU ``t`` (arrays of breaches); ``otherwise``
+    where the band could have been kept."""
     lo, hi = day.lo[k, t], day.hi[k, t]
     tol = 1e-6 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
     widened = (day.soc_min[k, t] < lo - tol) | (day.soc_max[k, t] > hi + tol)
     chosen = np.select(
-        [day.available[k, t] == 0, lo > hi, widened], [OUT, CROWDED, TOO_FAST], CYCLING
+        [day.available[k, t] == 0, lo > hi, widened], [OUT, CROWDED, TOO_FAST], otherwise
     )
     return [str(r) for r in chosen]

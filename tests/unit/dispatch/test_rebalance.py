@@ -13,7 +13,7 @@ import pytest
 
 from auction.errors import DomainError
 from dispatch.disaggregate import TOLERANCE_KW
-from dispatch.rebalance import CYCLING, OUT
+from dispatch.rebalance import CYCLING, OUT, UNSOLVED
 from tests.unit.dispatch.test_disaggregate import (
     END,
     START,
@@ -167,3 +167,21 @@ def test_a_nan_price_is_named() -> None:
         run(**emptied_battery(0.8, None), rebalance=True, prices=prices)
     assert caught.value.problems[0].column == "eur_per_mwh"
     assert caught.value.problems[0].rule == "must be a number"
+
+
+def test_a_plan_cut_short_still_balances_within_each_asset_s_power() -> None:
+    # No simplex iteration allowed: the plan falls back to the split within power, says
+    # so, and its trades still balance the fleet against the customers' total.
+    cut = {"presolve": "off", "simplex_iteration_limit": 0}
+    plan = run(**overfull_battery(), rebalance=True, options=cut)
+    assert plan.status.endswith("the split within each asset's power, not optimised")
+    assert "limit" in plan.status.lower()
+    kw = power(plan, "a")
+    assert (np.abs(kw) <= 1000 + 1e-6).all()
+    assert plan.shortfall.height == 0
+    physical = dict(plan.setpoints.group_by("start").agg(pl.col("power_kw").sum()).iter_rows())
+    trade = dict(zip(plan.trades["start"], plan.trades["trade_kw"], strict=True))
+    for k, customers in ((0, -1000), (1, -1000), (2, 0)):
+        assert physical[at(k)] == pytest.approx(customers + trade.get(at(k), 0.0), abs=1e-6)
+    # The band it could not keep is named, not hidden.
+    assert set(plan.soc_breaches["reason"]) == {UNSOLVED}

@@ -22,7 +22,7 @@ from auction.eic import check_character
 from auction.model import AuctionConfig
 from auction.store.results import RESULT_SCHEMAS
 from auction.timegrid import day_bounds
-from dispatch.disaggregate import Disaggregation
+from dispatch.disaggregate import TRADES, Disaggregation
 from dispatch.frames import SCHEDULES
 from dispatch.slices import LOST
 from settlement.day import (
@@ -276,6 +276,39 @@ def test_setpoints_that_miss_the_schedules_are_not_ok_unless_reported_short() ->
     assert reported["ok"] is True
     too_short = dataclasses.replace(frames, setpoints=[disaggregation(physical, {8: 200.0})])
     assert reconciliation(too_short, nominated)["ok"] is False
+
+
+def test_the_operator_s_rebalancing_is_its_own_position_and_reconciles() -> None:
+    frames = day()
+    nominated = settle(frames, PRICE).nominated
+    # The fleet sells 400 kW beyond the schedules at 12:00 and buys 200 kW at 13:00
+    # (the plan's trades): 100 kWh sold, 50 bought, none of it in a customer's nomination.
+    physical = {0: 1_000.0, 1: 1_000.0, 4: -500.0, 8: 2_400.0, 12: 300.0 - 200.0}
+    plan = dataclasses.replace(
+        disaggregation(physical),
+        trades=pl.DataFrame(
+            {"start": [START + 8 * MTU, START + 12 * MTU], "trade_kw": [400.0, -200.0]},
+            schema=TRADES,
+        ),
+        rebalanced=True,
+    )
+    report = reconciliation(dataclasses.replace(frames, setpoints=[plan]), nominated)
+    assert report["rebalancing"] == {
+        "sold_kwh": 100.0,
+        "bought_kwh": 50.0,
+        "mtus": [
+            {"start": "2026-11-29T11:00:00Z", "trade_kw": 400.0},
+            {"start": "2026-11-29T12:00:00Z", "trade_kw": -200.0},
+        ],
+    }
+    assert (report["setpoints_kwh"], report["virtual_kwh"]) == (1_000.0, 950.0)
+    assert all(o["ok"] for o in report["organisations"])
+    assert report["ok"] is True
+    # Trades the setpoints do not carry do not reconcile.
+    unplanned = dataclasses.replace(plan, setpoints=disaggregation({}).setpoints)
+    assert (
+        reconciliation(dataclasses.replace(frames, setpoints=[unplanned]), nominated)["ok"] is False
+    )
 
 
 # --------------------------------------------------------------------------- settle
