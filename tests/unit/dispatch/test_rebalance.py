@@ -11,9 +11,16 @@ import numpy as np
 import polars as pl
 import pytest
 
+from auction.archive import read_archive
 from auction.errors import DomainError
-from dispatch.disaggregate import TOLERANCE_KW
+from auction.sample import sample_dir
+from auction.timegrid import day_bounds
+from clearing import clear
+from dispatch.disaggregate import TOLERANCE_KW, disaggregate
+from dispatch.frames import BLOCKS, SCHEDULES
+from dispatch.offline import result_blocks
 from dispatch.rebalance import CYCLING, OUT, UNSOLVED
+from dispatch.slices import whole_window
 from tests.unit.dispatch.test_disaggregate import (
     END,
     START,
@@ -185,3 +192,52 @@ def test_a_plan_cut_short_still_balances_within_each_asset_s_power() -> None:
         assert physical[at(k)] == pytest.approx(customers + trade.get(at(k), 0.0), abs=1e-6)
     # The band it could not keep is named, not hidden.
     assert set(plan.soc_breaches["reason"]) == {UNSOLVED}
+
+
+def test_the_sample_day_with_every_customer_emptying_its_battery() -> None:
+    """The sample auction cleared; every wholesale block discharges at full power from
+    its start until its virtual battery is empty, all at once. The fleet cannot deliver
+    that (a shortfall without a plan); the plan buys what is missing and keeps every band."""
+    archive = read_archive(sample_dir())
+    result = clear(archive)
+    blocks = result_blocks(archive, result)
+    rows = []
+    for b in blocks.filter(pl.col("market") == "wholesale").iter_rows(named=True):
+        full_mtus = int(b["initial_soc_kwh"] // (b["power_kw"] * DT_H)) if b["power_kw"] else 0
+        starts = (b["start"] + k * (at(1) - at(0)) for k in range(full_mtus))
+        rows += [
+            {"block_id": b["block_id"], "start": s, "power_kw": b["power_kw"]}
+            for s in starts
+            if s < b["end"]
+        ]
+    start, end = day_bounds(archive.config.delivery_day, archive.config.time_zone)
+    frames = {
+        "fleet": archive.fleet,
+        "availability": archive.availability,
+        "blocks": blocks.select(BLOCKS.names()),
+        "backing": whole_window(result.backing, blocks),
+        "schedules": pl.DataFrame(rows, schema=SCHEDULES),
+        "start": start,
+        "end": end,
+    }
+    assert disaggregate(**frames).shortfall.height > 0
+    plan = disaggregate(**frames, rebalance=True)
+    assert plan.shortfall.height == 0
+    assert plan.soc_breaches.height == 0, plan.soc_breaches
+    assert traded_kwh(plan, -1) > 0
+    assert plan.summary.endswith("every asset keeps its reserve band")
+    virtual = pl.DataFrame(rows, schema=SCHEDULES).group_by("start").agg(pl.col("power_kw").sum())
+    physical = plan.setpoints.group_by("start").agg(pl.col("power_kw").sum())
+    balance = (
+        physical.join(virtual, on="start", how="left", suffix="_virtual")
+        .join(plan.trades, on="start", how="left")
+        .fill_null(0)
+    )
+    for _, kw, customers, trade in balance.iter_rows():
+        assert kw == pytest.approx(customers + trade, abs=1e-6)
+    limits = archive.fleet.select("asset_id", "p_discharge_mw", "p_charge_mw")
+    within = plan.setpoints.join(limits, on="asset_id").filter(
+        (pl.col("power_kw") > pl.col("p_discharge_mw") * 1000 + 1e-6)
+        | (-pl.col("power_kw") > pl.col("p_charge_mw") * 1000 + 1e-6)
+    )
+    assert within.height == 0
