@@ -109,18 +109,20 @@ def get_setpoints(
     operator's rebalancing trades. MTUs where the fleet cannot follow are listed with the
     shortfall (only without the plan: the plan buys what the fleet cannot deliver)."""
     days = _days(call, start, end, rebalance)
-    points, short, trades, summaries = [], [], [], []
+    points, short, trades, breaches, summaries = [], [], [], [], []
     for day in days:
         inside = (pl.col("start") >= start) & (pl.col("start") < end)
         points += day.setpoints.filter(inside).to_dicts()
         short += day.shortfall.filter(inside).to_dicts()
         trades += day.trades.filter(inside).to_dicts()
+        breaches += day.soc_breaches.filter(inside).to_dicts()
         summaries.append(day.summary)
     return SetpointList(
         summary=summaries or ["No wholesale block is delivered in that time."],
         setpoints=[Setpoint(**p) for p in points],
         shortfall=[Shortfall(**s) for s in short],
         trades=[Trade(**t) for t in trades],
+        breaches=[BandBreach(**b) for b in breaches],
     )
 
 

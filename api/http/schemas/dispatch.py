@@ -153,6 +153,9 @@ class SetpointList(BaseModel):
     trades: list[Trade] = Field(
         description="the rebalancing plan the setpoints include (empty with rebalance=false)"
     )
+    breaches: list[BandBreach] = Field(
+        description="MTUs where an asset's planned SoC is outside its reserve band, and why"
+    )
 
 
 class RebalancingPlan(BaseModel):

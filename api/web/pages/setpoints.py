@@ -83,6 +83,8 @@ def setpoints_page(request: Request, call: OperatorPage, day: Day | None = None)
         "idle": idle,
         "charted": [r.asset_id for r in rows if r.moves] or [r.asset_id for r in rows],
         "shortfall": answer.shortfall,
+        "trades": answer.trades,
+        "breaches": answer.breaches,
         "chart_data": _chart(mtus, end, rows) if rows else None,
         "day_start": utc_iso(start),
         "page_path": PATH,
