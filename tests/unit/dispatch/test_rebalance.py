@@ -15,6 +15,7 @@ from auction.archive import read_archive
 from auction.errors import DomainError
 from auction.sample import sample_dir
 from auction.timegrid import day_bounds
+from benchmarks.disaggregate_day import synthetic_day
 from clearing import clear
 from dispatch.disaggregate import TOLERANCE_KW, disaggregate
 from dispatch.frames import BLOCKS, SCHEDULES
@@ -241,3 +242,18 @@ def test_the_sample_day_with_every_customer_emptying_its_battery() -> None:
         | (-pl.col("power_kw") > pl.col("p_charge_mw") * 1000 + 1e-6)
     )
     assert within.height == 0
+
+
+def test_a_stressed_day_keeps_every_band_but_those_of_batteries_out_under_reserves() -> None:
+    """The benchmark's drained and stressed day at a tenth of its size: customers empty
+    their batteries together and three assets are out for two hours under their blocks."""
+    frames = synthetic_day(7, 20, 200, 1.0, 3, 0.0, drain=0.3).kwargs()
+    assert disaggregate(**frames).shortfall.height > 0
+    plan = disaggregate(**frames, rebalance=True)
+    assert plan.shortfall.height == 0
+    assert traded_kwh(plan, -1) > 0
+    assert set(plan.soc_breaches["reason"]) <= {OUT}
+    out = frames["availability"].filter(pl.col("available_fraction") == 0)
+    for r in plan.soc_breaches.iter_rows(named=True):
+        mine = out.filter(pl.col("asset_id") == r["asset_id"])
+        assert ((mine["start"] <= r["start"]) & (mine["end"] > r["start"])).any(), r
