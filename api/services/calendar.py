@@ -66,7 +66,7 @@ def save_template(
                     else first_day_after(body, now).isoformat()
                 ),
             }
-        check_template(conn, template_id, body, now)
+        _check_template(conn, template_id, body, now)
         version = add_version(conn, template_id, body, actor, now)
         audit.record(
             conn,
@@ -87,7 +87,9 @@ def save_template(
     return version
 
 
-def check_template(conn: Connection, template_id: str, body: dict[str, Any], now: datetime) -> None:
+def _check_template(
+    conn: Connection, template_id: str, body: dict[str, Any], now: datetime
+) -> None:
     """Judge the template on its next day (its first day, or today): its creation comes
     before its gate closes, and the auction it makes passes ``POST /auctions``'s rules."""
     day = max(date.fromisoformat(body["first_day"]), local_day(now, time_zone(body)))

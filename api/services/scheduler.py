@@ -15,8 +15,8 @@ from auction.store.auctions import due_to_close, due_to_publish
 
 
 def tick(store: Store, now: datetime, grace: timedelta = timedelta(0)) -> None:
-    """Create the calendar's auctions due (``api.services.calendar``); close the gates that passed ``grace`` ago or more; clear and publish what is due to
-    publish itself.
+    """Create the calendar's auctions due (``api.services.calendar``); close the gates that
+    passed ``grace`` ago or more; clear and publish what is due to publish itself.
 
     A bid is judged at the instant it arrived, so one that arrived before the gate but is
     still queued in a busy server (any worker's) is in time: the grace lets such requests
