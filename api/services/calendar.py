@@ -211,10 +211,10 @@ def _decide(conn: Connection, template_id: str, day: date, now: datetime) -> Day
     kind: str
     reason: str | None
     auction_id: str | None
-    if times.gate_close <= now:
-        kind, reason, auction_id = MISSED, missed_reason(times.gate_close), None
-    elif exception is not None and exception.action == "skip":
+    if exception is not None and exception.action == "skip":
         kind, reason, auction_id = SKIPPED, exception.reason, None
+    elif times.gate_close <= now:
+        kind, reason, auction_id = MISSED, missed_reason(times.gate_close), None
     else:
         kind, reason, auction_id = _judge(conn, template_id, used, day)
     decided = DayOutcome(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api import services
 from api.http.deps import Operator
 from api.http.limits import AUCTION_BYTES, body_limit
-from api.http.paging import whole
+from api.http.paging import EVERYTHING, Paging
 from api.http.schemas.calendar import (
     CalendarDayPublic,
     ExceptionIn,
@@ -65,22 +65,23 @@ def _exception_public(exception: DayException) -> ExceptionPublic:
 @router.get("", response_model=ListOf[CalendarDayPublic])
 def get_calendar(
     call: Operator,
-    first: Annotated[Day | None, Query(alias="from", description="default: today")] = None,
+    first_day: Annotated[Day | None, Query(description="default: today in Berlin")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14,
+    page: Paging = EVERYTHING,
 ) -> ListOf[CalendarDayPublic]:
-    """Every template's days from ``from`` (today in Berlin by default) for ``days`` days:
+    """Every template's days from ``first_day`` (today in Berlin by default), ``days`` days:
     planned (with when it will be created), created (its auction, status and anything
     overdue), refused, skipped or missed, with the reason. By day, then template."""
-    start = first or local_day(call.now, DEFAULT_TIME_ZONE)
+    start = first_day or local_day(call.now, DEFAULT_TIME_ZONE)
     found = services.calendar_view.calendar(call.store, start, days, call.now)
-    return whole([CalendarDayPublic.model_validate(d, from_attributes=True) for d in found])
+    return page.of(found, lambda d: CalendarDayPublic.model_validate(d, from_attributes=True))
 
 
 @router.get("/templates", response_model=ListOf[TemplatePublic])
-def get_templates(call: Operator) -> ListOf[TemplatePublic]:
+def get_templates(call: Operator, page: Paging = EVERYTHING) -> ListOf[TemplatePublic]:
     """The latest version of every template, by template id."""
     with call.store.read() as conn:
-        return whole([_template_public(t) for t in latest_templates(conn)])
+        return page.of(latest_templates(conn), _template_public)
 
 
 @router.get("/templates/{template_id}", response_model=TemplatePublic)
@@ -95,10 +96,12 @@ def get_one_template(
 
 
 @router.get("/templates/{template_id}/versions", response_model=ListOf[TemplatePublic])
-def get_versions(template_id: str, call: Operator) -> ListOf[TemplatePublic]:
+def get_versions(
+    template_id: str, call: Operator, page: Paging = EVERYTHING
+) -> ListOf[TemplatePublic]:
     """Every version of the template, oldest first."""
     with call.store.read() as conn:
-        return whole([_template_public(t) for t in template_versions(conn, template_id)])
+        return page.of(template_versions(conn, template_id), _template_public)
 
 
 @router.put(
@@ -120,10 +123,10 @@ def put_template(template_id: str, body: TemplateIn, call: Operator) -> Template
 
 
 @router.get("/exceptions", response_model=ListOf[ExceptionPublic])
-def get_exceptions(call: Operator) -> ListOf[ExceptionPublic]:
+def get_exceptions(call: Operator, page: Paging = EVERYTHING) -> ListOf[ExceptionPublic]:
     """The days the operator marked, by day, then template."""
     with call.store.read() as conn:
-        return whole([_exception_public(e) for e in exceptions(conn)])
+        return page.of(exceptions(conn), _exception_public)
 
 
 @router.put("/exceptions/{template_id}/{day}", response_model=ExceptionPublic)
