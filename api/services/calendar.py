@@ -32,6 +32,7 @@ from auction.store.calendar import (
     TemplateVersion,
     add_version,
     claim_day,
+    day_outcomes,
     delete_exception,
     get_exception,
     get_outcome,
@@ -174,11 +175,20 @@ def due_work(store: Store, now: datetime) -> list[tuple[str, date]]:
         for template in templates:
             first = date.fromisoformat(template.body["first_day"])
             due = due_days(template.body, first, now)
-            missed = missed_days(template.body, first, now)
-            for day in sorted({*due, *missed}):
-                decided = get_outcome(conn, template.template_id, day)
-                if decided is None or (decided.outcome == REFUSED and day in due):
-                    work.append((template.template_id, day))
+            days = sorted({*due, *missed_days(template.body, first, now)})
+            if not days:
+                continue
+            # One query per template and tick (the tick runs every second).
+            decided = {
+                o.delivery_day: o.outcome
+                for o in day_outcomes(conn, days[0], days[-1])
+                if o.template_id == template.template_id
+            }
+            work += [
+                (template.template_id, day)
+                for day in days
+                if day not in decided or (decided[day] == REFUSED and day in due)
+            ]
     return work
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from api import services
 from api.services import auctions, calendar, calendar_view
 from api.services.scheduler import tick
 from auction.errors import BodyProblems, Conflict
@@ -18,6 +19,7 @@ from auction.lifecycle import Status
 from auction.store import Store
 from auction.store.auctions import get_auction, list_auctions, product_frame
 from auction.store.calendar import day_outcomes
+from auction.store.sandbox_clock import StoreClock
 from auction.store.schema import calendar_days
 from auction.timegrid import mtu_count
 from tests.calendar_bodies import template_body, template_product
@@ -304,3 +306,17 @@ def test_a_worker_that_decided_late_meets_the_others_row_and_does_nothing(
         other.dispose()
     assert answer == [None]
     assert auction_ids(store) == ["daily-2027-03-09"]
+
+
+@pytest.mark.usefixtures("fleet")
+def test_the_sandbox_clock_creates_each_day_at_its_time_when_it_jumps(store: Store) -> None:
+    """A move of the sandbox's clock over creation times runs the tick at each: the days
+    are created at their own opening, as a waiting server would."""
+    save(store)
+    clock = StoreClock(store, lambda: SAVED, sandbox=True)
+    services.sandbox.move_clock(store, clock, ACTOR, advance_s=3 * 86_400, to=None)
+    with store.read() as conn:
+        decided = {o.delivery_day: o.decided_at for o in day_outcomes(conn)}
+    assert decided == {
+        d: opening(d) for d in (date(2027, 3, 9), date(2027, 3, 10), date(2027, 3, 11))
+    }

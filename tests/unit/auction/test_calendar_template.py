@@ -136,3 +136,8 @@ def test_every_window_lies_on_the_grid_inside_the_day(
         assert (first - start) % timedelta(minutes=15) == timedelta(0)
         assert (last - start) % timedelta(minutes=15) == timedelta(0)
     assert len(rendered.products) + len(rendered.dropped) == len(products)
+    # A day-long product holds exactly the day's quarter-hours, whatever the mode.
+    whole = render(template_body(dst=dst), "t", day).products[0]
+    assert whole["product_id"] == "DAY"
+    length = datetime.fromisoformat(whole["end"]) - datetime.fromisoformat(whole["start"])
+    assert length // timedelta(minutes=15) == mtu_count(day)
