@@ -21,6 +21,7 @@ from auction.store.calendar import (
     latest_templates,
 )
 from auction.store.engine import Connection
+from auction.store.results import get_clearing
 
 PLANNED, TO_SKIP = "planned", "to_skip"
 
@@ -91,7 +92,7 @@ def _day(
             outcome.used_version,
             outcome.auction_id,
             None if status is None else status.value,
-            None if record is None or status is None else late(record, status, now),
+            None if record is None or status is None else late(conn, record, status, now),
         )
     if exception is not None and exception.action == "skip":
         state, reason = TO_SKIP, exception.reason
@@ -117,19 +118,26 @@ def _day(
     )
 
 
-def late(record: AuctionRecord, status: Status, now: datetime) -> str | None:
-    """What is overdue on a created auction: its publication (when it publishes itself)
-    or its gate (still in draft at the gate)."""
+def late(conn: Connection, record: AuctionRecord, status: Status, now: datetime) -> str | None:
+    """What is overdue on a created auction: its publication (when it publishes itself),
+    saying whether the clearing did not finish or the checker refused its result, or its
+    gate (still in draft at the gate)."""
     if record.status is Status.DRAFT and now >= record.gate_close:
         return f"its gate closed at {utc_text(record.gate_close)} and it was never opened"
-    if (
+    if not (
         record.auto_publish
         and now >= record.publish_at
         and status in (Status.OPEN, Status.CLOSED, Status.CLEARED)
     ):
-        return (
-            f"it was due to publish at {utc_text(record.publish_at)} and is still "
-            f"{status.value}: the clearing did not finish or the checker refused it "
-            "(see the log's scheduler.failed)"
-        )
-    return None
+        return None
+    cleared = get_clearing(conn, record.auction_id)
+    if cleared is None:
+        why = "its clearing did not finish"
+    elif not cleared.checker_ok:
+        why = "the independent checker refused its result"
+    else:
+        why = "its publication failed"
+    return (
+        f"it was due to publish at {utc_text(record.publish_at)} and is still "
+        f"{status.value}: {why} (see the log's scheduler.failed)"
+    )

@@ -114,6 +114,7 @@ def test_the_calendar_shows_planned_created_skipped_and_refused_days(world: Worl
     [late] = [d for d in answer.json()["items"] if d["template_id"] == "daily"]
     assert late["auction_status"] == "closed"
     assert "due to publish at 2026-12-02T16:00:00Z" in late["late"]
+    assert "its clearing did not finish" in late["late"]
     # A created day cannot be marked any more.
     answer = c.put(
         "/calendar/exceptions/daily/2026-12-06",
