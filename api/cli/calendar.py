@@ -141,16 +141,26 @@ def template_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def mark_command(args: argparse.Namespace, console: Console) -> int:
-    from api import services
+    from pydantic import ValidationError
 
+    from api import services
+    from api.http.schemas.calendar import ExceptionIn
+
+    try:  # the body of PUT /calendar/exceptions/...: the same rules
+        mark = ExceptionIn(action=args.action, reason=args.reason, use_template=args.use)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "mark"
+            console.print(f"[bold red]error:[/] {where}: {error['msg']}")
+        return EXIT_BAD_INPUT
     store = open_store()
     services.calendar.set_exception(
         store,
         args.template_id,
         args.day,
-        action=args.action,
-        reason=args.reason,
-        use_template=args.use,
+        action=mark.action,
+        reason=mark.reason,
+        use_template=mark.use_template,
         actor=ACTOR,
         now=store_clock(store)(),
     )

@@ -21,6 +21,7 @@ from auction.calendar.carry import carry_problems
 from auction.calendar.days import due_days, first_day_after, local_day, missed_days
 from auction.calendar.template import day_times, render, time_zone
 from auction.errors import BodyProblems, Conflict, DomainError, NotFound, Problem
+from auction.limits import SAFE_ID_RULE, is_safe_id
 from auction.store import Store, audit
 from auction.store.calendar import (
     CREATED,
@@ -44,6 +45,9 @@ from auction.store.engine import Connection
 from auction.store.fleet import availability_frame, fleet_frame
 from auction.timegrid import day_bounds
 
+# A day's auction is "<template_id>-YYYY-MM-DD": 11 characters of the 64 of an auction id.
+TEMPLATE_ID_MAX_LENGTH = 53
+
 # --- templates ------------------------------------------------------------------------
 
 
@@ -53,6 +57,9 @@ def save_template(
     """Store ``body`` (``POST /auctions``'s body with rules for times, JSON) as the
     template's next version, after judging the auction it makes for its next day by the
     rules of ``POST /auctions``. It applies from the next day not yet decided."""
+    if len(template_id) > TEMPLATE_ID_MAX_LENGTH or not is_safe_id(template_id):
+        rule = f"must be {SAFE_ID_RULE}, at most {TEMPLATE_ID_MAX_LENGTH} of them"
+        raise BodyProblems([Problem("path", None, "template_id", template_id, rule)], ("path",))
     with store.write() as conn:
         try:
             previous = get_template(conn, template_id)

@@ -69,3 +69,8 @@ def test_a_bad_template_file_is_refused_naming_the_field(
     assert "auction.gate_close" in capsys.readouterr().out
     assert main(["calendar", "template", "daily"]) == 2  # nothing was saved
     assert main(["calendar", "put", "daily", str(tmp_path / "missing.json")]) == 2
+    file.write_text(json.dumps(template_body()))
+    assert main(["calendar", "put", "a/b", str(file)]) == 2  # not an id for an auction's
+    assert main(["calendar", "put", "daily", str(file)]) == 0
+    assert main(["calendar", "skip", "daily", "2030-01-20", "--reason", "x" * 501]) == 2
+    assert main(["calendar", "skip", "daily", "2030-01-20", "--reason", "a\x00b"]) == 2

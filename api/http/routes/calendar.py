@@ -21,8 +21,6 @@ from api.http.schemas.calendar import (
 from api.http.schemas.fields import Day
 from api.http.schemas.lists import ListOf
 from auction.calendar.days import local_day
-from auction.errors import BodyProblems, Problem
-from auction.limits import SAFE_ID_RULE, is_safe_id
 from auction.store.calendar import (
     DayException,
     TemplateVersion,
@@ -34,8 +32,6 @@ from auction.store.calendar import (
 from auction.timegrid import DEFAULT_TIME_ZONE
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
-# A day's auction is "<template_id>-YYYY-MM-DD": 11 characters of the 64 of an auction id.
-TEMPLATE_ID_MAX_LENGTH = 53
 MAX_DAYS = 366
 
 
@@ -113,9 +109,6 @@ def put_template(template_id: str, body: TemplateIn, call: Operator) -> Template
     """Create the template, or edit it: a new version, which the scheduler takes from the
     next day it has not decided yet (auctions already created stay as they are). The
     auction it makes for its next day is judged by every rule of ``POST /auctions``."""
-    if len(template_id) > TEMPLATE_ID_MAX_LENGTH or not is_safe_id(template_id):
-        rule = f"must be {SAFE_ID_RULE}, at most {TEMPLATE_ID_MAX_LENGTH} of them"
-        raise BodyProblems([Problem("path", None, "template_id", template_id, rule)], ("path",))
     version = services.calendar.save_template(
         call.store, template_id, body.model_dump(mode="json"), call.user.user_id, call.now
     )

@@ -16,20 +16,27 @@ from api.http.schemas.auctions import (
     AuctionSettings,
     ProductIn,
 )
-from api.http.schemas.fields import Day, Key, UtcInstant, _no_control
+from api.http.schemas.fields import Day, Key, UtcInstant
 from auction.calendar.walltime import (
     DAY_RULE_PATTERN,
     WALL_TIME_PATTERN,
     parse_day_rule,
     parse_wall_time,
 )
-from auction.limits import NO_CONTROL
+from auction.limits import NO_CONTROL, control_character
 
 REASON_MAX_LENGTH = 500  # calendar_exceptions.reason
 
 
 def _day_rule(value: str) -> str:
     parse_day_rule(value)
+    return value
+
+
+def _plain_text(value: str) -> str:
+    found = control_character(value)
+    if found is not None:
+        raise ValueError(f"must not contain control characters; found {found}")
     return value
 
 
@@ -53,7 +60,7 @@ WallTime = Annotated[
 Reason = Annotated[
     str,
     Field(min_length=1, max_length=REASON_MAX_LENGTH, json_schema_extra={"pattern": NO_CONTROL}),
-    AfterValidator(_no_control),
+    AfterValidator(_plain_text),
 ]
 
 
