@@ -74,6 +74,8 @@ def save_template(
                     else first_day_after(body, now).isoformat()
                 ),
             }
+        elif previous is None or body["first_day"] != previous.body["first_day"]:
+            _check_first_day(body, now)
         _check_template(conn, template_id, body, now)
         version = add_version(conn, template_id, body, actor, now)
         audit.record(
@@ -93,6 +95,18 @@ def save_template(
         at=events.instant(now),
     )
     return version
+
+
+def _check_first_day(body: dict[str, Any], now: datetime) -> None:
+    """A first day given anew must still be creatable: its gate not closed yet (else the
+    template would start by reporting days missed that nobody could have created)."""
+    first = date.fromisoformat(body["first_day"])
+    gate_close = day_times(body, first).gate_close
+    if gate_close <= now:
+        rule = f"its gate closed at {events.instant(gate_close)}: choose a later day"
+        raise BodyProblems(
+            [Problem("template", None, "first_day", first.isoformat(), rule)], ("body",)
+        )
 
 
 def _check_template(

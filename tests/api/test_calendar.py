@@ -232,6 +232,8 @@ def test_a_template_is_judged_by_the_rules_of_post_auctions(store: Store) -> Non
     late["auction"] = {**late["auction"], "create_at": "D-1 09:00"}  # after the gate
     with pytest.raises(BodyProblems, match="before its gate closes"):
         save(store, late)
+    with pytest.raises(BodyProblems, match="its gate closed at 2027-02-26T14:00:00Z"):
+        save(store, template_body(first_day="2027-02-28"))  # SAVED is 2027-03-01 12:00Z
 
 
 def race(workers: list[Store], now: datetime) -> list[BaseException]:
