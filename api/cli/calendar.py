@@ -18,19 +18,28 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from auction.store import Store
+
 BERLIN = ZoneInfo("Europe/Berlin")
 ACTOR = "cli"
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # Tests pin the clock (as vba settle's): the store's time otherwise.
+    clock = argparse.ArgumentParser(add_help=False)
+    clock.add_argument("--now", type=_instant, default=None, help=argparse.SUPPRESS)
     cmd = sub.add_parser("calendar", help="the daily auction calendar: days, templates, holidays")
     actions = cmd.add_subparsers(required=True, metavar="ACTION")
-    show = actions.add_parser("show", help="the next days of every template and their state")
+    show = actions.add_parser(
+        "show", parents=[clock], help="the next days of every template and their state"
+    )
     show.add_argument("--from", dest="first", type=date.fromisoformat, metavar="DAY")
     show.add_argument("--days", type=_days, default=14, metavar="N", help="1 to 366 (14)")
     show.set_defaults(run=show_command)
 
-    put = actions.add_parser("put", help="save a template from a JSON file (a new version)")
+    put = actions.add_parser(
+        "put", parents=[clock], help="save a template from a JSON file (a new version)"
+    )
     put.add_argument("template_id", metavar="TEMPLATE")
     put.add_argument("file", type=Path, metavar="FILE", help="the body of PUT /calendar/templates")
     put.set_defaults(run=put_command)
@@ -40,8 +49,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     template.add_argument("--version", type=int, default=None, metavar="N")
     template.set_defaults(run=template_command)
 
-    skip = actions.add_parser("skip", help="no auction of TEMPLATE on DAY (a holiday)")
-    adapt = actions.add_parser("adapt", help="DAY of TEMPLATE takes another template")
+    skip = actions.add_parser(
+        "skip", parents=[clock], help="no auction of TEMPLATE on DAY (a holiday)"
+    )
+    adapt = actions.add_parser(
+        "adapt", parents=[clock], help="DAY of TEMPLATE takes another template"
+    )
     for marking in (skip, adapt):
         marking.add_argument("template_id", metavar="TEMPLATE")
         marking.add_argument("day", type=date.fromisoformat, metavar="DAY", help="YYYY-MM-DD")
@@ -50,10 +63,24 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     skip.set_defaults(run=mark_command, action="skip", use=None)
     adapt.set_defaults(run=mark_command, action="adapt")
 
-    unmark = actions.add_parser("unmark", help="remove the mark of a day")
+    unmark = actions.add_parser("unmark", parents=[clock], help="remove the mark of a day")
     unmark.add_argument("template_id", metavar="TEMPLATE")
     unmark.add_argument("day", type=date.fromisoformat, metavar="DAY")
     unmark.set_defaults(run=unmark_command)
+
+
+def _instant(text: str) -> datetime:
+    from datetime import datetime
+
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs an offset, such as +01:00 or Z")
+    return instant
+
+
+def _now(args: argparse.Namespace, store: Store) -> datetime:
+    now: datetime = args.now or store_clock(store)()
+    return now
 
 
 def _days(text: str) -> int:
@@ -73,7 +100,7 @@ def show_command(args: argparse.Namespace, console: Console) -> int:
     from auction.calendar.days import local_day
 
     store = open_store()
-    now = store_clock(store)()
+    now = _now(args, store)
     first = args.first or local_day(now, "Europe/Berlin")
     days = services.calendar_view.calendar(store, first, args.days, now)
     table = Table(title=f"auction calendar from {first} (times Europe/Berlin)")
@@ -120,7 +147,7 @@ def put_command(args: argparse.Namespace, console: Console) -> int:
         return EXIT_BAD_INPUT
     store = open_store()
     version = services.calendar.save_template(
-        store, args.template_id, body.model_dump(mode="json"), ACTOR, store_clock(store)()
+        store, args.template_id, body.model_dump(mode="json"), ACTOR, _now(args, store)
     )
     console.print(
         f"template {version.template_id} version {version.version} saved; it applies from "
@@ -162,7 +189,7 @@ def mark_command(args: argparse.Namespace, console: Console) -> int:
         reason=mark.reason,
         use_template=mark.use_template,
         actor=ACTOR,
-        now=store_clock(store)(),
+        now=_now(args, store),
     )
     console.print(f"{args.day} of template {args.template_id} marked: {args.action}", markup=False)
     return 0
@@ -172,8 +199,6 @@ def unmark_command(args: argparse.Namespace, console: Console) -> int:
     from api import services
 
     store = open_store()
-    services.calendar.remove_exception(
-        store, args.template_id, args.day, ACTOR, store_clock(store)()
-    )
+    services.calendar.remove_exception(store, args.template_id, args.day, ACTOR, _now(args, store))
     console.print(f"{args.day} of template {args.template_id}: unmarked", markup=False)
     return 0
