@@ -23,6 +23,7 @@ from auction.calendar.template import day_times, render, time_zone
 from auction.errors import BodyProblems, Conflict, DomainError, NotFound, Problem
 from auction.limits import SAFE_ID_RULE, is_safe_id
 from auction.store import Store, audit
+from auction.store.auctions import get_auction
 from auction.store.calendar import (
     CREATED,
     MISSED,
@@ -273,6 +274,13 @@ def _judge(
     """Whether the day's auction can be created: (created, None, its id), or (refused,
     the reason, None)."""
     rendered = render(used.body, template_id, day)
+    taken = rendered.auction["auction_id"]
+    try:
+        get_auction(conn, taken)
+    except NotFound:
+        pass
+    else:  # created by hand: the day's id is the template's, so say it rather than fail
+        return REFUSED, f"an auction {taken} exists already (created by hand?)", None
     if not rendered.products:
         return REFUSED, f"no product of template {used.template_id} has room on {day}", None
     try:

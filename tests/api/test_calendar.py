@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from api import services
 from api.services import auctions, calendar, calendar_view
 from api.services.scheduler import tick
+from auction.calendar.template import render
 from auction.errors import BodyProblems, Conflict
 from auction.lifecycle import Status
 from auction.store import Store
@@ -322,3 +323,26 @@ def test_the_sandbox_clock_creates_each_day_at_its_time_when_it_jumps(store: Sto
     assert decided == {
         d: opening(d) for d in (date(2027, 3, 9), date(2027, 3, 10), date(2027, 3, 11))
     }
+
+
+@pytest.mark.usefixtures("fleet")
+def test_an_auction_made_by_hand_under_the_day_s_id_is_a_refusal_not_a_failure(
+    store: Store,
+) -> None:
+    save(store)
+    day = date(2027, 3, 9)
+    rendered = render(template_body(), "daily", day)
+    with store.write() as conn:
+        auctions.create_auction(
+            conn,
+            rendered.auction,
+            rendered.products,
+            [],
+            auto_publish=False,
+            actor=ACTOR,
+            now=SAVED,
+        )
+    tick(store, opening(date(2027, 3, 10)))
+    assert outcomes(store) == {day: "refused", date(2027, 3, 10): "created"}
+    [shown] = calendar_view.calendar(store, day, 1, opening(day))
+    assert shown.reason == "an auction daily-2027-03-09 exists already (created by hand?)"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.app import scheduled_tick
 from api.services.scheduler import tick
 from auction.store import Store
 from tests.api.conftest import PASSWORD, Account, Clock, provision
@@ -192,3 +193,20 @@ def test_raw_nan_and_bad_paths_are_refused(world: World) -> None:
     assert c.delete("/calendar/exceptions/daily/2026-12-24", headers=h).status_code == 404
     assert c.get("/calendar/exceptions", headers=h).json()["items"] == []
     assert date(2026, 12, 24)  # (the day used above)
+
+
+def test_the_scheduler_counts_the_days_it_decided(world: World) -> None:
+    """The app's tick (with its metrics listening): vba_calendar_days_total by outcome."""
+    c, h = world.client, world.operator.headers
+    big = template_body(products=[template_product("BIG", "00:00", "24:00", min_mw="50")])
+    assert c.put(TEMPLATE, headers=h, json=template_body()).status_code == 200
+    assert c.put("/calendar/templates/big", headers=h, json=big).status_code == 200
+    world.clock.now += timedelta(days=9)  # 2026-12-05 12:00 UTC
+    app: Any = c.app
+    scheduled_tick(world.store, app.state.clock, app.state.metrics)
+    text = app.state.metrics.exposition().decode()
+    # Both templates: 12-04 .. 12-06 missed (gates passed at D-2 15:00 Berlin), 12-07 ..
+    # 12-12 opened (D-7 09:00): "daily" created them, "big" refused them (50 MW).
+    assert 'vba_calendar_days_total{outcome="created"} 6.0' in text
+    assert 'vba_calendar_days_total{outcome="refused"} 6.0' in text
+    assert 'vba_calendar_days_total{outcome="missed"} 6.0' in text
