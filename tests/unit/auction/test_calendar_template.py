@@ -9,9 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from auction.archive import check_config
+from auction.book import PRODUCTS
 from auction.calendar.days import due_days, first_day_after, missed_days
 from auction.calendar.template import auction_id, day_times, render, window
 from auction.calendar.walltime import parse_day_rule, parse_wall_time, wall_instant
+from auction.cells import sheet_from_rows
+from auction.errors import Problem
+from auction.rules import check_products
 from auction.timegrid import day_bounds, mtu_count
 from tests.calendar_bodies import template_body, template_product
 
@@ -141,3 +146,23 @@ def test_every_window_lies_on_the_grid_inside_the_day(
     assert whole["product_id"] == "DAY"
     length = datetime.fromisoformat(whole["end"]) - datetime.fromisoformat(whole["start"])
     assert length // timedelta(minutes=15) == mtu_count(day)
+
+
+@given(days, st.sampled_from(["clip", "shift"]))
+def test_every_day_s_auction_passes_the_rules_of_an_auction(day: date, dst: str) -> None:
+    """For any day of 2026-2030, the auction a template makes passes auction.json's and
+    products.csv's checks (those of POST /auctions), its gates in order."""
+    rendered = render(template_body(dst=dst), "daily", day)
+    problems: list[Problem] = []
+    config = check_config(
+        {k: v for k, v in rendered.auction.items() if v is not None}, problems, "auction"
+    )
+    assert problems == []
+    sheet = sheet_from_rows("products", rendered.products, PRODUCTS.names())
+    frame = check_products(sheet, config)
+    assert sheet.problems == []
+    assert frame is not None
+    assert frame.height == 5
+    assert config is not None
+    assert config.gate_open is not None
+    assert config.gate_open < config.gate_close <= config.publish_at  # type: ignore[operator]
