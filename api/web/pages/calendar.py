@@ -150,9 +150,8 @@ def mark_day(request: Request, call: OperatorPage, form: FormFields) -> Response
             {k: form[k] for k in ("action", "reason", "use_template") if k in form}
         )
         api_calendar.put_exception(form.get("template_id", ""), day, body, call)
-    except (*forms.REFUSALS, NotFound) as exc:
-        status = 404 if isinstance(exc, NotFound) else 409
-        if isinstance(exc, DomainError | ValidationError):
-            status = 422
+    except forms.REFUSALS as exc:
+        status = 422 if isinstance(exc, DomainError | ValidationError) else 409
+        status = 404 if isinstance(exc, NotFound) else status
         return _page(request, call, mark=form, refusal=refusal_of(exc), status_code=status)
     return see_other(PATH, notice="day-marked")
