@@ -20,7 +20,13 @@ def product_capacity_mw(archive: Archive) -> pl.DataFrame:
     """Per product, an upper bound of what the fleet can carry (MW of product), ignoring
     outages and other products: power of the prequalified assets of the zone per market,
     divided by the product's MW per MW of that market, and stored energy for wholesale."""
-    fleet = archive.fleet.filter(pl.col("tso_zone") == archive.config.tso_zone)
+    return capacity_mw(archive.fleet, archive.config.tso_zone, archive.products)
+
+
+def capacity_mw(fleet: pl.DataFrame, tso_zone: str, products: pl.DataFrame) -> pl.DataFrame:
+    """``product_capacity_mw`` of ``products`` over ``fleet`` (``FLEET`` columns) in
+    ``tso_zone``: product_id, capacity_mw."""
+    fleet = fleet.filter(pl.col("tso_zone") == tso_zone)
     power = {
         "wholesale": float(fleet["p_discharge_mw"].sum()),
         "fcr": float(fleet.filter(pl.col("fcr"))["p_discharge_mw"].sum()),
@@ -37,9 +43,7 @@ def product_capacity_mw(archive: Archive) -> pl.DataFrame:
             energy / (pl.col("wholesale_mw") * pl.col("wholesale_h"))
         )
     )
-    return archive.products.select(
-        "product_id", capacity_mw=pl.min_horizontal(bounds).fill_null(0.0)
-    )
+    return products.select("product_id", capacity_mw=pl.min_horizontal(bounds).fill_null(0.0))
 
 
 def book_by_product(bids: pl.DataFrame) -> pl.DataFrame:

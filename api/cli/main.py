@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from api.cli import ancillary, archive, demo_parser, replay, sandbox, store
+from api.cli import ancillary, archive, calendar, demo_parser, replay, sandbox, store
 from api.cli.exits import EXIT_BAD_INPUT, EXIT_INTERNAL
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MAX_PROBLEMS_SHOWN = 50
 
 # The command families, in the order --help lists them.
-FAMILIES = (demo_parser, archive, replay, store, ancillary, sandbox)
+FAMILIES = (demo_parser, archive, replay, store, ancillary, sandbox, calendar)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from api.http.routes import (
     auctions,
     auth,
     bids,
+    calendar,
     fleet,
     health,
     sandbox,
@@ -227,7 +228,17 @@ def create_app(
     app.state.metrics = metrics
     app.state.write_limiter = WriteLimiter(settings.org_writes_per_s, settings.org_write_burst)
     errors.install(app)
-    for module in (auth, admin, fleet, auctions, bids, virtual_assets, ancillary, settlement):
+    for module in (
+        auth,
+        admin,
+        fleet,
+        auctions,
+        bids,
+        virtual_assets,
+        ancillary,
+        settlement,
+        calendar,
+    ):
         app.include_router(module.router, dependencies=[paths.CHECKED_PATH])
     app.include_router(ancillary.pool_router, dependencies=[paths.CHECKED_PATH])
     app.include_router(health.router)

@@ -143,8 +143,16 @@ class Metrics:
         )
         self.scheduler_failures = Counter(
             "vba_scheduler_failures",
-            "scheduler work that failed: closing a gate, publishing, or a whole tick",
+            "scheduler work that failed: creating a calendar day's auction, closing a gate, "
+            "publishing, or a whole tick",
             ["step"],
+            registry=registry,
+        )
+        self.calendar_days = Counter(
+            "vba_calendar_days",
+            "delivery days the calendar decided, by outcome: created, skipped, or refused and "
+            "missed (both logged at ERROR: a day without its auction)",
+            ["outcome"],
             registry=registry,
         )
         self.last_tick = Gauge(
@@ -176,6 +184,8 @@ class Metrics:
             duration = fields["duration_s"]
             assert isinstance(duration, float | int)
             self.clearing_seconds.observe(duration)
+        elif event.startswith("calendar.") and event != "calendar.template_saved":
+            self.calendar_days.labels(event.removeprefix("calendar.")).inc()
         elif event == "scheduler.failed":
             self.scheduler_failures.labels(str(fields["step"])).inc()
 

@@ -120,6 +120,21 @@ def _allocations(
     return frame
 
 
+def checked_auction(
+    conn: Connection,
+    auction: dict[str, Any],
+    products: list[dict[str, Any]],
+    allocations: list[dict[str, Any]],
+) -> tuple[AuctionConfig, pl.DataFrame, pl.DataFrame]:
+    """The body of ``POST /auctions`` judged by every rule of the archive, written nowhere:
+    its auction.json, products and fixed allocations (BodyProblems otherwise)."""
+    config = _config({**auction, "auction_id": auction.get("auction_id") or new_id()})
+    checked = checked_rows(
+        "products", products, PRODUCTS.names(), ("body", "products"), check_products, config
+    )
+    return config, checked, _allocations(conn, allocations, checked)
+
+
 def create_auction(
     conn: Connection,
     auction: dict[str, Any],
@@ -130,11 +145,7 @@ def create_auction(
     actor: str,
     now: datetime,
 ) -> AuctionRecord:
-    config = _config({**auction, "auction_id": auction.get("auction_id") or new_id()})
-    checked = checked_rows(
-        "products", products, PRODUCTS.names(), ("body", "products"), check_products, config
-    )
-    alloc = _allocations(conn, allocations, checked)
+    config, checked, alloc = checked_auction(conn, auction, products, allocations)
     record = insert_auction(
         conn, config, checked.select(PRODUCTS.names()), auto_publish=auto_publish, now=now
     )

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from api.services import calendar
 from api.services.scheduler import tick
 from auction.errors import Conflict
 from auction.instants import utc_text
@@ -67,7 +68,10 @@ def move_clock(
                 advance_s=advance_s,
                 offset_s=new_offset // timedelta(seconds=1),
             )
-        for instant in [*due, after]:
+        # The calendar's creation times too: a jump over a day's whole creation window
+        # would otherwise leave the day missed.
+        created = calendar.creation_instants(store, before, after)
+        for instant in [*sorted({*due, *created}), after]:
             try:
                 tick(store, instant)
             except Exception:  # as the scheduler: the move stands; the log names the auction

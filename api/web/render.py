@@ -44,6 +44,7 @@ TRADER_NAV = (
 )
 OPERATOR_NAV = (
     NavItem("Auctions", "/ui/operator/auctions"),
+    NavItem("Calendar", "/ui/operator/calendar"),
     NavItem("Fleet", "/ui/operator/fleet"),
     NavItem("Setpoints", "/ui/operator/setpoints"),
     NavItem("Ancillary", "/ui/operator/ancillary"),

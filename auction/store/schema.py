@@ -468,3 +468,47 @@ idempotency_keys = sa.Table(
     sa.Column("response_json", sa.Text, nullable=False),
     _created(),
 )
+
+# Revision 0007: the auction calendar. A template is versioned: an edit adds a version and
+# the scheduler takes the latest for each day it has not decided yet. A day is decided once
+# per template (the primary key): a second worker racing to create it meets this key, or
+# the deterministic auction id, and gives up. A refusal may turn into a creation later.
+
+calendar_templates = sa.Table(
+    "calendar_templates",
+    metadata,
+    _id("template_id", primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    _id("created_by", nullable=False),
+    _created(),
+)
+
+calendar_exceptions = sa.Table(
+    "calendar_exceptions",
+    metadata,
+    _id("template_id", primary_key=True),
+    sa.Column("delivery_day", sa.Date, primary_key=True),
+    # skip (no auction that day) or adapt (the day takes another template's latest version).
+    sa.Column("action", sa.String(16), nullable=False),
+    _id("use_template"),
+    sa.Column("reason", sa.String(500), nullable=False),
+    _id("created_by", nullable=False),
+    _created(),
+)
+
+calendar_days = sa.Table(
+    "calendar_days",
+    metadata,
+    _id("template_id", primary_key=True),
+    sa.Column("delivery_day", sa.Date, primary_key=True),
+    # created, refused (the fleet cannot carry it, or the day breaks a rule), skipped or
+    # missed (its gate closed before the scheduler created it).
+    sa.Column("outcome", sa.String(16), nullable=False),
+    _id("auction_id", unique=True),
+    _id("used_template"),
+    sa.Column("used_version", sa.Integer),
+    sa.Column("reason", sa.Text),
+    sa.Column("decided_at", Instant(), nullable=False),
+)

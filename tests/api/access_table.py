@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from auction.model import Archive
 from tests.api.conftest import EICS, PASSWORD, Account, bid_body
+from tests.calendar_bodies import template_body
 
 CALLERS = ("anonymous", "expired", "other", "member", "operator")
 
@@ -340,6 +341,37 @@ TABLE: list[Row] = [
         body=lambda _w, _caller: {},
         query="?market=fcr",
     ),
+    # The auction calendar: a template saved (then read), a day of it marked and unmarked.
+    Row(
+        "PUT",
+        "/calendar/templates/{template_id}",
+        operator_only(200),
+        {"template_id": "matrix"},
+        body=lambda _w, _caller: template_body(),
+    ),
+    Row("GET", "/calendar/templates", operator_only(200)),
+    Row("GET", "/calendar/templates/{template_id}", operator_only(200), {"template_id": "matrix"}),
+    Row(
+        "GET",
+        "/calendar/templates/{template_id}/versions",
+        operator_only(200),
+        {"template_id": "matrix"},
+    ),
+    Row(
+        "PUT",
+        "/calendar/exceptions/{template_id}/{day}",
+        operator_only(200),
+        {"template_id": "matrix", "day": "2026-12-24"},
+        body=lambda _w, _caller: {"action": "skip", "reason": "Christmas Eve"},
+    ),
+    Row("GET", "/calendar/exceptions", operator_only(200)),
+    Row(
+        "DELETE",
+        "/calendar/exceptions/{template_id}/{day}",
+        operator_only(204),
+        {"template_id": "matrix", "day": "2026-12-24"},
+    ),
+    Row("GET", "/calendar", operator_only(200)),
     # The sandbox's clock: anyone signed in reads it; the operator moves it to the present
     # (allowed, and nothing changes), so the rows after it run at the same time.
     Row("GET", "/sandbox/clock", authenticated(200)),

@@ -26,6 +26,7 @@ from tests.api.conftest import (
     provision,
     settled_day,
 )
+from tests.calendar_bodies import template_body
 from tests.strategies import NORMAL_DAY, local
 
 pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -283,7 +284,16 @@ def test_every_instant_of_an_auctions_life_is_utc_with_z(
         json={"product_id": "p1", "quantity_mw": 1, "price_eur_per_mw": 1},
     )
     assert late.status_code == 409
-    ids = {**world.ids, "invite_id": invite.json()["invite_id"], "product_date_code": "x1"}
+    template = client.put(
+        "/calendar/templates/daily", headers=operator.headers, json=template_body()
+    )
+    assert template.status_code == 200, template.text
+    ids = {
+        **world.ids,
+        "invite_id": invite.json()["invite_id"],
+        "product_date_code": "x1",
+        "template_id": "daily",
+    }
     document = client.get("/openapi.json").json()
     window = {"from": local(NORMAL_DAY, 0).isoformat(), "to": local(NORMAL_DAY, 23).isoformat()}
     for path, operations in document["paths"].items():

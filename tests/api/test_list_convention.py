@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.http.schemas.lists import ListOf
 from auction.store import Store
 from tests.api.conftest import Clock, settled_day
+from tests.calendar_bodies import template_body
 
 # Answers that are one document holding lists of its own, not a list: each was looked at
 # and kept whole (docs/api.md, "Pages of lists"). A new answer with an array must be
@@ -128,13 +129,24 @@ def test_real_answers_of_every_list_follow_the_convention(
     client = make_client()
     world = settled_day(store, client, clock, powers=(100, 200))
     operator, alpha, ids = world.operator, world.alpha, world.ids
+    # The calendar: a template, and its first day marked.
+    saved = client.put("/calendar/templates/daily", headers=operator.headers, json=template_body())
+    assert saved.status_code == 200, saved.text
+    first_day = saved.json()["body"]["first_day"]
+    marked = client.put(
+        f"/calendar/exceptions/daily/{first_day}",
+        headers=operator.headers,
+        json={"action": "skip", "reason": "a holiday"},
+    )
+    assert marked.status_code == 200, marked.text
+    ids = {**ids, "template_id": "daily"}
 
     paths = _list_paths(client)
     assert len(paths) >= 12, paths
     seen_more = 0
     for template in paths:
         path = template.format(**ids)
-        account = operator if path.startswith(("/admin", "/fleet")) else alpha
+        account = operator if path.startswith(("/admin", "/fleet", "/calendar")) else alpha
         whole = client.get(path, headers=account.headers)
         assert whole.status_code == 200, (path, whole.text)
         assert set(whole.json()) == ENVELOPE, (path, whole.text)

@@ -38,18 +38,14 @@ MAX_ALLOCATIONS = 10_000
 MAX_ASSETS = 10_000
 
 
-class AuctionIn(BaseModel):
-    """auction.json's keys (docs/archive.md); unset keys take the documented defaults."""
+class AuctionSettings(BaseModel):
+    """auction.json's keys other than its id, day and instants: what an auction template
+    (api.http.schemas.calendar) shares with an auction."""
 
     model_config = ConfigDict(extra="forbid")
 
-    auction_id: SafeId | None = Field(default=None, description="default: a new random id")
-    delivery_day: Day
     time_zone: str | None = Field(default=None, max_length=64, description="an IANA zone")
     tso_zone: Eic | None = Field(default=None, description="EIC of the TSO control area")
-    gate_open: Instant | None = None
-    gate_close: Instant | None = None
-    publish_at: Instant | None = None
     mtu_minutes: MtuMinutes | None = None
     fcr_energy_h: ConfigHours | None = None
     afrr_energy_h: ConfigHours | None = None
@@ -58,6 +54,16 @@ class AuctionIn(BaseModel):
     final_soc_tolerance: ConfigFraction | None = None
     dispatch_gate_closure_s: GateClosureS | None = None
     time_limit_s: TimeLimitS | None = None
+
+
+class AuctionIn(AuctionSettings):
+    """auction.json's keys (docs/archive.md); unset keys take the documented defaults."""
+
+    auction_id: SafeId | None = Field(default=None, description="default: a new random id")
+    delivery_day: Day
+    gate_open: Instant | None = None
+    gate_close: Instant | None = None
+    publish_at: Instant | None = None
 
 
 class ProductIn(Strict):
