@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from api.services.scheduler import tick
-from tests.ui.conftest import NOW, LiveServer, World, check_accessible, sign_in
+from tests.ui.conftest import NOW, LiveServer, World, check_accessible, sign_in, snapshot
 
 CALENDAR = "/ui/operator/calendar"
 
@@ -48,6 +48,7 @@ def test_a_template_saved_in_the_page_fills_the_calendar(
     expect(created).to_contain_text("created")
     expect(created).to_contain_text("open")
     expect(created.get_by_role("link", name="daily-2026-12-06")).to_be_visible()
+    snapshot(operator, "calendar")
 
     # A holiday: skipped before it is created, said in the calendar.
     operator.get_by_label("Delivery day").fill("2026-12-24")
