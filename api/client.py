@@ -36,8 +36,10 @@ from api.http.schemas.accounts import (
 from api.http.schemas.ancillary import AncillaryBidPublic, ImportSummary, TsoBids
 from api.http.schemas.auctions import AllocationPublic, AssetPublic, AuctionPublic, OutageCreated
 from api.http.schemas.bids import AuctionResults, AwardPublic, BidPublic, BidVersion
+from api.http.schemas.calendar import CalendarDayPublic, ExceptionPublic, TemplatePublic
 from api.http.schemas.clearing import AuctionReport, ClearOutcome
 from api.http.schemas.dispatch import (
+    RebalancingPlan,
     ScheduleVersionPublic,
     ScheduleView,
     SetpointList,
@@ -439,9 +441,39 @@ class VbaClient:
         """An outage or derate ``{asset_id, start, end, available_fraction}``."""
         return self._one(OutageCreated, "POST", "/fleet/outages", body=outage)
 
-    def setpoints(self, start: datetime, end: datetime) -> SetpointList:
-        params = {"from": start, "to": end}
+    def setpoints(self, start: datetime, end: datetime, *, rebalance: bool = True) -> SetpointList:
+        """The fleet's setpoints of [start, end), with the operator's rebalancing plan
+        unless ``rebalance`` is false."""
+        params = {"from": start, "to": end, "rebalance": rebalance}
         return self._one(SetpointList, "GET", "/fleet/setpoints", params=params)
+
+    def rebalancing(self, start: datetime, end: datetime) -> RebalancingPlan:
+        """The operator's rebalancing plan for [start, end): its trades, and what it
+        cannot fix with the reason."""
+        params = {"from": start, "to": end}
+        return self._one(RebalancingPlan, "GET", "/fleet/rebalancing", params=params)
+
+    # --- the auction calendar (operators) --------------------------------------------
+
+    def put_template(self, template_id: str, template: Body) -> TemplatePublic:
+        """Create an auction template or store its next version (docs/api.md, "The
+        auction calendar"); it applies from the next day not yet created."""
+        path = f"/calendar/templates/{template_id}"
+        return self._one(TemplatePublic, "PUT", path, body=template)
+
+    def calendar(self, first_day: date | None = None, days: int = 14) -> list[CalendarDayPublic]:
+        """Every template's days from ``first_day`` (today in Berlin) for ``days`` days:
+        planned, created (with its auction and status), skipped, refused or missed."""
+        params: dict[str, Any] = {"days": days}
+        if first_day is not None:
+            params["first_day"] = first_day
+        return self._list(CalendarDayPublic, "/calendar", **params)
+
+    def mark_day(self, template_id: str, day: date, mark: Body) -> ExceptionPublic:
+        """Mark a day not yet created: ``{"action": "skip", "reason": ...}`` or
+        ``{"action": "adapt", "use_template": ..., "reason": ...}``."""
+        path = f"/calendar/exceptions/{template_id}/{day.isoformat()}"
+        return self._one(ExceptionPublic, "PUT", path, body=mark)
 
     def create_auction(
         self,

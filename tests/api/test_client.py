@@ -4,7 +4,7 @@ auction: sign in, list, bid, amend, withdraw, page, clear, dispatch, offer reser
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +17,7 @@ from api.http.settings import Settings
 from auction.store import Store, migrate
 from auction.store.accounts import accept_invite, create_invite, create_org
 from tests.api.conftest import EICS, PASSWORD, SECRET, Clock, password_hash, sample_archive
+from tests.calendar_bodies import template_body
 from tests.served import served
 
 
@@ -226,3 +227,30 @@ def test_the_client_rides_on_a_test_client_and_lists_the_operator_s_world(
             operator.awards("nope", org_id=orgs[1].org_id)
         assert caught.value.status == 404
         assert caught.value.errors == []
+
+
+def test_the_operator_keeps_a_calendar_and_reads_the_rebalancing_plan(
+    world: tuple[str, Clock, Store],
+) -> None:
+    base_url, clock, store = world  # 2026-11-26 13:00 Berlin
+    _user(store, "Operator", "operator", EICS[0], clock.now)
+    with VbaClient(base_url) as operator:
+        operator.authenticate("operator@example.com", PASSWORD)
+        saved = operator.put_template("daily", template_body())
+        assert (saved.template_id, saved.version) == ("daily", 1)
+        # Its first day is the first whose opening (D-7 09:00) is still ahead: 12-04.
+        days = operator.calendar(date(2026, 12, 4), days=3)
+        assert [(d.delivery_day, d.state) for d in days] == [
+            (date(2026, 12, 4), "planned"),
+            (date(2026, 12, 5), "planned"),
+            (date(2026, 12, 6), "planned"),
+        ]
+        marked = operator.mark_day("daily", date(2026, 12, 5), {"action": "skip", "reason": "X"})
+        assert (marked.action, marked.reason) == ("skip", "X")
+        again = operator.calendar(date(2026, 12, 5), days=1)
+        assert [(d.state, d.reason) for d in again] == [("to_skip", "X")]
+
+        start = datetime(2026, 11, 28, 23, tzinfo=UTC)
+        plan = operator.rebalancing(start, start + timedelta(days=1))
+        assert plan.summary == ["No wholesale block is delivered in that time."]
+        assert operator.setpoints(start, start + timedelta(days=1), rebalance=False).trades == []
