@@ -22,8 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auction.calendar.walltime import on_day, parse_day_rule, parse_wall_time
+from auction.errors import BodyProblems, Problem
 from auction.instants import utc_text
 from auction.timegrid import DEFAULT_TIME_ZONE, day_bounds
 
@@ -53,8 +55,16 @@ class Rendered:
 
 
 def time_zone(body: Mapping[str, Any]) -> str:
-    zone = body["auction"].get("time_zone")
-    return str(zone) if zone else DEFAULT_TIME_ZONE
+    """The template's IANA zone (Europe/Berlin by default); a name no zone has is refused
+    here, before any day is reckoned in it."""
+    zone = str(body["auction"].get("time_zone") or DEFAULT_TIME_ZONE)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # ValueError: malformed
+        rule = "time_zone must be a known IANA zone, such as Europe/Berlin"
+        problem = Problem("template", None, "time_zone", zone, rule)
+        raise BodyProblems([problem], ("body", "auction")) from exc
+    return zone
 
 
 def day_times(body: Mapping[str, Any], day: date) -> DayTimes:

@@ -131,6 +131,8 @@ TEMPLATE_CHANGES = [
     (("auction", "publish_at"), LONG, "publish_at"),
     (("auction", "create_at"), f"D-8 09:00{NUL}", "create_at"),
     (("auction", "tso_zone"), "XX", "tso_zone"),
+    (("auction", "time_zone"), "Mars/Olympus_Mons", "time_zone"),
+    (("auction", "time_zone"), "\u0d5d\U0010db8c", "time_zone"),
     (("products", 0, "start"), "24:30", "start"),
     (("products", 0, "end"), MEGA, "end"),
     (("products", 0, "min_mw"), "NaN", "min_mw"),

@@ -54,9 +54,11 @@ from tests.api.conftest import (
     sample_archive,
     small_auction,
 )
+from tests.calendar_bodies import template_body
 
 WRITES = ("post", "put", "patch", "delete")
 DAY = date(2026, 11, 28)  # the published auction's delivery day (as in test_access)
+SKIP = {"action": "skip", "reason": "a holiday"}
 # Tables that exist to count refused attempts (login throttling): a 4xx may write there.
 BOOKKEEPING = re.compile(r"throttl|attempt|rate_limit|login_fail", re.IGNORECASE)
 _PLACEHOLDER = "\u0000hostile-value\u0000"
@@ -392,6 +394,22 @@ class World:
         )
         return str(bid["bid_id"])
 
+    def template(self) -> tuple[str, str]:
+        """A fresh auction template saved by the operator: its id and its first day."""
+        template_id = self.fresh("tpl")
+        url = f"/calendar/templates/{template_id}"
+        saved = _checked(
+            self.client.put(url, headers=self.operator.headers, json=template_body()), 200
+        )
+        return template_id, str(saved["body"]["first_day"])
+
+    def marked_day(self) -> tuple[str, str]:
+        """A fresh template with its first day marked to be skipped: its id and the day."""
+        template_id, day = self.template()
+        url = f"/calendar/exceptions/{template_id}/{day}"
+        _checked(self.client.put(url, headers=self.operator.headers, json=SKIP), 200)
+        return template_id, day
+
     def base(self, method: str, template: str) -> Request:
         """A valid request of ``method template`` (fresh ids each call)."""
         return BASES[(method.lower(), template)](self)
@@ -463,6 +481,12 @@ class _Shape(World):
 
     def member_bid(self) -> str:
         return str(uuid.uuid4())
+
+    def template(self) -> tuple[str, str]:
+        return "tpl", "2026-12-06"
+
+    def marked_day(self) -> tuple[str, str]:
+        return "tpl", "2026-12-06"
 
 
 def shape_world() -> World:
@@ -623,6 +647,15 @@ BASES: dict[tuple[str, str], Callable[[World], Request]] = {
         w.operator, {"delivery_day": str(DAY)}, {}, query={"market": "fcr"}
     ),
     ("post", "/sandbox/clock"): _clock,
+    ("put", "/calendar/templates/{template_id}"): lambda w: Request(
+        w.operator, {"template_id": w.fresh("tpl")}, template_body()
+    ),
+    ("put", "/calendar/exceptions/{template_id}/{day}"): lambda w: Request(
+        w.operator, dict(zip(("template_id", "day"), w.template(), strict=True)), SKIP
+    ),
+    ("delete", "/calendar/exceptions/{template_id}/{day}"): lambda w: Request(
+        w.operator, dict(zip(("template_id", "day"), w.marked_day(), strict=True))
+    ),
 }
 
 

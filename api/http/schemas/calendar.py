@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from api.http.schemas.accounts import Strict
 from api.http.schemas.auctions import (
@@ -117,13 +123,15 @@ class ExceptionIn(Strict):
         "version instead"
     )
     reason: Reason
-    use_template: Key | None = None
+    use_template: Key | None = Field(default=None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _template_for_adapt(self) -> ExceptionIn:
-        if (self.action == "adapt") != (self.use_template is not None):
+    @field_validator("use_template")
+    @classmethod
+    def _template_for_adapt(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # On the field, so that the refusal names use_template.
+        if (info.data.get("action") == "adapt") != (value is not None):
             raise ValueError("use_template is needed to adapt a day, and only then")
-        return self
+        return value
 
 
 class ExceptionPublic(BaseModel):
