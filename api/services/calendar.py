@@ -195,23 +195,42 @@ def due_work(store: Store, now: datetime) -> list[tuple[str, date]]:
         templates = [t for t in latest_templates(conn) if t.active]
         work = []
         for template in templates:
-            first = date.fromisoformat(template.body["first_day"])
-            due = due_days(template.body, first, now)
-            days = sorted({*due, *missed_days(template.body, first, now)})
-            if not days:
-                continue
-            # One query per template and tick (the tick runs every second).
-            decided = {
-                o.delivery_day: o.outcome
-                for o in day_outcomes(conn, days[0], days[-1])
-                if o.template_id == template.template_id
-            }
-            work += [
-                (template.template_id, day)
-                for day in days
-                if day not in decided or (decided[day] == REFUSED and day in due)
-            ]
+            try:
+                work += _due_days_of(conn, template, now)
+            except Exception:
+                # A template that cannot be read must not stop the others, nor the
+                # scheduler's gates and publications: said loudly, tried again next tick.
+                events.emit(
+                    "scheduler.failed",
+                    "scheduler could not work out a template's due days",
+                    level=logging.ERROR,
+                    exc_info=True,
+                    step="create",
+                    template_id=template.template_id,
+                    at=events.instant(now),
+                )
     return work
+
+
+def _due_days_of(
+    conn: Connection, template: TemplateVersion, now: datetime
+) -> list[tuple[str, date]]:
+    first = date.fromisoformat(template.body["first_day"])
+    due = due_days(template.body, first, now)
+    days = sorted({*due, *missed_days(template.body, first, now)})
+    if not days:
+        return []
+    # One query per template and tick (the tick runs every second).
+    decided = {
+        o.delivery_day: o.outcome
+        for o in day_outcomes(conn, days[0], days[-1])
+        if o.template_id == template.template_id
+    }
+    return [
+        (template.template_id, day)
+        for day in days
+        if day not in decided or (decided[day] == REFUSED and day in due)
+    ]
 
 
 def decide_day(store: Store, template_id: str, day: date, now: datetime) -> DayOutcome | None:

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.http.app import scheduled_tick
@@ -39,6 +40,13 @@ def world(store: Store, make_client: Callable[[], TestClient], clock: Clock) -> 
     answer = client.put("/fleet/assets", headers=operator.headers, json=fleet)
     assert answer.status_code == 200, answer.text
     return World(client, operator, store, clock)
+
+
+def _late(world: World, h: dict[str, str]) -> str:
+    """What the calendar says is overdue on 12-04's auction of the template daily."""
+    answer = world.client.get("/calendar", headers=h, params={"first_day": "2026-12-04", "days": 1})
+    [day] = [d for d in answer.json()["items"] if d["template_id"] == "daily"]
+    return str(day["late"])
 
 
 def signed_in(world: World) -> dict[str, str]:
@@ -116,6 +124,14 @@ def test_the_calendar_shows_planned_created_skipped_and_refused_days(world: Worl
     assert late["auction_status"] == "closed"
     assert "due to publish at 2026-12-02T16:00:00Z" in late["late"]
     assert "its clearing did not finish" in late["late"]
+    # Cleared by hand but still not published; then as if the checker had refused it.
+    cleared = c.post("/auctions/daily-2026-12-04/clear", headers=h)
+    assert cleared.status_code == 200, cleared.text
+    assert "its publication failed" in _late(world, h)
+    with world.store.write() as conn:
+        refused = "UPDATE clearings SET checker_ok = false WHERE auction_id = 'daily-2026-12-04'"
+        conn.execute(sa.text(refused))
+    assert "the independent checker refused its result" in _late(world, h)
     # A created day cannot be marked any more.
     answer = c.put(
         "/calendar/exceptions/daily/2026-12-06",

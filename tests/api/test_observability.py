@@ -30,6 +30,7 @@ from auction.store import Store
 from auction.store.migrate import head
 from tests.api.conftest import EICS, PASSWORD, SECRET, Clock, provision
 from tests.api.test_durability import free_port
+from tests.calendar_bodies import template_body
 from tests.strategies import NORMAL_DAY, asset, local, product
 
 METRICS_TOKEN = "metrics token of the tests, 40 characters"
@@ -469,3 +470,42 @@ def test_vba_serve_writes_json_lines_on_stderr(tmp_path: Path) -> None:
     assert (line["route"], line["status"], line["level"]) == ("/auctions", 401, "INFO")
     assert not any(r["route"] == "/healthz" for r in requests_of(lines))  # DEBUG: not shown
     assert '"GET /auctions HTTP/1.1" 401' not in text  # no uvicorn access log
+
+
+@SQLITE
+def test_a_template_the_scheduler_cannot_read_holds_up_no_other_step(
+    store: Store, store_url: str, clock: Clock, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """A stored template whose body no longer reads (as after a hand edit of the store) is
+    said at ERROR and counted; the other template's day is still created and a gate that
+    passed still closes, in the same tick."""
+    app = make_app(store_url, clock)
+    with TestClient(app) as client:
+        operator = provision(store, client, "Operator", "operator")
+        fleet = {"assets": [asset("a1", 5.0, 10.0), asset("a2", 5.0, 10.0)]}
+        assert client.put("/fleet/assets", headers=operator.headers, json=fleet).status_code == 200
+        for template_id in ("broken", "daily"):
+            url = f"/calendar/templates/{template_id}"
+            saved = client.put(url, headers=operator.headers, json=template_body())
+            assert saved.status_code == 200, saved.text
+        with store.write() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE calendar_templates SET body_json = '{}' WHERE template_id = 'broken'"
+                )
+            )
+        watched = client.post("/auctions", headers=operator.headers, json=small_auction_body())
+        assert watched.status_code == 201, watched.text
+        assert client.post("/auctions/watched/open", headers=operator.headers).status_code == 200
+        # 2026-11-27 15:30 Berlin: the first day (12-04) opened at 09:00; watched's gate at 15:00.
+        clock.now = local(NORMAL_DAY - timedelta(days=2), 15, 30)
+        scheduled_tick(store, app.state.clock, app.state.metrics)
+        scraped = scrape(client)
+        statuses = {
+            a: client.get(f"/auctions/{a}", headers=operator.headers).json()["status"]
+            for a in ("watched", "daily-2026-12-04")
+        }
+    assert statuses == {"watched": "closed", "daily-2026-12-04": "open"}
+    [failed] = events_of(log_lines(), "scheduler.failed")
+    assert (failed["level"], failed["step"], failed["template_id"]) == ("ERROR", "create", "broken")
+    assert scraped[("vba_scheduler_failures_total", (("step", "create"),))] == 1
