@@ -63,7 +63,13 @@ def http(tmp_path: Path) -> Iterator[tuple[httpx.Client, Clock, Store]]:
         tick_s=0.2,
     )
     app = create_app(settings, clock=clock)  # with its scheduler
-    with served(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    # A generous timeout, as the other served tests have: on a busy machine (CI beside
+    # other work) the first sign-in once took over httpx's default 5 s. The answers are
+    # what the test judges, not how fast they come.
+    with (
+        served(app) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
         yield client, clock, app.state.store
 
 
