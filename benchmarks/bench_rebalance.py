@@ -71,12 +71,12 @@ def figures(name: str, seconds: float, day: Disaggregation | None) -> dict[str, 
     row: dict[str, Any] = {"variant": name, "total_s": seconds}
     if day is None:
         return row
-    kw = day.trades["trade_kw"]
+    sold, bought = day.traded_kwh
     return row | {
         "status": day.status,
         "solve_s": day.solve_s,
-        "sold_kwh": float(kw.clip(0, None).sum()) / 4,
-        "bought_kwh": float(-kw.clip(None, 0).sum()) / 4 + 0.0,
+        "sold_kwh": sold,
+        "bought_kwh": bought,
         "short_kwh": float(day.shortfall["shortfall_kw"].abs().sum()) / 4,
         "breaching_assets": day.soc_breaches["asset_id"].n_unique(),
         "summary": day.summary,

@@ -104,13 +104,17 @@ class Disaggregation:
             tail += f"; {n} {_plural(n, 'asset')} cannot keep the SoC band in some MTUs"
         return f"{head}; {tail}"
 
+    @property
+    def traded_kwh(self) -> tuple[float, float]:
+        """The plan's energy (kWh): sold, bought."""
+        dt_h = self.mtu_minutes / 60
+        kw = self.trades["trade_kw"]
+        return float(kw.clip(0, None).sum()) * dt_h, float(-kw.clip(None, 0).sum()) * dt_h + 0.0
+
     def _plan_sentence(self) -> str:
         """'the operator's plan sells 120.0 kWh and buys 80.0 kWh in 14 MTUs; every asset
         keeps its reserve band', or names the assets that cannot, and why."""
-        dt_h = self.mtu_minutes / 60
-        kw = self.trades["trade_kw"]
-        sold = float(kw.clip(0, None).sum()) * dt_h
-        bought = float(-kw.clip(None, 0).sum()) * dt_h
+        sold, bought = self.traded_kwh
         n = self.trades.height
         sides = [
             f"{verb} {kwh:,.1f} kWh" for verb, kwh in (("sells", sold), ("buys", bought)) if kwh

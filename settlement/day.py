@@ -234,7 +234,7 @@ def reconciliation(frames: DayFrames, nominated: pl.DataFrame) -> dict[str, Any]
     physical = sum(float(d.setpoints["power_kw"].sum()) for d in frames.setpoints) * dt_h
     short = sum(float(d.shortfall["shortfall_kw"].sum()) for d in frames.setpoints) * dt_h
     virtual = float(frames.schedules["power_kw"].sum()) * dt_h
-    position = rebalancing_position(frames.setpoints, dt_h)
+    position = rebalancing_position(frames.setpoints)
     expected = virtual + position["sold_kwh"] - position["bought_kwh"]
     fleet_ok = abs(physical + short - expected) <= 1e-6 * max(1.0, abs(expected))
     return {
@@ -247,20 +247,20 @@ def reconciliation(frames: DayFrames, nominated: pl.DataFrame) -> dict[str, Any]
     }
 
 
-def rebalancing_position(days: Sequence[Disaggregation], dt_h: float) -> dict[str, Any]:
+def rebalancing_position(days: Sequence[Disaggregation]) -> dict[str, Any]:
     """The operator's own rebalancing trades (``dispatch.rebalance``) as its position on its
     own balancing group: kWh sold and bought, and the trade of every MTU that has one
     (kW, positive sells). Apart from the customers' nominations: the operator nominates
     these to its market, not to a customer."""
+    traded = [d.traded_kwh for d in days]
     trades = pl.concat([d.trades for d in days]) if days else pl.DataFrame()
-    if trades.height == 0:
-        return {"sold_kwh": 0.0, "bought_kwh": 0.0, "mtus": []}
-    kw = trades["trade_kw"]
     return {
-        "sold_kwh": float(kw.clip(0, None).sum()) * dt_h,
-        "bought_kwh": float(-kw.clip(None, 0).sum()) * dt_h,
+        "sold_kwh": sum((sold for sold, _ in traded), 0.0),
+        "bought_kwh": sum((bought for _, bought in traded), 0.0),
         "mtus": [
             {"start": utc_text(start), "trade_kw": trade}
             for start, trade in trades.sort("start").iter_rows()
-        ],
+        ]
+        if trades.height
+        else [],
     }

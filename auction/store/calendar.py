@@ -4,7 +4,7 @@ what was decided for each (template, delivery day)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -136,17 +136,7 @@ def put_exception(conn: Connection, exception: DayException) -> None:
             e.template_id == exception.template_id, e.delivery_day == exception.delivery_day
         )
     )
-    conn.execute(
-        calendar_exceptions.insert().values(
-            template_id=exception.template_id,
-            delivery_day=exception.delivery_day,
-            action=exception.action,
-            use_template=exception.use_template,
-            reason=exception.reason,
-            created_by=exception.created_by,
-            created_at=exception.created_at,
-        )
-    )
+    conn.execute(calendar_exceptions.insert().values(**asdict(exception)))
 
 
 def delete_exception(conn: Connection, template_id: str, day: date) -> None:
@@ -162,13 +152,7 @@ def exceptions(
     conn: Connection, first: date | None = None, last: date | None = None
 ) -> list[DayException]:
     """Exceptions of days in [first, last] (every one without bounds), by day, template."""
-    e = calendar_exceptions.c
-    query = sa.select(*calendar_exceptions.c).order_by(e.delivery_day, e.template_id)
-    if first is not None:
-        query = query.where(e.delivery_day >= first)
-    if last is not None:
-        query = query.where(e.delivery_day <= last)
-    return [_exception(r) for r in conn.execute(query)]
+    return [_exception(r) for r in conn.execute(_by_day(calendar_exceptions, first, last))]
 
 
 def get_exception(conn: Connection, template_id: str, day: date) -> DayException | None:
@@ -187,13 +171,7 @@ def day_outcomes(
     conn: Connection, first: date | None = None, last: date | None = None
 ) -> list[DayOutcome]:
     """What was decided for the days in [first, last], by day, template."""
-    d = calendar_days.c
-    query = sa.select(*calendar_days.c).order_by(d.delivery_day, d.template_id)
-    if first is not None:
-        query = query.where(d.delivery_day >= first)
-    if last is not None:
-        query = query.where(d.delivery_day <= last)
-    return [_outcome(r) for r in conn.execute(query)]
+    return [_outcome(r) for r in conn.execute(_by_day(calendar_days, first, last))]
 
 
 def get_outcome(
@@ -235,3 +213,14 @@ def claim_day(conn: Connection, outcome: DayOutcome, *, was_refused: bool) -> bo
         )
     )
     return True
+
+
+def _by_day(table: sa.Table, first: date | None, last: date | None) -> sa.Select[Any]:
+    """The rows of ``table`` whose delivery_day is in [first, last], by day, template."""
+    c = table.c
+    query = sa.select(*c).order_by(c.delivery_day, c.template_id)
+    if first is not None:
+        query = query.where(c.delivery_day >= first)
+    if last is not None:
+        query = query.where(c.delivery_day <= last)
+    return query

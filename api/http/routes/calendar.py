@@ -36,26 +36,11 @@ MAX_DAYS = 366
 
 
 def _template_public(version: TemplateVersion) -> TemplatePublic:
-    return TemplatePublic(
-        template_id=version.template_id,
-        version=version.version,
-        active=version.active,
-        created_by=version.created_by,
-        created_at=version.created_at,
-        body=version.body,
-    )
+    return TemplatePublic.model_validate(version, from_attributes=True)
 
 
 def _exception_public(exception: DayException) -> ExceptionPublic:
-    return ExceptionPublic(
-        template_id=exception.template_id,
-        delivery_day=exception.delivery_day,
-        action=exception.action,
-        use_template=exception.use_template,
-        reason=exception.reason,
-        created_by=exception.created_by,
-        created_at=exception.created_at,
-    )
+    return ExceptionPublic.model_validate(exception, from_attributes=True)
 
 
 @router.get("", response_model=ListOf[CalendarDayPublic])

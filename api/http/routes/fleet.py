@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 from fastapi import APIRouter, Query
@@ -109,20 +109,12 @@ def get_setpoints(
     operator's rebalancing trades. MTUs where the fleet cannot follow are listed with the
     shortfall (only without the plan: the plan buys what the fleet cannot deliver)."""
     days = _days(call, start, end, rebalance)
-    points, short, trades, breaches, summaries = [], [], [], [], []
-    for day in days:
-        inside = (pl.col("start") >= start) & (pl.col("start") < end)
-        points += day.setpoints.filter(inside).to_dicts()
-        short += day.shortfall.filter(inside).to_dicts()
-        trades += day.trades.filter(inside).to_dicts()
-        breaches += day.soc_breaches.filter(inside).to_dicts()
-        summaries.append(day.summary)
     return SetpointList(
-        summary=summaries or ["No wholesale block is delivered in that time."],
-        setpoints=[Setpoint(**p) for p in points],
-        shortfall=[Shortfall(**s) for s in short],
-        trades=[Trade(**t) for t in trades],
-        breaches=[BandBreach(**b) for b in breaches],
+        summary=_summaries(days),
+        setpoints=[Setpoint(**p) for p in _inside(days, "setpoints", start, end)],
+        shortfall=[Shortfall(**s) for s in _inside(days, "shortfall", start, end)],
+        trades=[Trade(**t) for t in _inside(days, "trades", start, end)],
+        breaches=[BandBreach(**b) for b in _inside(days, "soc_breaches", start, end)],
     )
 
 
@@ -139,16 +131,10 @@ def get_rebalancing(
     its band are listed with the reason (an outage, reserves larger than a derated
     battery, a band that moves faster than the power)."""
     days = _days(call, start, end, rebalance=True)
-    trades, breaches, summaries = [], [], []
-    for day in days:
-        inside = (pl.col("start") >= start) & (pl.col("start") < end)
-        trades += day.trades.filter(inside).to_dicts()
-        breaches += day.soc_breaches.filter(inside).to_dicts()
-        summaries.append(day.summary)
     return RebalancingPlan(
-        summary=summaries or ["No wholesale block is delivered in that time."],
-        trades=[Trade(**t) for t in trades],
-        breaches=[BandBreach(**b) for b in breaches],
+        summary=_summaries(days),
+        trades=[Trade(**t) for t in _inside(days, "trades", start, end)],
+        breaches=[BandBreach(**b) for b in _inside(days, "soc_breaches", start, end)],
     )
 
 
@@ -161,3 +147,15 @@ def _days(call: Operator, start: datetime, end: datetime, rebalance: bool) -> li
         rule = f"at most {MAX_SETPOINT_SPAN.days} days at once"
         raise BodyProblems([Problem("query", None, "to", end.isoformat(), rule)], ("query",))
     return services.dispatch.setpoints(call.store, start, end, rebalance)
+
+
+def _summaries(days: list[Disaggregation]) -> list[str]:
+    return [d.summary for d in days] or ["No wholesale block is delivered in that time."]
+
+
+def _inside(
+    days: list[Disaggregation], frame: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The rows of each day's ``frame`` (setpoints, shortfall, ...) in MTUs of [start, end)."""
+    inside = (pl.col("start") >= start) & (pl.col("start") < end)
+    return [row for d in days for row in getattr(d, frame).filter(inside).to_dicts()]
